@@ -1,0 +1,55 @@
+# Makefile for the user_activity extension, its HTTP shim and the project's
+# two commands ("make run" and "make test").  The extension itself is built
+# with PGXS; the version is declared once, in user_activity.control.
+
+EXTENSION = user_activity
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = user_activity
+EXT_SRCS := $(sort $(wildcard extension/src/*.c))
+OBJS = $(EXT_SRCS:.c=.o)
+
+# The install script of the current version is assembled from one file per
+# concern (schema, ingest, search, counting, ...), in name order.
+SQL_PARTS := $(sort $(wildcard extension/sql/parts/*.sql))
+DATA_built = extension/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard extension/sql/$(EXTENSION)--*--*.sql)
+
+# pg_regress: every sql/*.sql is one self-contained topic.
+REGRESS := $(sort $(notdir $(basename $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --outputdir=. --dbname=contrib_regression
+ISOLATION := $(sort $(notdir $(basename $(wildcard specs/*.spec))))
+ISOLATION_OPTS = --dbname=isolation_regression
+
+PG_CPPFLAGS = -I$(srcdir)/extension/include -I$(shell $(PG_CONFIG) --includedir)
+SHLIB_LINK = -lmicrohttpd -ljansson -lpthread
+SHLIB_LINK_INTERNAL = -L$(shell $(PG_CONFIG) --libdir) -lpq
+
+EXTRA_CLEAN = results output_iso regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The HTTP shim adds its objects to the module (for the in-database worker)
+# and builds the standalone program.
+-include http-shim/shim.mk
+
+$(DATA_built): $(SQL_PARTS) $(EXTENSION).control
+	@mkdir -p $(dir $@)
+	{ printf '%s\n' '/* $(EXTENSION)--$(EXTVERSION).sql: assembled from extension/sql/parts, do not edit */' \
+	    '' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit' ''; \
+	  for f in $(SQL_PARTS); do printf '\n-- %s\n' "$$f"; cat "$$f"; done; } > $@
+
+.PHONY: deps run test bench
+deps:
+	scripts/deps.sh
+
+run: deps
+	scripts/run.sh
+
+test: deps
+	tests/run-all.sh
+
+bench: deps
+	tests/bench/run.sh
