@@ -1,0 +1,648 @@
+#!/usr/bin/env python3
+"""Checks of the monitoring configuration, run by tests/suites/40-monitoring.sh.
+
+    monitoring.py static [--metrics FILE]
+        Dashboards, datasources, rules tests, promtail, docker-compose build
+        inputs.  Metric names come from FILE (a /metrics exposition) when
+        given, else from the metrics table of docs/interfaces.md.
+    monitoring.py promconfig --target HOST:PORT --out FILE
+        A loopback copy of prometheus/prometheus.yml: the shim's job scrapes
+        HOST:PORT every second, the jobs that only exist in docker-compose
+        are dropped, rule files are absolute paths.
+    monitoring.py queries --prometheus URL
+        Every PromQL expression of every dashboard panel and every rule,
+        evaluated through Prometheus's HTTP API: no error anywhere, data for
+        the panels listed in MUST_HAVE_DATA, every rule evaluated healthy.
+    monitoring.py sql
+        Prints every PostgreSQL-datasource query of the dashboards with the
+        Grafana macros expanded, separated by lines holding only "--;".
+    monitoring.py selftest
+        The static checks find planted faults in a copy of the tree.
+    monitoring.py logs FILE
+        The shim's JSON log lines in FILE carry every field promtail's
+        pipeline extracts, and "time" parses as RFC 3339.
+
+Only the standard library and PyYAML (a dependency of Debian's
+docker-compose) are used.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import re
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import yaml
+
+TOP = os.environ.get("MONITORING_TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PREFIX = "user_activity_tracking_"
+
+# Panels that must return data once the shim has served traffic: the
+# original's three request panels and the ones the test's traffic feeds.
+MUST_HAVE_DATA = [
+    "Requests by path and status",
+    "Requests by path",
+    "Total requests over time",
+    "Error ratio",
+    "Latency p50 / p95 / p99",
+    "Latency p95 by path",
+    "Requests in flight",
+    "Shim instances",
+    "Events ingested per second by action",
+    "Rejected and duplicate events",
+    "Connection pool",
+    "Query latency p95 by statement",
+    "Database reachable",
+]
+
+# Grafana's global variables, as Grafana would expand them for a 5-minute
+# range at a 1 s scrape interval.
+GRAFANA_VARS = [
+    ("$__rate_interval", "1m"),
+    ("${__rate_interval}", "1m"),
+    ("$__interval_ms", "15000"),
+    ("$__interval", "15s"),
+    ("${__interval}", "15s"),
+    ("$__range_s", "300"),
+    ("$__range_ms", "300000"),
+    ("$__range", "5m"),
+    ("${__range}", "5m"),
+]
+
+PROMQL_WORDS = {
+    # aggregations and functions are followed by "(" and skipped anyway;
+    # these are the bare words of the grammar.
+    "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+    "and", "or", "unless", "offset", "inf", "nan", "atan2",
+}
+
+failures = []
+
+# Build inputs other parts of the tree provide.  While one has not landed,
+# its absence is reported as pending instead of failing; once it exists it is
+# checked like everything else.
+PENDING = {"frontend": "the page (frontend/)", "http-shim": "the HTTP shim (http-shim/)"}
+
+
+def pending(path):
+    """True (and says so) if path is a missing build input of another part."""
+    first = path.strip("./").split("/")[0]
+    if first in PENDING and not os.path.exists(os.path.join(TOP, first)):
+        print(f"pending: {PENDING[first]} is not in the tree yet; {path} not checked")
+        return True
+    return False
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL: " + msg)
+
+
+def ok(msg):
+    print("ok: " + msg)
+
+
+def load_yaml(path):
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def load_dashboards():
+    out = []
+    for path in sorted(glob.glob(os.path.join(TOP, "grafana", "dashboards", "*.json"))):
+        with open(path) as f:
+            text = f.read()
+        out.append((path, text, json.loads(text)))
+    return out
+
+
+def walk_panels(panels):
+    for p in panels:
+        yield p
+        yield from walk_panels(p.get("panels", []))
+
+
+def ds_uid(ref):
+    if isinstance(ref, dict):
+        return ref.get("uid")
+    return ref
+
+
+def datasources():
+    """uid -> type of every provisioned datasource."""
+    out = {}
+    for path in glob.glob(os.path.join(TOP, "grafana", "provisioning", "datasources", "*.y*ml")):
+        for ds in load_yaml(path).get("datasources", []):
+            out[ds.get("uid")] = ds.get("type")
+    return out
+
+
+def prom_targets(dash, ds_types):
+    """(panel, target, expr) of every Prometheus query of a dashboard."""
+    for p in walk_panels(dash.get("panels", [])):
+        for t in p.get("targets", []):
+            uid = ds_uid(t.get("datasource")) or ds_uid(p.get("datasource"))
+            if ds_types.get(uid) == "prometheus" and t.get("expr"):
+                yield p, t, t["expr"]
+
+
+def rule_exprs():
+    """(name, expr, is_alert) of every rule in prometheus/rules."""
+    for path in sorted(glob.glob(os.path.join(TOP, "prometheus", "rules", "*.yml"))):
+        for g in load_yaml(path).get("groups", []):
+            for r in g.get("rules", []):
+                if "alert" in r:
+                    yield r["alert"], r["expr"], True
+                else:
+                    yield r["record"], r["expr"], False
+
+
+def expand(expr):
+    for k, v in GRAFANA_VARS:
+        expr = expr.replace(k, v)
+    return expr
+
+
+def metric_names(expr):
+    """Metric names a PromQL expression selects (a small tokenizer)."""
+    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    e = re.sub(r"'(?:[^'\\]|\\.)*'", "''", e)
+    e = re.sub(r"\{[^}]*\}", " ", e)
+    e = re.sub(r"\[[^\]]*\]", " ", e)
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
+    e = re.sub(r"\b\d+(\.\d+)?(ms|[smhdwy]|e[+-]?\d+)?\b", " ", e)
+    names = set()
+    for m in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", e):
+        word = m.group(0)
+        rest = e[m.end():].lstrip()
+        if rest.startswith("("):
+            continue  # function or aggregation
+        if word.lower() in PROMQL_WORDS:
+            continue
+        names.add(word)
+    return names
+
+
+def metrics_from_interfaces():
+    """Series names of the shim's metrics, from docs/interfaces.md."""
+    with open(os.path.join(TOP, "docs", "interfaces.md")) as f:
+        text = f.read()
+    section = text.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+    names = set()
+    for m in re.finditer(r"^\|\s*`([a-z_]+)`\s*\|\s*(\w+)\s*\|", section, re.M):
+        name, kind = PREFIX + m.group(1), m.group(2)
+        names.add(name)
+        if kind == "histogram":
+            names |= {name + "_bucket", name + "_sum", name + "_count"}
+    return names
+
+
+def metrics_from_exposition(path):
+    names = set()
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            names.add(re.match(r"[A-Za-z_:][A-Za-z0-9_:]*", line).group(0))
+    return names
+
+
+def check_dashboards(known_metrics):
+    ds_types = datasources()
+    for uid in ("prometheus", "loki", "postgres"):
+        if uid not in ds_types:
+            fail(f"grafana provisioning: no datasource with uid {uid!r}")
+    recorded = {name for name, _, alert in rule_exprs() if not alert}
+    allowed = known_metrics | recorded | {"up"}
+    dashboards = load_dashboards()
+    if not dashboards:
+        fail("grafana/dashboards: no dashboard")
+    uids = set()
+    for path, text, dash in dashboards:
+        name = os.path.relpath(path, TOP)
+        if "${DS_" in text or "__inputs" in dash:
+            fail(f"{name}: exported for sharing (${{DS_...}} placeholders or __inputs)")
+        if dash.get("uid") in uids or not dash.get("uid"):
+            fail(f"{name}: dashboard uid {dash.get('uid')!r} missing or not unique")
+        uids.add(dash.get("uid"))
+        ids = {}
+        for p in walk_panels(dash.get("panels", [])):
+            if p.get("id") in ids:
+                fail(f"{name}: panel id {p.get('id')} used by {ids[p.get('id')]!r} and {p.get('title')!r}")
+            ids[p.get("id")] = p.get("title")
+            refs = [p.get("datasource")] + [t.get("datasource") for t in p.get("targets", [])]
+            for ref in refs:
+                if ref is None:
+                    continue
+                uid = ds_uid(ref)
+                if uid not in ds_types:
+                    fail(f"{name}: panel {p.get('title')!r} uses datasource uid {uid!r}, not provisioned")
+                elif isinstance(ref, dict) and ref.get("type") and ref["type"] != ds_types[uid]:
+                    fail(f"{name}: panel {p.get('title')!r}: datasource {uid!r} has type "
+                         f"{ds_types[uid]!r}, the panel says {ref['type']!r}")
+            if p.get("type") != "row" and not p.get("targets"):
+                fail(f"{name}: panel {p.get('title')!r} has no query")
+        for p, t, expr in prom_targets(dash, ds_types):
+            unknown = metric_names(expand(expr)) - allowed
+            if unknown:
+                fail(f"{name}: panel {p['title']!r} names {sorted(unknown)}, "
+                     "which the shim does not export")
+        titles = {p.get("title") for p in walk_panels(dash.get("panels", []))}
+        for title in MUST_HAVE_DATA:
+            if title not in titles:
+                fail(f"{name}: no panel {title!r}")
+        loki = [t["expr"] for p in walk_panels(dash.get("panels", []))
+                for t in p.get("targets", []) if ds_types.get(ds_uid(t.get("datasource"))) == "loki"]
+        if not any(re.match(r'\{service="api"\}', e) for e in loki):
+            fail(f"{name}: no logs panel on {{service=\"api\"}}")
+        sqls = [t.get("rawSql", "") for p in walk_panels(dash.get("panels", []))
+                for t in p.get("targets", [])
+                if ds_types.get(ds_uid(t.get("datasource"))) == "grafana-postgresql-datasource"]
+        if not any("user_activity.user_event_counts" in s for s in sqls):
+            fail(f"{name}: no panel reads user_activity.user_event_counts")
+        ok(f"{name}: {len(ids)} panels, datasources and metric names checked")
+    # Every metric the rules name is exported too.
+    for rname, expr, _ in rule_exprs():
+        unknown = metric_names(expr) - allowed
+        if unknown:
+            fail(f"rule {rname} names {sorted(unknown)}, which the shim does not export")
+
+
+def check_rule_tests():
+    """Every alert is tested once firing and once not firing."""
+    alerts = {name for name, _, alert in rule_exprs() if alert}
+    firing, quiet = set(), set()
+    for path in glob.glob(os.path.join(TOP, "prometheus", "tests", "*.yml")):
+        for t in load_yaml(path).get("tests", []):
+            for a in t.get("alert_rule_test", []):
+                (firing if a.get("exp_alerts") else quiet).add(a["alertname"])
+    for a in sorted(alerts):
+        if a not in firing:
+            fail(f"alert {a} has no promtool test where it fires")
+        if a not in quiet:
+            fail(f"alert {a} has no promtool test where it stays quiet")
+    required = {"error ratio": r"ErrorRatio", "p95 latency": r"Latency", "ingest rate": r"Ingest",
+                "counting stale": r"CountingStale", "database unreachable": r"DatabaseUnreachable"}
+    for what, pattern in required.items():
+        if not any(re.search(pattern, a) for a in alerts):
+            fail(f"no alert for {what}")
+    ok(f"{len(alerts)} alerts, each tested firing and quiet")
+
+
+LOG_FIELDS = ["time", "level", "msg", "method", "route", "status", "duration_ms", "request_id"]
+
+
+def promtail_fields():
+    cfg = load_yaml(os.path.join(TOP, "promtail", "promtail-config.yml"))
+    fields = {}
+    for sc in cfg["scrape_configs"]:
+        for st in sc.get("pipeline_stages", []):
+            for inner in st.get("match", {}).get("stages", []) + [st]:
+                if "json" in inner:
+                    fields.update(inner["json"]["expressions"])
+    return fields
+
+
+def check_promtail():
+    fields = promtail_fields()
+    missing = [f for f in LOG_FIELDS if f not in fields]
+    if missing:
+        fail(f"promtail: the json stage does not extract {missing}")
+    cfg = load_yaml(os.path.join(TOP, "promtail", "promtail-config.yml"))
+    relabel = [r for sc in cfg["scrape_configs"] for r in sc.get("relabel_configs", [])]
+    if not any(r.get("target_label") == "service" for r in relabel):
+        fail("promtail: no relabelling sets the label service")
+    ok("promtail extracts " + ", ".join(sorted(fields)))
+
+
+def dockerfile_copies(dockerfile):
+    """Source paths of the COPY/ADD instructions that read the context."""
+    with open(dockerfile) as f:
+        text = re.sub(r"\\\n", " ", f.read())
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].upper() not in ("COPY", "ADD"):
+            continue
+        args = [w for w in words[1:] if not w.startswith("--")]
+        if any(w.startswith("--from") for w in words[1:]):
+            continue
+        yield from args[:-1]
+
+
+def interpolate(text):
+    """docker-compose's ${VAR:-default} with the environment unset."""
+    return re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}", lambda m: m.group(1) or "", text)
+
+
+def check_compose():
+    before = len(failures)
+    with open(os.path.join(TOP, "docker-compose.yml")) as f:
+        compose = yaml.safe_load(interpolate(f.read()))
+    services = compose.get("services", {})
+    wanted = ["db", "api", "web", "prometheus", "grafana", "loki", "promtail", "postgres_exporter"]
+    for s in wanted:
+        if s not in services:
+            fail(f"docker-compose.yml: no service {s}")
+    for name, svc in services.items():
+        image = svc.get("image", "")
+        if "build" in svc:
+            b = svc["build"]
+            ctx = os.path.join(TOP, b if isinstance(b, str) else b.get("context", "."))
+            df = os.path.join(ctx, "Dockerfile" if isinstance(b, str) else b.get("dockerfile", "Dockerfile"))
+            if pending(os.path.relpath(ctx, TOP)):
+                continue
+            if not os.path.isdir(ctx):
+                fail(f"service {name}: build context {os.path.relpath(ctx, TOP)} does not exist")
+                continue
+            if not os.path.isfile(df):
+                fail(f"service {name}: {os.path.relpath(df, TOP)} does not exist")
+                continue
+            with open(df) as f:
+                froms = re.findall(r"^FROM\s+(\S+)", f.read(), re.M)
+            for img in froms:
+                if img.startswith("${"):
+                    continue
+                if ":" not in img or img.endswith(":latest"):
+                    if not re.fullmatch(r"[a-z0-9_-]+", img):  # a build stage name
+                        fail(f"{os.path.relpath(df, TOP)}: FROM {img} has no pinned tag")
+            for src in dockerfile_copies(df):
+                if pending(src):
+                    continue
+                if not glob.glob(os.path.join(ctx, src.rstrip("/"))):
+                    fail(f"{os.path.relpath(df, TOP)}: COPY source {src} does not exist in {os.path.relpath(ctx, TOP) or '.'}")
+            with open(df) as f:
+                for arg in re.findall(r"^ARG\s+\w+=(\S+:\S+)", f.read(), re.M):
+                    if arg.endswith(":latest"):
+                        fail(f"{os.path.relpath(df, TOP)}: ARG default {arg} is not pinned")
+        elif not image or ":" not in image or image.endswith(":latest"):
+            fail(f"service {name}: image {image!r} has no pinned tag")
+        for vol in svc.get("volumes", []):
+            src = vol.split(":")[0] if isinstance(vol, str) else vol.get("source", "")
+            if src.startswith("./"):
+                if not os.path.exists(os.path.join(TOP, src)):
+                    fail(f"service {name}: volume source {src} does not exist")
+    api_env = services.get("api", {}).get("environment", {})
+    if not any(k.startswith("HTTP_API_KEY_") for k in api_env):
+        fail("service api: no API keys set")
+    if api_env.get("CRON_TAB_COUNT_USERS_EVENT_TASK") != "0 */4 * * *":
+        fail("service api: CRON_TAB_COUNT_USERS_EVENT_TASK is not 0 */4 * * *")
+    dep = services.get("api", {}).get("depends_on", {})
+    if not isinstance(dep, dict) or dep.get("db", {}).get("condition") != "service_healthy":
+        fail("service api: does not wait for a healthy db")
+    if "healthcheck" not in services.get("db", {}):
+        fail("service db: no healthcheck")
+    ports = {str(p) for s in services.values() for p in s.get("ports", [])}
+    for p in ("8080:8080", "8081:8081", "9090:9090", "3000:3000"):
+        if p not in ports:
+            fail(f"docker-compose.yml: port {p} not published")
+    # The Prometheus the compose file starts scrapes what the compose file runs.
+    prom = load_yaml(os.path.join(TOP, "prometheus", "prometheus.yml"))
+    targets = [t for sc in prom["scrape_configs"] for sc2 in sc.get("static_configs", []) for t in sc2["targets"]]
+    for t in targets:
+        host = t.split(":")[0]
+        if host != "localhost" and host not in services:
+            fail(f"prometheus.yml: target {t} is no compose service")
+    if len(failures) == before:
+        ok(f"docker-compose.yml: {len(services)} services, build inputs, volumes and targets exist")
+
+
+def cmd_static(args):
+    if args.metrics:
+        known = metrics_from_exposition(args.metrics)
+        documented = metrics_from_interfaces()
+        missing = sorted(n for n in documented - known if not n.endswith(("_bucket", "_sum", "_count")))
+        if missing:
+            fail(f"the shim does not export documented metrics {missing}")
+        print(f"metric names from the running shim ({len(known)})")
+    else:
+        known = metrics_from_interfaces()
+        print(f"metric names from docs/interfaces.md ({len(known)})")
+    check_dashboards(known)
+    check_rule_tests()
+    check_promtail()
+    check_compose()
+
+
+def cmd_promconfig(args):
+    cfg = load_yaml(os.path.join(TOP, "prometheus", "prometheus.yml"))
+    cfg["global"]["scrape_interval"] = "1s"
+    cfg["global"]["evaluation_interval"] = "1s"
+    cfg["rule_files"] = [os.path.join(TOP, "prometheus", r) for r in cfg["rule_files"]]
+    jobs = []
+    for sc in cfg["scrape_configs"]:
+        if sc["job_name"] == "user-activity-api":
+            sc["static_configs"][0]["targets"] = [args.target]
+            jobs.append(sc)
+    if not jobs:
+        sys.exit("prometheus.yml has no job user-activity-api")
+    cfg["scrape_configs"] = jobs
+    with open(args.out, "w") as f:
+        yaml.safe_dump(cfg, f, sort_keys=False)
+
+
+def prom_query(base, expr):
+    url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:
+        return json.load(e)
+
+
+def cmd_queries(args):
+    base = args.prometheus.rstrip("/")
+    ds_types = datasources()
+    n = 0
+    for path, _, dash in load_dashboards():
+        name = os.path.relpath(path, TOP)
+        for p, t, expr in prom_targets(dash, ds_types):
+            n += 1
+            q = expand(expr)
+            res = prom_query(base, q)
+            if res.get("status") != "success":
+                fail(f"{name}: panel {p['title']!r} {t['refId']}: {res.get('errorType')}: {res.get('error')} in {q}")
+                continue
+            for w in res.get("warnings", []) or []:
+                fail(f"{name}: panel {p['title']!r} {t['refId']}: warning {w}")
+            data = res["data"]["result"]
+            if p["title"] in MUST_HAVE_DATA and not data:
+                fail(f"{name}: panel {p['title']!r} {t['refId']} returned no data: {q}")
+            else:
+                ok(f"panel {p['title']!r} {t['refId']}: {len(data)} series")
+    for rname, expr, _ in rule_exprs():
+        n += 1
+        res = prom_query(base, expr)
+        if res.get("status") != "success":
+            fail(f"rule {rname}: {res.get('errorType')}: {res.get('error')}")
+        else:
+            ok(f"rule {rname}: {len(res['data']['result'])} series")
+    # Prometheus itself evaluated every rule without error.
+    with urllib.request.urlopen(base + "/api/v1/rules", timeout=10) as r:
+        groups = json.load(r)["data"]["groups"]
+    for g in groups:
+        for r in g["rules"]:
+            if r.get("health") != "ok":
+                fail(f"Prometheus evaluated rule {r['name']}: health {r.get('health')} {r.get('lastError', '')}")
+    # The recording rules behind the alerts have data after traffic.
+    for rec in ("job:user_activity_tracking_api_requests:rate5m",
+                "job:user_activity_tracking_api_server_errors:ratio_rate5m",
+                "path:user_activity_tracking_api_request_duration_seconds:p95_5m",
+                "action:user_activity_tracking_events_ingested:rate5m"):
+        res = prom_query(base, rec)
+        if res.get("status") != "success" or not res["data"]["result"]:
+            fail(f"recording rule {rec} has no data after traffic")
+    print(f"{n} expressions evaluated")
+
+
+def cmd_sql(args):
+    ds_types = datasources()
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    start = now - datetime.timedelta(days=1)
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = []
+    for _, _, dash in load_dashboards():
+        for p in walk_panels(dash.get("panels", [])):
+            for t in p.get("targets", []):
+                uid = ds_uid(t.get("datasource")) or ds_uid(p.get("datasource"))
+                if ds_types.get(uid) != "grafana-postgresql-datasource":
+                    continue
+                sql = t["rawSql"]
+                sql = re.sub(r"\$__timeFilter\(([^)]*)\)",
+                             lambda m: f"{m.group(1)} BETWEEN '{iso(start)}' AND '{iso(now)}'", sql)
+                sql = sql.replace("$__timeFrom()", f"'{iso(start)}'").replace("$__timeTo()", f"'{iso(now)}'")
+                if "$" in sql:
+                    sys.exit(f"panel {p['title']!r}: unexpanded macro in {sql}")
+                out.append(f"-- panel: {p['title']}\n{sql};")
+    print("\n--;\n".join(out))
+
+
+def cmd_logs(args):
+    fields = promtail_fields()
+    seen = 0
+    with open(args.file) as f:
+        for i, line in enumerate(f, 1):
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                fail(f"log line {i} is not JSON ({e}): {line[:120]}")
+                continue
+            try:
+                datetime.datetime.fromisoformat(rec["time"].replace("Z", "+00:00"))
+            except (KeyError, ValueError):
+                fail(f"log line {i}: field time missing or not RFC 3339: {line[:120]}")
+            if "method" in rec:
+                seen += 1
+                missing = [f for f in fields.values() if f not in rec]
+                if missing:
+                    fail(f"log line {i}: request line without {missing}: {line[:160]}")
+    if seen == 0:
+        fail(f"{args.file}: no request log line")
+    else:
+        ok(f"{seen} request log lines carry {', '.join(sorted(fields.values()))}")
+
+
+def cmd_selftest(args):
+    """Plant one fault at a time in a copy of the monitoring files; the
+    static checks must name each."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    def mutate_dashboard(fn):
+        def m(root):
+            path = glob.glob(os.path.join(root, "grafana", "dashboards", "*.json"))[0]
+            with open(path) as f:
+                d = json.load(f)
+            fn(d)
+            with open(path, "w") as f:
+                json.dump(d, f)
+        return m
+
+    def first_prom(d):
+        return next(p for p in walk_panels(d["panels"]) if p.get("datasource", {}).get("uid") == "prometheus")
+
+    def replace_in(rel, old, new):
+        def m(root):
+            path = os.path.join(root, rel)
+            with open(path) as f:
+                text = f.read()
+            assert old in text, (rel, old)
+            with open(path, "w") as f:
+                f.write(text.replace(old, new, 1))
+        return m
+
+    cases = [
+        ("${DS_ placeholder", "exported for sharing",
+         mutate_dashboard(lambda d: first_prom(d).__setitem__("datasource", {"uid": "${DS_PROMETHEUS}"}))),
+        ("duplicate panel id", "panel id",
+         mutate_dashboard(lambda d: d["panels"][2].__setitem__("id", d["panels"][1]["id"]))),
+        ("unknown datasource uid", "not provisioned",
+         mutate_dashboard(lambda d: first_prom(d)["targets"][0].__setitem__("datasource", {"uid": "nope"}))),
+        ("unknown metric", "does not export",
+         mutate_dashboard(lambda d: first_prom(d)["targets"][0].__setitem__(
+             "expr", "sum(rate(user_activity_tracking_api_request_total[$__rate_interval]))"))),
+        ("alert without tests", "has no promtool test",
+         replace_in("prometheus/rules/user_activity.yml", "alert: UserActivityDatabaseUnreachable",
+                    "alert: UserActivityDatabaseGone")),
+        ("COPY of a missing file", "does not exist",
+         replace_in("docker/db/Dockerfile", "COPY Makefile user_activity.control", "COPY Makefile no-such-file")),
+        ("unpinned image", "no pinned tag",
+         replace_in("docker-compose.yml", "image: grafana/loki:3.0.0", "image: grafana/loki")),
+        ("promtail without a field", "does not extract",
+         replace_in("promtail/promtail-config.yml", "request_id: request_id", "rid: request_id")),
+    ]
+    for what, expect, mutate in cases:
+        with tempfile.TemporaryDirectory() as root:
+            for d in ("grafana", "prometheus", "promtail", "loki", "docker", "docs"):
+                shutil.copytree(os.path.join(TOP, d), os.path.join(root, d))
+            for f in ("docker-compose.yml", "Makefile", "user_activity.control"):
+                shutil.copy(os.path.join(TOP, f), root)
+            for d in ("extension", "http-shim", "frontend"):
+                if os.path.isdir(os.path.join(TOP, d)):
+                    os.symlink(os.path.join(TOP, d), os.path.join(root, d))
+            if not cases.index((what, expect, mutate)):
+                r = subprocess.run([sys.executable, __file__, "static"], env=dict(os.environ, MONITORING_TOP=root),
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    fail(f"selftest: the unmodified copy fails: {r.stdout}")
+            mutate(root)
+            r = subprocess.run([sys.executable, __file__, "static"], env=dict(os.environ, MONITORING_TOP=root),
+                               capture_output=True, text=True)
+            if r.returncode == 0 or expect not in r.stdout:
+                fail(f"selftest: {what} not caught (exit {r.returncode}): {r.stdout[-300:]}")
+            else:
+                ok(f"selftest: {what} caught")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("static")
+    s.add_argument("--metrics")
+    s = sub.add_parser("promconfig")
+    s.add_argument("--target", required=True)
+    s.add_argument("--out", required=True)
+    s = sub.add_parser("queries")
+    s.add_argument("--prometheus", required=True)
+    sub.add_parser("sql")
+    sub.add_parser("selftest")
+    s = sub.add_parser("logs")
+    s.add_argument("file")
+    args = ap.parse_args()
+    {"static": cmd_static, "promconfig": cmd_promconfig, "queries": cmd_queries,
+     "sql": cmd_sql, "logs": cmd_logs, "selftest": cmd_selftest}[args.cmd](args)
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
