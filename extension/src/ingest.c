@@ -1,0 +1,618 @@
+/*-------------------------------------------------------------------------
+ *
+ * ingest.c
+ *	  record_event() and record_events(): validated, idempotent ingest.
+ *
+ * Both insert with INSERT ... ON CONFLICT DO NOTHING on the partial unique
+ * index (user_id, event_id), so a re-sent event_id is reported as a
+ * duplicate exactly, with no time window, and two concurrent senders of the
+ * same event_id cannot both store it: the second waits for the first and
+ * then sees the conflict.  The statements are prepared once per backend
+ * (SPI_keepplan); the plan cache re-plans them if the table is re-created.
+ *
+ * A batch is one multi-row INSERT over unnest() of arrays.  Its ids are
+ * taken from the sequence beforehand, so that each returned row maps back to
+ * its input item without relying on the order of RETURNING.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/uuid.h"
+
+#include "ua_event.h"
+#include "user_activity.h"
+
+PG_FUNCTION_INFO_V1(user_activity_record_event);
+PG_FUNCTION_INFO_V1(user_activity_record_event_typed);
+PG_FUNCTION_INFO_V1(user_activity_record_events);
+
+static SPIPlanPtr insert_one_plan = NULL;
+static SPIPlanPtr find_one_plan = NULL;
+static SPIPlanPtr next_ids_plan = NULL;
+static SPIPlanPtr insert_many_plan = NULL;
+static SPIPlanPtr find_many_plan = NULL;
+
+static SPIPlanPtr
+KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*slot = plan;
+	}
+	return *slot;
+}
+
+/*
+ * StoreOne inserts a validated event and returns it as jsonb with its id,
+ * recorded time and "status": "stored", or the event first stored under the
+ * same (user_id, event_id) with "status": "duplicate".
+ */
+static Datum
+StoreOne(UaEvent *ev)
+{
+	StringInfoData buf;
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int			rc;
+	bool		isnull;
+
+	initStringInfo(&buf);
+
+	SPI_connect();
+	{
+		Oid			types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, UUIDOID};
+
+		KeepPlan(&insert_one_plan,
+				 "INSERT INTO user_activity.events AS e "
+				 "(user_id, action, event_action_timestamp, metadata, event_id) "
+				 "VALUES ($1, $2::user_activity.action, $3, $4, $5) "
+				 "ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING "
+				 "RETURNING e.id, e.recorded_at",
+				 5, types);
+	}
+	values[0] = Int64GetDatum(ev->user_id);
+	values[1] = CStringGetTextDatum(ua_action_names[ev->action]);
+	values[2] = TimestampTzGetDatum(ev->action_time);
+	values[3] = JsonbPGetDatum(ev->metadata);
+	if (ev->has_event_id)
+		values[4] = UUIDPGetDatum(&ev->event_id);
+	else
+	{
+		values[4] = (Datum) 0;
+		nulls[4] = 'n';
+	}
+
+	rc = SPI_execute_plan(insert_one_plan, values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
+
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		UaAppendEventJson(&buf,
+						  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+						  ev->user_id, ua_action_names[ev->action],
+						  ev->action_time, ev->metadata,
+						  ev->has_event_id ? &ev->event_id : NULL,
+						  DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull)));
+		buf.len--;				/* reopen the object */
+		appendStringInfoString(&buf, ", \"status\": \"stored\"}");
+	}
+	else
+	{
+		Oid			types[2] = {INT8OID, UUIDOID};
+		Datum		keys[2];
+
+		KeepPlan(&find_one_plan,
+				 "SELECT e.id, e.user_id, e.action, e.event_action_timestamp, "
+				 "e.metadata, e.event_id, e.recorded_at "
+				 "FROM user_activity.events e "
+				 "WHERE e.user_id = $1 AND e.event_id = $2",
+				 2, types);
+		keys[0] = values[0];
+		keys[1] = values[4];
+		rc = SPI_execute_plan(find_one_plan, keys, NULL, false, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "lookup of duplicate event failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not read the event already stored with this event_id"),
+					 errdetail("It was stored by a transaction this snapshot cannot see."),
+					 errhint("Retry the transaction.")));
+		UaAppendSpiRow(&buf, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
+		buf.len--;
+		appendStringInfoString(&buf, ", \"status\": \"duplicate\"}");
+	}
+	SPI_finish();
+
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+/*
+ * record_event(event jsonb) validates one event as the REST API receives it
+ * and stores it.
+ */
+Datum
+user_activity_record_event(PG_FUNCTION_ARGS)
+{
+	UaEvent		ev;
+	UaError		err;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("event must not be null"),
+				 errdetail("An event is a JSON object with the fields user_id, event_action_timestamp, action, metadata, event_id.")));
+	if (!UaEventFromJsonb(&PG_GETARG_JSONB_P(0)->root, &ev, &err))
+		UaThrowError(&err);
+	PG_RETURN_DATUM(StoreOne(&ev));
+}
+
+static void
+RequireArg(FunctionCallInfo fcinfo, int argno, const char *field)
+{
+	if (PG_ARGISNULL(argno))
+	{
+		UaError		err;
+
+		UaSetError(&err, ERRCODE_NOT_NULL_VIOLATION, field,
+				   psprintf("missing required argument \"%s\"", field),
+				   psprintf("Argument \"%s\" must not be null.", field));
+		UaThrowError(&err);
+	}
+}
+
+/*
+ * record_event(user_id, action, action_time, metadata, event_id) is the
+ * typed form for SQL callers; the same rules apply.  A null metadata means
+ * an empty object, as an absent one does in JSON.
+ */
+Datum
+user_activity_record_event_typed(PG_FUNCTION_ARGS)
+{
+	UaEvent		ev;
+	UaError		err;
+	char	   *action;
+
+	RequireArg(fcinfo, 0, "user_id");
+	RequireArg(fcinfo, 1, "action");
+	RequireArg(fcinfo, 2, "action_time");
+
+	ev.user_id = PG_GETARG_INT64(0);
+	action = DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(1)));
+	ev.action = UaActionIndex(action, strlen(action));
+	if (ev.action < 0)
+		elog(ERROR, "unexpected action \"%s\"", action);
+	ev.action_time = PG_GETARG_TIMESTAMPTZ(2);
+	if (PG_ARGISNULL(3))
+		ev.metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	else
+		ev.metadata = PG_GETARG_JSONB_P(3);
+	ev.has_event_id = !PG_ARGISNULL(4);
+	if (ev.has_event_id)
+		ev.event_id = *PG_GETARG_UUID_P(4);
+
+	if (!UaCheckEvent(&ev, &err))
+		UaThrowError(&err);
+	PG_RETURN_DATUM(StoreOne(&ev));
+}
+
+/* Outcome of one batch item. */
+typedef enum ItemStatus
+{
+	ITEM_PENDING,
+	ITEM_STORED,
+	ITEM_DUPLICATE,
+	ITEM_REJECTED
+} ItemStatus;
+
+typedef struct BatchItem
+{
+	UaEvent		ev;
+	UaError		err;
+	ItemStatus	status;
+	int			first;			/* in-batch duplicate: index of the first */
+	int64		id;
+	TimestampTz recorded_at;
+} BatchItem;
+
+/* For sorting items by (user_id, event_id, index) and by id. */
+typedef struct KeyRef
+{
+	int64		user_id;
+	const pg_uuid_t *uuid;
+	int			index;
+} KeyRef;
+
+typedef struct IdRef
+{
+	int64		id;
+	int			index;
+} IdRef;
+
+static int
+CompareKeyRef(const void *a, const void *b)
+{
+	const KeyRef *x = a;
+	const KeyRef *y = b;
+	int			c;
+
+	if (x->user_id != y->user_id)
+		return x->user_id < y->user_id ? -1 : 1;
+	c = memcmp(x->uuid->data, y->uuid->data, UUID_LEN);
+	if (c != 0)
+		return c;
+	return x->index - y->index;
+}
+
+static int
+CompareIdRef(const void *a, const void *b)
+{
+	const IdRef *x = a;
+	const IdRef *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return 0;
+}
+
+/*
+ * MarkBatchDuplicates marks every item that repeats the (user_id, event_id)
+ * of an earlier item of the same batch as a duplicate of that first one.
+ */
+static void
+MarkBatchDuplicates(BatchItem *items, int n)
+{
+	KeyRef	   *keys = palloc(sizeof(KeyRef) * Max(n, 1));
+	int			nkeys = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (items[i].status == ITEM_PENDING && items[i].ev.has_event_id)
+		{
+			keys[nkeys].user_id = items[i].ev.user_id;
+			keys[nkeys].uuid = &items[i].ev.event_id;
+			keys[nkeys].index = i;
+			nkeys++;
+		}
+	}
+	qsort(keys, nkeys, sizeof(KeyRef), CompareKeyRef);
+	for (int i = 1; i < nkeys; i++)
+	{
+		int			first = i - 1;
+
+		if (keys[i].user_id == keys[first].user_id &&
+			memcmp(keys[i].uuid->data, keys[first].uuid->data, UUID_LEN) == 0)
+		{
+			BatchItem  *it = &items[keys[i].index];
+
+			/* the first of a run is the one with the lowest index */
+			it->status = ITEM_DUPLICATE;
+			it->first = items[keys[first].index].status == ITEM_DUPLICATE ?
+				items[keys[first].index].first : keys[first].index;
+		}
+	}
+	pfree(keys);
+}
+
+/*
+ * InsertBatch stores the pending items in one INSERT and marks each stored
+ * or, when its event_id is already taken, duplicate of the stored event.
+ */
+static void
+InsertBatch(BatchItem *items, int n, int npending)
+{
+	Datum	   *ids,
+			   *user_ids,
+			   *actions,
+			   *times,
+			   *metas,
+			   *uuids;
+	bool	   *uuid_nulls;
+	IdRef	   *idrefs;
+	int			k = 0;
+	int			dims[1];
+	int			lbs[1] = {1};
+	Datum		args[6];
+	int			rc;
+	int			nlookup = 0;
+
+	SPI_connect();
+
+	/* ids first, so that RETURNING maps back to items by id */
+	{
+		Oid			types[1] = {INT4OID};
+		Datum		count = Int32GetDatum(npending);
+
+		KeepPlan(&next_ids_plan,
+				 "SELECT pg_catalog.nextval('user_activity.events_id_seq'::pg_catalog.regclass) "
+				 "FROM pg_catalog.generate_series(1, $1)",
+				 1, types);
+		rc = SPI_execute_plan(next_ids_plan, &count, NULL, false, 0);
+		if (rc != SPI_OK_SELECT || SPI_processed != (uint64) npending)
+			elog(ERROR, "could not allocate event ids");
+	}
+
+	ids = palloc(sizeof(Datum) * npending);
+	user_ids = palloc(sizeof(Datum) * npending);
+	actions = palloc(sizeof(Datum) * npending);
+	times = palloc(sizeof(Datum) * npending);
+	metas = palloc(sizeof(Datum) * npending);
+	uuids = palloc(sizeof(Datum) * npending);
+	uuid_nulls = palloc(sizeof(bool) * npending);
+	idrefs = palloc(sizeof(IdRef) * npending);
+
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+		bool		isnull;
+
+		if (it->status != ITEM_PENDING)
+			continue;
+		it->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+		idrefs[k].id = it->id;
+		idrefs[k].index = i;
+		ids[k] = Int64GetDatum(it->id);
+		user_ids[k] = Int64GetDatum(it->ev.user_id);
+		actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
+		times[k] = TimestampTzGetDatum(it->ev.action_time);
+		metas[k] = JsonbPGetDatum(it->ev.metadata);
+		uuid_nulls[k] = !it->ev.has_event_id;
+		uuids[k] = it->ev.has_event_id ? UUIDPGetDatum(&it->ev.event_id) : (Datum) 0;
+		k++;
+	}
+	qsort(idrefs, npending, sizeof(IdRef), CompareIdRef);
+
+	dims[0] = npending;
+	args[0] = PointerGetDatum(construct_array(ids, npending, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(user_ids, npending, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[2] = PointerGetDatum(construct_array(actions, npending, TEXTOID, -1, false, TYPALIGN_INT));
+	args[3] = PointerGetDatum(construct_array(times, npending, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[4] = PointerGetDatum(construct_array(metas, npending, JSONBOID, -1, false, TYPALIGN_INT));
+	args[5] = PointerGetDatum(construct_md_array(uuids, uuid_nulls, 1, dims, lbs,
+												 UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	{
+		Oid			types[6] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+		TIMESTAMPTZARRAYOID, JSONBARRAYOID, UUIDARRAYOID};
+
+		KeepPlan(&insert_many_plan,
+				 "INSERT INTO user_activity.events AS e "
+				 "(id, user_id, action, event_action_timestamp, metadata, event_id) "
+				 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, u.m, u.e "
+				 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+				 "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
+				 "AS u(id, user_id, action, t, m, e) "
+				 "ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING "
+				 "RETURNING e.id, e.recorded_at",
+				 6, types);
+	}
+	rc = SPI_execute_plan(insert_many_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
+
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		IdRef		key;
+		IdRef	   *found;
+
+		key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+		found = bsearch(&key, idrefs, npending, sizeof(IdRef), CompareIdRef);
+		if (found == NULL)
+			elog(ERROR, "inserted event " INT64_FORMAT " matches no batch item", key.id);
+		items[found->index].status = ITEM_STORED;
+		items[found->index].recorded_at =
+			DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r],
+											  SPI_tuptable->tupdesc, 2, &isnull));
+	}
+
+	/* what was not stored conflicted with an event stored earlier */
+	k = 0;
+	for (int i = 0; i < n; i++)
+	{
+		if (items[i].status != ITEM_PENDING)
+			continue;
+		Assert(items[i].ev.has_event_id);
+		user_ids[k] = Int64GetDatum(items[i].ev.user_id);
+		uuids[k] = UUIDPGetDatum(&items[i].ev.event_id);
+		k++;
+	}
+	nlookup = k;
+	if (nlookup > 0)
+	{
+		Oid			types[2] = {INT8ARRAYOID, UUIDARRAYOID};
+
+		KeepPlan(&find_many_plan,
+				 "SELECT e.user_id, e.event_id, e.id, e.recorded_at "
+				 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(user_id, event_id) "
+				 "JOIN user_activity.events e "
+				 "ON e.user_id = k.user_id AND e.event_id = k.event_id",
+				 2, types);
+		args[0] = PointerGetDatum(construct_array(user_ids, nlookup, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[1] = PointerGetDatum(construct_array(uuids, nlookup, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+		rc = SPI_execute_plan(find_many_plan, args, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "lookup of duplicate events failed: %s", SPI_result_code_string(rc));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int64		user_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			pg_uuid_t  *uuid = DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull));
+
+			for (int i = 0; i < n; i++)
+			{
+				BatchItem  *it = &items[i];
+
+				if (it->status == ITEM_PENDING && it->ev.user_id == user_id &&
+					memcmp(it->ev.event_id.data, uuid->data, UUID_LEN) == 0)
+				{
+					it->status = ITEM_DUPLICATE;
+					it->first = -1;
+					it->id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+					it->recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+				}
+			}
+		}
+		for (int i = 0; i < n; i++)
+		{
+			if (items[i].status == ITEM_PENDING)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not read the event already stored with this event_id"),
+						 errdetail("It was stored by a transaction this snapshot cannot see."),
+						 errhint("Retry the transaction.")));
+		}
+	}
+
+	SPI_finish();
+}
+
+/*
+ * record_events(events jsonb) stores a JSON array of events with per-item
+ * acceptance: valid items are stored, invalid ones rejected, re-sent ones
+ * reported as duplicates, and the result says which, item by item, in input
+ * order.  Only a problem with the batch as a whole (not an array, too many
+ * items) raises.
+ */
+Datum
+user_activity_record_events(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *batch;
+	int			n;
+	BatchItem  *items;
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	int			i = 0;
+	int			npending = 0;
+	int			nstored = 0,
+				ndup = 0,
+				nrejected = 0;
+	StringInfoData buf;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("events must not be null"),
+				 errdetail("A batch is a JSON array of event objects.")));
+	batch = PG_GETARG_JSONB_P(0);
+	if (!JB_ROOT_IS_ARRAY(batch) || JB_ROOT_IS_SCALAR(batch))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("events must be a JSON array"),
+				 errdetail("A batch is a JSON array of event objects, not %s.",
+						   JB_ROOT_IS_OBJECT(batch) ? "an object" : "a scalar")));
+	n = JB_ROOT_COUNT(batch);
+	if (n > ua_max_batch_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many events in one batch"),
+				 errdetail("The batch has %d events; the limit is %d (user_activity.max_batch_size).",
+						   n, ua_max_batch_size),
+				 errhint("Split the batch.")));
+
+	items = palloc0(sizeof(BatchItem) * Max(n, 1));
+	it = JsonbIteratorInit(&batch->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		BatchItem  *item;
+
+		if (tok != WJB_ELEM)
+			continue;
+		item = &items[i++];
+		if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+		{
+			if (UaEventFromJsonb(v.val.binary.data, &item->ev, &item->err))
+				item->status = ITEM_PENDING;
+			else
+				item->status = ITEM_REJECTED;
+		}
+		else
+		{
+			item->status = ITEM_REJECTED;
+			UaSetError(&item->err, ERRCODE_DATATYPE_MISMATCH, NULL,
+					   pstrdup("event must be a JSON object"),
+					   pstrdup("Each item of the batch must be a JSON object with the fields user_id, event_action_timestamp, action, metadata, event_id."));
+		}
+	}
+	Assert(i == n);
+
+	MarkBatchDuplicates(items, n);
+	for (i = 0; i < n; i++)
+		if (items[i].status == ITEM_PENDING)
+			npending++;
+	if (npending > 0)
+		InsertBatch(items, n, npending);
+
+	/* in-batch duplicates report the event their first occurrence names */
+	for (i = 0; i < n; i++)
+	{
+		if (items[i].status == ITEM_DUPLICATE && items[i].first >= 0)
+		{
+			items[i].id = items[items[i].first].id;
+			items[i].recorded_at = items[items[i].first].recorded_at;
+		}
+	}
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "[");
+	for (i = 0; i < n; i++)
+	{
+		BatchItem  *item = &items[i];
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfo(&buf, "{\"index\": %d, \"status\": ", i);
+		if (item->status == ITEM_REJECTED)
+		{
+			nrejected++;
+			appendStringInfoString(&buf, "\"rejected\", \"error\": ");
+			UaAppendErrorJson(&buf, &item->err);
+		}
+		else
+		{
+			if (item->status == ITEM_STORED)
+				nstored++;
+			else
+				ndup++;
+			appendStringInfo(&buf, "\"%s\", \"id\": " INT64_FORMAT ", \"recorded_at\": \"",
+							 item->status == ITEM_STORED ? "stored" : "duplicate",
+							 item->id);
+			UaAppendTimestamp(&buf, item->recorded_at);
+			appendStringInfoChar(&buf, '"');
+		}
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoString(&buf, "]}");
+
+	{
+		char	   *head = psprintf("{\"stored\": %d, \"duplicates\": %d, \"rejected\": %d, \"results\": ",
+									nstored, ndup, nrejected);
+		StringInfoData out;
+
+		initStringInfo(&out);
+		appendStringInfoString(&out, head);
+		appendBinaryStringInfo(&out, buf.data, buf.len);
+		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
+	}
+}
