@@ -63,6 +63,38 @@ yaml.safe_dump(c, sys.stdout)' >"$tmp/compose-noweb.yml"
 	run docker-compose -f "$tmp/compose-noweb.yml" --project-directory "$top" config -q
 fi
 
+step image build steps, natively
+# docker/db/Dockerfile runs "make install DESTDIR=/out" and copies /out into
+# the image; do the same here and look for what the server needs.
+if make -s PG_CONFIG="${PG_CONFIG:-pg_config}" install DESTDIR="$tmp/destdir" >"$tmp/destdir.log" 2>&1; then
+	pgc=${PG_CONFIG:-pg_config}
+	for f in "$($pgc --pkglibdir)/user_activity.so" "$($pgc --sharedir)/extension/user_activity.control"; do
+		[ -f "$tmp/destdir$f" ] || { echo "FAIL: make install DESTDIR=... did not install $f"; status=1; }
+	done
+	ls "$tmp/destdir$($pgc --sharedir)/extension/"user_activity--*.sql >/dev/null 2>&1 ||
+		{ echo "FAIL: make install DESTDIR=... installed no user_activity--*.sql"; status=1; }
+	echo "ok: make install DESTDIR (docker/db/Dockerfile)"
+else
+	cat "$tmp/destdir.log"
+	echo "FAIL: make install DESTDIR=... (docker/db/Dockerfile)"
+	status=1
+fi
+# docker/api/Dockerfile builds the standalone shim with this target.
+target=$(sed -n 's/^RUN make .* \(http-shim\/[^ ]*\)$/\1/p' docker/api/Dockerfile)
+if [ -z "$target" ]; then
+	echo "FAIL: docker/api/Dockerfile: no \"RUN make ... http-shim/...\" line"
+	status=1
+elif [ -d http-shim ]; then
+	if make -s -n PG_CONFIG="${PG_CONFIG:-pg_config}" "$target" >/dev/null; then
+		echo "ok: make knows $target (docker/api/Dockerfile)"
+	else
+		echo "FAIL: make has no rule for $target (docker/api/Dockerfile)"
+		status=1
+	fi
+else
+	echo "pending: the HTTP shim (http-shim/) is not in the tree yet; make $target not checked"
+fi
+
 step static checks
 run $check static
 run $check selftest
