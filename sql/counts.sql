@@ -167,6 +167,15 @@ SELECT * FROM pg_temp.count();
 SELECT count(*) AS old_runs FROM user_activity.counting_runs WHERE finished_at < '2026-01-01';
 RESET user_activity.counting_history_keep;
 
+-- events recorded through the ingest functions are counted the same way
+SELECT user_activity.record_events('[
+    {"user_id": 7, "action": "created", "event_action_timestamp": "2025-10-10T18:30:00Z"},
+    {"user_id": 7, "action": "viewed", "event_action_timestamp": "2025-10-10T18:31:00Z"},
+    {"user_id": 8, "action": "jumped", "event_action_timestamp": "2025-10-10T18:31:00Z"}]')::jsonb - 'results' AS batch;
+SELECT user_activity.record_event('{"user_id": 7, "action": "updated", "event_action_timestamp": "2025-10-10T18:32:00Z"}')::jsonb ->> 'status' AS single;
+SELECT * FROM pg_temp.count();
+SELECT * FROM pg_temp.proof() WHERE user_id = 7;
+
 -- erasure: a user's events and counts go in one transaction
 SELECT user_activity.delete_user_events(1);
 SELECT user_activity.delete_user_events(1);
