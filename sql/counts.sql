@@ -198,7 +198,7 @@ FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'user_activity'
 WHERE p.proname ~ '^(count|user_counts|top_users|counting|schedule_counting|unschedule_counting|run_counting|delete_user_events)'
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 SET ROLE user_activity_writer;
 \set VERBOSITY sqlstate
 SELECT user_activity.count_activity();
@@ -223,4 +223,4 @@ JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.de
 JOIN pg_extension x ON x.oid = d.refobjid AND x.extname = 'user_activity'
 WHERE obj_description(p.oid, 'pg_proc') IS NULL
   AND p.proname ~ '^(count|user_counts|top_users|counting|schedule_counting|unschedule_counting|run_counting|delete_user_events)'
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;

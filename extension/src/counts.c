@@ -3,11 +3,12 @@
  * counts.c
  *	  Settings of the counting job.
  *
- * The counting itself is PL/pgSQL in the install script (30_counts.sql);
- * this file defines how long its history is kept and exposes that setting
- * to the script as an interval.  Calling the function also loads the
- * library, so the setting is known (and checked) in a session that has not
- * used the extension's C code yet, such as a pg_cron job's.
+ * The counting itself is PL/pgSQL in the install script (30_counts.sql).
+ * This file holds what it needs from C: the wait for in-flight writers of
+ * user_activity.events, and how long the run history is kept.  Calling
+ * either function also loads the library, so the setting is known (and
+ * checked) in a session that has not used the extension's C code yet, such
+ * as a pg_cron job's.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,8 +16,13 @@
 
 #include <limits.h>
 
-#include "fmgr.h"
+#include "catalog/namespace.h"
 #include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
@@ -26,6 +32,7 @@
 static int	ua_counting_history_keep = 7 * SECS_PER_DAY;
 
 PG_FUNCTION_INFO_V1(ua_counting_history_keep_interval);
+PG_FUNCTION_INFO_V1(ua_counting_wait_for_writers);
 
 void
 UaDefineCountGucs(void)
@@ -56,4 +63,32 @@ ua_counting_history_keep_interval(PG_FUNCTION_ARGS)
 
 	result->time = (int64) ua_counting_history_keep * USECS_PER_SEC;
 	PG_RETURN_INTERVAL_P(result);
+}
+
+/*
+ * ua_counting_wait_for_writers waits until every transaction that holds a
+ * lock on user_activity.events conflicting with SHARE (that is, every
+ * transaction that has inserted, updated or deleted events, or is doing so)
+ * at the time of the call has ended.
+ *
+ * count_activity() reads the window end from the event id sequence first,
+ * then calls this.  Writers take their lock before their id, so every
+ * transaction that may still commit an id up to the window end is waited
+ * for, and the count that follows sees all of them.  Unlike LOCK TABLE,
+ * this takes no lock on the table itself (as CREATE INDEX CONCURRENTLY
+ * does), so writers that arrive meanwhile go on unhindered; their ids are
+ * above the window and belong to the next run.
+ */
+Datum
+ua_counting_wait_for_writers(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	LOCKTAG		tag;
+
+	relid = RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
+							 AccessShareLock, false);
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	WaitForLockers(tag, ShareLock, false);
+
+	PG_RETURN_VOID();
 }

@@ -4,10 +4,10 @@
 -- count_activity() counts the events whose ids lie in (last counted id,
 -- window end], where the window end is the last value the event id sequence
 -- handed out.  Before counting it waits until every transaction that could
--- still insert an id at or below the window end has finished (a short
--- EXCLUSIVE lock on the event table, taken and released in a subtransaction:
--- the Citus incremental-rollup pattern).  A writer that commits after that
--- gets a higher id and is counted by a later run.  The position is stored in
+-- still insert an id at or below the window end has finished (the Citus
+-- incremental-rollup pattern; the wait is the one CREATE INDEX CONCURRENTLY
+-- uses, so writers are never blocked).  A writer that commits after that
+-- got a higher id and is counted by a later run.  The position is stored in
 -- counting_state in the same transaction as the counts, so a failed or rolled
 -- back run loses nothing and the next run counts the whole gap.
 --
@@ -106,6 +106,12 @@ CREATE FUNCTION user_activity.counting_history_keep() RETURNS interval
 COMMENT ON FUNCTION user_activity.counting_history_keep() IS
     'user_activity.counting_history_keep as an interval';
 
+CREATE FUNCTION user_activity.counting_wait_for_writers() RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'ua_counting_wait_for_writers';
+COMMENT ON FUNCTION user_activity.counting_wait_for_writers() IS
+    'waits until the transactions now writing user_activity.events have ended, without blocking new ones';
+
 CREATE FUNCTION user_activity.counting_rfc3339(t timestamptz) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE STRICT
     SET search_path = pg_catalog, pg_temp
@@ -172,14 +178,8 @@ BEGIN
     IF v_window_end > v_last_id THEN
         -- Wait for every writer that may hold an id up to v_window_end: they
         -- all hold ROW EXCLUSIVE on the table from before they took their
-        -- id.  The lock is released at once by rolling back the
-        -- subtransaction, so writers are held up only for that moment.
-        BEGIN
-            LOCK TABLE user_activity.events IN EXCLUSIVE MODE;
-            RAISE EXCEPTION 'release the lock' USING ERRCODE = 'UAC01';
-        EXCEPTION WHEN SQLSTATE 'UAC01' THEN
-            NULL;
-        END;
+        -- id.  New writers are not held up.
+        PERFORM user_activity.counting_wait_for_writers();
 
         v_end := pg_catalog.clock_timestamp();
         IF v_start IS NOT NULL AND v_end <= v_start THEN
@@ -701,6 +701,7 @@ COMMENT ON FUNCTION user_activity.delete_user_events(bigint) IS
 --
 REVOKE ALL ON FUNCTION
     user_activity.counting_history_keep(),
+    user_activity.counting_wait_for_writers(),
     user_activity.counting_rfc3339(timestamptz),
     user_activity.count_activity(),
     user_activity.user_counts(bigint, timestamptz, timestamptz),
