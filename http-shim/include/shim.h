@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ *
+ * shim.h
+ *	  Public interface of the HTTP shim: its configuration and the calls
+ *	  that start and stop it.  Used by the standalone program (main.c) and
+ *	  by the extension's background worker (extension/src/worker.c).
+ *
+ *	  Nothing here depends on PostgreSQL's server headers: the shim runs in
+ *	  threads and must never call backend functions.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SHIM_H
+#define SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SHIM_VERSION "1.0.0"
+
+/* Where the shim runs: decides the build_info label and the log stream. */
+typedef enum ShimMode
+{
+	SHIM_MODE_STANDALONE,
+	SHIM_MODE_WORKER
+} ShimMode;
+
+/*
+ * ShimConfig holds every setting.  Strings are owned by the struct (freed by
+ * shim_config_free); an empty string means "not set".
+ */
+typedef struct ShimConfig
+{
+	ShimMode	mode;
+	char	   *db_url;			/* libpq connection string or URI; "" = PG* env */
+	char	   *db_role;		/* SET ROLE after connecting, "" = none */
+	char	   *listen_address; /* "*" or an IPv4/IPv6 address */
+	int			port;			/* HTTP port, 1..65535 */
+	int			threads;		/* MHD worker threads */
+	int			pool_size;		/* database connections (>= threads) */
+	long		body_limit;		/* request body cap in bytes */
+	int			timeout;		/* idle connection timeout, seconds */
+	int			statement_timeout_ms;	/* 0 = server default */
+	char	   *cors_origins;	/* comma-separated, "*" = any */
+	char	   *cors_methods;
+	char	   *cors_headers;
+	int			cors_max_age_hours;
+	bool		cors_credentials;
+	char	   *api_key_write;	/* "" = ingest open */
+	char	   *api_key_read;	/* "" = queries open */
+	char	   *api_key_admin;	/* "" = delete open */
+	char	   *static_dir;		/* "" = no page */
+	int			log_level;		/* 0 debug, 1 info, 2 warn, 3 error */
+} ShimConfig;
+
+/* Looks up one setting by its environment name; NULL when unset. */
+typedef const char *(*ShimGetenv) (const char *name);
+
+/* config.c */
+extern void shim_config_defaults(ShimConfig *cfg);
+extern bool shim_config_from_env(ShimConfig *cfg, ShimGetenv get,
+								 char *err, size_t errlen);
+extern bool shim_config_validate(const ShimConfig *cfg, char *err,
+								 size_t errlen);
+extern void shim_config_set(char **field, const char *value);
+extern void shim_config_free(ShimConfig *cfg);
+
+/* server.c */
+typedef struct Shim Shim;
+
+/*
+ * shim_start starts the HTTP daemon and its threads (which inherit the
+ * caller's signal mask: block signals first).  Returns NULL and fills err
+ * on failure.  shim_stop stops accepting, drains the requests in flight for
+ * up to drain_ms and frees everything.
+ */
+extern Shim *shim_start(const ShimConfig *cfg, char *err, size_t errlen);
+extern void shim_stop(Shim *shim, int drain_ms);
+
+#endif							/* SHIM_H */

@@ -1,0 +1,587 @@
+/*-------------------------------------------------------------------------
+ *
+ * events.c
+ *	  Endpoints of events: record one (POST /api/event), record a batch
+ *	  (POST /api/events), find them (GET /api/events, one page with a Link
+ *	  to the next) and export them (the same GET asking for NDJSON or CSV,
+ *	  streamed row by row from a single-row-mode query).
+ *
+ *	  Validation, deduplication and search are the extension's; these
+ *	  handlers pass the request through and map the outcome to HTTP.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+/* Counts an input error against the field at fault. */
+static void
+CountRejected(const ShimDbError *err)
+{
+	if (strncmp(err->sqlstate, "08", 2) == 0 ||
+		strncmp(err->sqlstate, "57", 2) == 0 || err->server_side)
+		return;
+	if (strcmp(err->sqlstate, "42703") == 0)
+		shim_metrics_rejected("unknown_field");
+	else if (err->field[0])
+		shim_metrics_rejected(err->field);
+	else if (strcmp(err->sqlstate, "22P02") == 0 ||
+			 strcmp(err->sqlstate, "42804") == 0)
+		shim_metrics_rejected("body");
+	else
+		shim_metrics_rejected("other");
+}
+
+/*
+ * A body that is not JSON fails in the cast to jsonb, before the extension
+ * sees it; name the field "body" then.
+ */
+static void
+NameBodyField(ShimDbError *err)
+{
+	if (err->field[0] == '\0' &&
+		(strcmp(err->sqlstate, "22P02") == 0 ||
+		 strcmp(err->sqlstate, "22P05") == 0 ||
+		 strcmp(err->sqlstate, "42804") == 0))
+		snprintf(err->field, sizeof(err->field), "body");
+}
+
+/*
+ * POST /api/event: 201 with the stored event; a duplicate event_id answers
+ * 200 with the event first stored and "status": "duplicate".
+ */
+enum MHD_Result
+shim_h_post_event(ShimRequest *req)
+{
+	ShimConn   *conn;
+	PGresult   *res;
+	ShimDbError err;
+	const char *params[1];
+	const char *body;
+	int			status = 201;
+	json_t	   *doc;
+	enum MHD_Result ret;
+
+	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENT)))
+		return MHD_YES;
+	params[0] = req->body.data;
+	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, 1, params, &err);
+	shim_pool_release(req->shim->pool, conn);
+	if (res == NULL)
+	{
+		NameBodyField(&err);
+		CountRejected(&err);
+		return shim_problem_db(req, SHIM_Q_RECORD_EVENT, &err);
+	}
+	body = PQgetvalue(res, 0, 0);
+	doc = json_loads(body, 0, NULL);
+	if (doc)
+	{
+		const char *st = json_string_value(json_object_get(doc, "status"));
+
+		if (st && strcmp(st, "duplicate") == 0)
+		{
+			status = 200;
+			shim_metrics_duplicate();
+		}
+		else
+			shim_metrics_ingested(json_string_value(json_object_get(doc,
+																	"action")));
+		json_decref(doc);
+	}
+	ret = shim_reply_json(req, status, body, NULL);
+	PQclear(res);
+	return ret;
+}
+
+/*
+ * POST /api/events: 201 when every item was stored; otherwise 207 with the
+ * extension's per-item results (stored, duplicate or rejected with the
+ * field and rule).  An error about the batch as a whole is a problem reply.
+ */
+enum MHD_Result
+shim_h_post_events(ShimRequest *req)
+{
+	ShimConn   *conn;
+	PGresult   *res;
+	ShimDbError err;
+	const char *params[1];
+	const char *body;
+	int			status = 201;
+	json_t	   *doc,
+			   *items;
+	enum MHD_Result ret;
+
+	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENTS)))
+		return MHD_YES;
+	params[0] = req->body.data;
+	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENTS, 1, params, &err);
+	shim_pool_release(req->shim->pool, conn);
+	if (res == NULL)
+	{
+		NameBodyField(&err);
+		CountRejected(&err);
+		return shim_problem_db(req, SHIM_Q_RECORD_EVENTS, &err);
+	}
+	body = PQgetvalue(res, 0, 0);
+	doc = json_loads(body, 0, NULL);
+	items = json_loads(req->body.data, 0, NULL);
+	if (doc)
+	{
+		json_t	   *results = json_object_get(doc, "results");
+		size_t		i;
+		json_t	   *r;
+
+		if (json_integer_value(json_object_get(doc, "duplicates")) != 0 ||
+			json_integer_value(json_object_get(doc, "rejected")) != 0)
+			status = 207;
+		json_array_foreach(results, i, r)
+		{
+			const char *st = json_string_value(json_object_get(r, "status"));
+			json_int_t	idx = json_integer_value(json_object_get(r, "index"));
+
+			if (st == NULL)
+				continue;
+			if (strcmp(st, "stored") == 0)
+				shim_metrics_ingested(json_string_value(
+														json_object_get(json_array_get(items, idx), "action")));
+			else if (strcmp(st, "duplicate") == 0)
+				shim_metrics_duplicate();
+			else
+			{
+				json_t	   *e = json_object_get(r, "error");
+				const char *state = json_string_value(json_object_get(e, "sqlstate"));
+				const char *field = json_string_value(json_object_get(e, "field"));
+
+				if (state && strcmp(state, "42703") == 0)
+					shim_metrics_rejected("unknown_field");
+				else
+					shim_metrics_rejected(field ? field : "other");
+			}
+		}
+		json_decref(doc);
+	}
+	json_decref(items);
+	ret = shim_reply_json(req, status, body, NULL);
+	PQclear(res);
+	return ret;
+}
+
+typedef struct QueryArgs
+{
+	json_t	   *obj;
+	ShimBuf		link;			/* the query string minus cursor/offset */
+} QueryArgs;
+
+static enum MHD_Result
+CollectArg(void *cls, enum MHD_ValueKind kind, const char *key,
+		   const char *value)
+{
+	QueryArgs  *qa = cls;
+
+	(void) kind;
+	json_object_set_new(qa->obj, key, json_string(value ? value : ""));
+	if (strcmp(key, "cursor") != 0 && strcmp(key, "offset") != 0)
+	{
+		shim_buf_puts(&qa->link, qa->link.len ? "&" : "?");
+		shim_buf_urlencode(&qa->link, key);
+		shim_buf_puts(&qa->link, "=");
+		shim_buf_urlencode(&qa->link, value ? value : "");
+	}
+	return MHD_YES;
+}
+
+/*
+ * QueryParams turns the query string into the JSON object the extension's
+ * functions take: every key as received, every value as a string.
+ */
+static char *
+QueryParams(ShimRequest *req, ShimBuf *link, const char *id_key)
+{
+	QueryArgs	qa;
+	char	   *s;
+
+	qa.obj = shim_json_object();
+	shim_buf_init(&qa.link);
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, CollectArg,
+							  &qa);
+	if (req->stream_export)
+	{
+		/* an export is every match: paging parameters do not apply */
+		json_object_del(qa.obj, "limit");
+		json_object_del(qa.obj, "cursor");
+		json_object_del(qa.obj, "offset");
+	}
+	if (id_key)
+		json_object_set_new(qa.obj, id_key, json_string(req->id));
+	s = json_dumps(qa.obj, JSON_COMPACT);
+	json_decref(qa.obj);
+	if (link)
+		*link = qa.link;
+	else
+		shim_buf_free(&qa.link);
+	return s;
+}
+
+/* ---- streaming export ---- */
+
+struct ShimStream
+{
+	Shim	   *shim;
+	ShimConn   *conn;
+	PGresult   *pending;		/* a row not sent yet */
+	size_t		pending_off;
+	bool		done;
+	char		request_id[68];
+};
+
+/*
+ * NextRow waits for the next row of the export; false at the end or on an
+ * error (logged: the reply is already under way, so the stream is cut).
+ */
+static bool
+NextRow(ShimStream *st)
+{
+	PGresult   *res;
+
+	for (;;)
+	{
+		res = PQgetResult(st->conn->pg);
+		if (res == NULL)
+		{
+			st->done = true;
+			return false;
+		}
+		switch (PQresultStatus(res))
+		{
+			case PGRES_SINGLE_TUPLE:
+				st->pending = res;
+				st->pending_off = 0;
+				return true;
+			case PGRES_TUPLES_OK:
+				PQclear(res);
+				continue;		/* then NULL */
+			default:
+				shim_log(SHIM_LOG_ERROR, "request %s: export failed mid-stream: %s",
+						 st->request_id, PQresultErrorMessage(res));
+				PQclear(res);
+				while ((res = PQgetResult(st->conn->pg)) != NULL)
+					PQclear(res);
+				st->done = true;
+				return false;
+		}
+	}
+}
+
+/*
+ * StreamRead fills MHD's buffer with as many lines as fit, each row of
+ * export_events followed by a newline.  Memory stays at one row.
+ */
+static ssize_t
+StreamRead(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	ShimStream *st = cls;
+	size_t		used = 0;
+
+	(void) pos;
+	while (used < max)
+	{
+		const char *line;
+		size_t		len;
+		size_t		n;
+
+		if (st->pending == NULL)
+		{
+			if (st->done || !NextRow(st))
+				break;
+		}
+		line = PQgetvalue(st->pending, 0, 0);
+		len = PQgetlength(st->pending, 0, 0);
+		if (st->pending_off < len)
+		{
+			n = len - st->pending_off;
+			if (n > max - used)
+				n = max - used;
+			memcpy(buf + used, line + st->pending_off, n);
+			used += n;
+			st->pending_off += n;
+			if (st->pending_off < len)
+				break;
+		}
+		if (len == 0 || line[len - 1] != '\n')
+		{
+			if (used == max)
+				break;
+			buf[used++] = '\n';
+		}
+		PQclear(st->pending);
+		st->pending = NULL;
+	}
+	if (used == 0)
+		return st->done && st->pending == NULL ?
+			MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+	return (ssize_t) used;
+}
+
+void
+shim_stream_free(ShimStream *st)
+{
+	if (st->pending)
+		PQclear(st->pending);
+	if (!st->done)
+	{
+		/* the client went away mid-export: drop the connection */
+		PQfinish(st->conn->pg);
+		st->conn->pg = NULL;
+	}
+	shim_pool_release(st->shim->pool, st->conn);
+	free(st);
+}
+
+static void
+StreamFree(void *cls)
+{
+	shim_stream_free(cls);
+}
+
+static enum MHD_Result
+Export(ShimRequest *req, const char *format, const char *content_type)
+{
+	ShimConn   *conn;
+	ShimDbError err;
+	const char *params[2];
+	char	   *json = QueryParams(req, NULL, NULL);
+	ShimStream *st;
+	PGresult   *first;
+	struct MHD_Response *resp;
+	double		start = shim_now();
+
+	if (!(conn = shim_req_conn(req, SHIM_Q_EXPORT_EVENTS)))
+	{
+		free(json);
+		return MHD_YES;
+	}
+	params[0] = json;
+	params[1] = format;
+	if (!shim_db_send(conn, SHIM_Q_EXPORT_EVENTS, 2, params, &err))
+	{
+		free(json);
+		shim_pool_release(req->shim->pool, conn);
+		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
+	}
+	free(json);
+
+	st = calloc(1, sizeof(ShimStream));
+	st->shim = req->shim;
+	st->conn = conn;
+	snprintf(st->request_id, sizeof(st->request_id), "%s", req->request_id);
+
+	/* the first result tells a rejected query from a stream of rows */
+	first = PQgetResult(conn->pg);
+	shim_metrics_db_query(SHIM_Q_EXPORT_EVENTS, shim_now() - start);
+	if (PQresultStatus(first) == PGRES_FATAL_ERROR || first == NULL)
+	{
+		PGresult   *res;
+
+		shim_db_error_from_result(conn, first, &err);
+		PQclear(first);
+		while ((res = PQgetResult(conn->pg)) != NULL)
+			PQclear(res);
+		st->done = true;
+		shim_stream_free(st);
+		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
+	}
+	shim_metrics_db_up(true);
+	if (PQresultStatus(first) == PGRES_SINGLE_TUPLE)
+	{
+		st->pending = first;
+		st->pending_off = 0;
+	}
+	else
+	{
+		PGresult   *res;
+
+		PQclear(first);
+		while ((res = PQgetResult(conn->pg)) != NULL)
+			PQclear(res);
+		st->done = true;
+	}
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+											 StreamRead, st, StreamFree);
+	if (resp == NULL)
+	{
+		shim_stream_free(st);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	return shim_reply_response(req, 200, resp);
+}
+
+/* Which export format the Accept header asks for, if any. */
+static const char *
+WantedExport(ShimRequest *req, const char **content_type)
+{
+	const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+													 MHD_HTTP_HEADER_ACCEPT);
+
+	if (accept == NULL)
+		return NULL;
+	if (strstr(accept, "application/x-ndjson") ||
+		strstr(accept, "application/jsonl"))
+	{
+		*content_type = "application/x-ndjson";
+		return "ndjson";
+	}
+	if (strstr(accept, "text/csv"))
+	{
+		*content_type = "text/csv; charset=utf-8";
+		return "csv";
+	}
+	return NULL;
+}
+
+/*
+ * GET /api/events: one page as a plain JSON array, with
+ * Link: <...cursor=...>; rel="next" while more remain.  Asked for NDJSON
+ * or CSV, every match instead, streamed.
+ */
+enum MHD_Result
+shim_h_get_events(ShimRequest *req)
+{
+	ShimConn   *conn;
+	PGresult   *res;
+	ShimDbError err;
+	const char *params[1];
+	const char *content_type;
+	const char *format = WantedExport(req, &content_type);
+	ShimBuf		link;
+	char	   *json;
+	enum MHD_Result ret;
+
+	if (format)
+	{
+		req->stream_export = true;
+		return Export(req, format, content_type);
+	}
+	if (!(conn = shim_req_conn(req, SHIM_Q_SEARCH_EVENTS)))
+		return MHD_YES;
+	json = QueryParams(req, &link, NULL);
+	params[0] = json;
+	res = shim_db_exec(conn, SHIM_Q_SEARCH_EVENTS, 1, params, &err);
+	shim_pool_release(req->shim->pool, conn);
+	free(json);
+	if (res == NULL)
+	{
+		shim_buf_free(&link);
+		return shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, &err);
+	}
+	if (PQntuples(res) >= 1 && !PQgetisnull(res, 0, 1))
+	{
+		ShimBuf		h;
+		ShimHeader	hdr[] = {{"Link", NULL}, {NULL, NULL}};
+
+		shim_buf_init(&h);
+		shim_buf_printf(&h, "<%s%s%scursor=", req->path,
+						link.len ? link.data : "", link.len ? "&" : "?");
+		shim_buf_urlencode(&h, PQgetvalue(res, 0, 1));
+		shim_buf_puts(&h, ">; rel=\"next\"");
+		hdr[0].value = h.data;
+		ret = shim_reply_json(req, 200, PQgetvalue(res, 0, 0), hdr);
+		shim_buf_free(&h);
+	}
+	else
+		ret = shim_reply_json(req, 200,
+							  PQntuples(res) >= 1 ? PQgetvalue(res, 0, 0) : "[]",
+							  NULL);
+	shim_buf_free(&link);
+	PQclear(res);
+	return ret;
+}
+
+/* ---- counts and erasure ---- */
+
+/* A path id must look like an integer; its range is the extension's. */
+static bool
+CheckId(ShimRequest *req)
+{
+	const char *p = req->id;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	if (*p == '\0')
+		return false;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+static enum MHD_Result
+BadId(ShimRequest *req)
+{
+	return shim_problem(req, 400, "user_id", "invalid user id",
+						"Path segment {id} (field \"user_id\") must be a positive integer.",
+						"22P02", NULL);
+}
+
+/* Runs a one-parameter statement returning JSON text and replies 200. */
+static enum MHD_Result
+JsonQuery(ShimRequest *req, ShimQuery q, const char *param)
+{
+	ShimConn   *conn;
+	PGresult   *res;
+	ShimDbError err;
+	const char *params[1];
+	enum MHD_Result ret;
+
+	if (!(conn = shim_req_conn(req, q)))
+		return MHD_YES;
+	params[0] = param;
+	res = shim_db_exec(conn, q, 1, params, &err);
+	shim_pool_release(req->shim->pool, conn);
+	if (res == NULL)
+		return shim_problem_db(req, q, &err);
+	ret = shim_reply_json(req, 200, PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	return ret;
+}
+
+/* GET /api/users/{id}/counts?from=&to= */
+enum MHD_Result
+shim_h_user_counts(ShimRequest *req)
+{
+	char	   *json;
+	enum MHD_Result ret;
+
+	if (!CheckId(req))
+		return BadId(req);
+	json = QueryParams(req, NULL, "user_id");
+	ret = JsonQuery(req, SHIM_Q_USER_COUNTS, json);
+	free(json);
+	return ret;
+}
+
+/* GET /api/counts/top?from=&to=&limit= */
+enum MHD_Result
+shim_h_top_users(ShimRequest *req)
+{
+	char	   *json = QueryParams(req, NULL, NULL);
+	enum MHD_Result ret = JsonQuery(req, SHIM_Q_TOP_USERS, json);
+
+	free(json);
+	return ret;
+}
+
+/* DELETE /api/users/{id}/events: events and counts, in one transaction. */
+enum MHD_Result
+shim_h_delete_user(ShimRequest *req)
+{
+	if (!CheckId(req))
+		return BadId(req);
+	return JsonQuery(req, SHIM_Q_DELETE_USER, req->id);
+}

@@ -1,0 +1,274 @@
+/*-------------------------------------------------------------------------
+ *
+ * internal.h
+ *	  Declarations shared by the modules of the HTTP shim: buffers, logging,
+ *	  metrics, the database pool, the route table, replies and handlers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SHIM_INTERNAL_H
+#define SHIM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <microhttpd.h>
+
+#include "shim.h"
+
+/*
+ * The server exports a SQL function's C symbol named json_object, and in a
+ * backend the dynamic linker binds the module's calls of that name to it.
+ * The shim therefore never calls jansson's json_object() by name (jansson's
+ * own internal calls are bound inside libjansson); the suite checks the
+ * module has no such reference.
+ */
+#define shim_json_object() json_pack("{}")
+
+/* ---- buf.c: a growable byte buffer ---- */
+
+typedef struct ShimBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} ShimBuf;
+
+extern void shim_buf_init(ShimBuf *b);
+extern void shim_buf_free(ShimBuf *b);
+extern void shim_buf_append(ShimBuf *b, const char *s, size_t n);
+extern void shim_buf_puts(ShimBuf *b, const char *s);
+extern void shim_buf_printf(ShimBuf *b, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+extern void shim_buf_json_string(ShimBuf *b, const char *s);
+extern void shim_buf_urlencode(ShimBuf *b, const char *s);
+extern double shim_now(void);
+extern bool shim_const_eq(const char *a, const char *b);
+
+/* ---- log.c: one JSON object per line ---- */
+
+enum
+{
+	SHIM_LOG_DEBUG = 0,
+	SHIM_LOG_INFO,
+	SHIM_LOG_WARN,
+	SHIM_LOG_ERROR
+};
+
+extern void shim_log_setup(int level, int fd);
+extern void shim_log(int level, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+extern void shim_log_request(const char *method, const char *route,
+							 int status, double seconds,
+							 const char *request_id, const char *sqlstate);
+
+/* ---- db.c: a fixed pool of libpq connections ---- */
+
+typedef enum ShimQuery
+{
+	SHIM_Q_RECORD_EVENT,
+	SHIM_Q_RECORD_EVENTS,
+	SHIM_Q_SEARCH_EVENTS,
+	SHIM_Q_EXPORT_EVENTS,
+	SHIM_Q_USER_COUNTS,
+	SHIM_Q_TOP_USERS,
+	SHIM_Q_COUNTING_STATUS,
+	SHIM_Q_DELETE_USER,
+	SHIM_Q_PING,
+	SHIM_Q_COUNT
+} ShimQuery;
+
+extern const char *const shim_query_names[SHIM_Q_COUNT];
+
+typedef struct ShimConn
+{
+	PGconn	   *pg;
+	bool		prepared[SHIM_Q_COUNT];
+	int			slot;
+} ShimConn;
+
+/* An error from the database, ready to be mapped to an HTTP reply. */
+typedef struct ShimDbError
+{
+	char		sqlstate[6];
+	bool		server_side;	/* our statement is wrong, not the input */
+	char		field[64];
+	char		message[512];
+	char		detail[1024];
+} ShimDbError;
+
+typedef struct ShimPool ShimPool;
+
+extern ShimPool *shim_pool_create(const ShimConfig *cfg);
+extern void shim_pool_destroy(ShimPool *pool);
+extern void shim_pool_warm(ShimPool *pool);
+extern ShimConn *shim_pool_acquire(ShimPool *pool, int wait_ms,
+								   ShimDbError *err);
+extern void shim_pool_release(ShimPool *pool, ShimConn *conn);
+extern void shim_pool_counts(ShimPool *pool, int *idle, int *busy,
+							 int *broken);
+extern PGresult *shim_db_exec(ShimConn *conn, ShimQuery q, int nparams,
+							  const char *const *params, ShimDbError *err);
+extern bool shim_db_send(ShimConn *conn, ShimQuery q, int nparams,
+						 const char *const *params, ShimDbError *err);
+extern void shim_db_error_from_result(ShimConn *conn, const PGresult *res,
+									  ShimDbError *err);
+extern void shim_db_connection_error(ShimDbError *err, const char *msg);
+
+/* ---- metrics.c ---- */
+
+/* Label values of "path": the route templates plus two catch-alls. */
+extern int	shim_metric_route_count(void);
+
+typedef struct ShimMetricsExtra
+{
+	ShimMode	mode;
+	int			pool_idle;
+	int			pool_busy;
+	int			pool_broken;
+	bool		have_counting;
+	bool		have_last_success;
+	double		last_success_ts;
+	double		seconds_since_success;
+	bool		have_last_outcome;
+	bool		last_run_ok;
+} ShimMetricsExtra;
+
+extern void shim_metrics_reset(void);
+extern void shim_metrics_request(int route, int status, double seconds);
+extern void shim_metrics_in_flight(int delta);
+extern long shim_metrics_get_in_flight(void);
+extern void shim_metrics_ingested(const char *action);
+extern void shim_metrics_rejected(const char *field);
+extern void shim_metrics_duplicate(void);
+extern void shim_metrics_db_query(ShimQuery q, double seconds);
+extern void shim_metrics_db_up(bool up);
+extern void shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra);
+
+/* ---- router.c: the static route table ---- */
+
+typedef enum ShimAuth
+{
+	SHIM_AUTH_NONE,
+	SHIM_AUTH_READ,
+	SHIM_AUTH_WRITE,
+	SHIM_AUTH_ADMIN
+} ShimAuth;
+
+typedef struct ShimRequest ShimRequest;
+typedef enum MHD_Result (*ShimHandler) (ShimRequest *req);
+
+typedef struct ShimRoute
+{
+	const char *method;
+	const char *path;			/* template, "{id}" matches one segment */
+	ShimHandler handler;
+	ShimAuth	auth;
+	bool		has_body;
+	const char *operation_id;
+	const char *summary;
+} ShimRoute;
+
+extern const ShimRoute shim_routes[];
+extern const int shim_route_count;
+
+#define SHIM_ROUTE_STATIC	(shim_route_count)
+#define SHIM_ROUTE_UNMATCHED (shim_route_count + 1)
+
+#define SHIM_MATCH_NONE		(-1)
+#define SHIM_MATCH_METHOD	(-2)
+
+extern int	shim_route_match(const char *method, const char *path,
+							 char *id, size_t idlen, char *allow,
+							 size_t allowlen);
+extern const char *shim_route_label(int route);
+extern int	shim_route_for_path(const char *path);
+
+/* ---- server.c: the daemon and per-request state ---- */
+
+typedef struct ShimStream ShimStream;
+
+struct Shim
+{
+	ShimConfig	cfg;
+	struct MHD_Daemon *daemon;
+	ShimPool   *pool;
+	volatile int draining;
+	double		started;
+};
+
+struct ShimRequest
+{
+	Shim	   *shim;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	int			route;			/* index into shim_routes, or a catch-all */
+	char		id[32];			/* the {id} of the path */
+	char		allow[64];
+	char		request_id[68];
+	double		start;
+	int			status;
+	char		sqlstate[6];
+	bool		first_done;
+	bool		too_large;
+	bool		replied;
+	bool		stream_export;
+	ShimBuf		body;
+	ShimStream *stream;
+};
+
+/* ---- reply.c ---- */
+
+typedef struct ShimHeader
+{
+	const char *name;
+	const char *value;
+} ShimHeader;
+
+extern const char *shim_reason(int status);
+extern int	shim_status_for_sqlstate(const char *sqlstate, bool server_side,
+									 ShimQuery q);
+extern enum MHD_Result shim_reply_response(ShimRequest *req, int status,
+										   struct MHD_Response *resp);
+extern enum MHD_Result shim_reply(ShimRequest *req, int status,
+								  const char *content_type,
+								  const char *body, size_t len,
+								  const ShimHeader *headers);
+extern enum MHD_Result shim_reply_json(ShimRequest *req, int status,
+									   const char *body,
+									   const ShimHeader *headers);
+extern enum MHD_Result shim_problem(ShimRequest *req, int status,
+									const char *field, const char *message,
+									const char *detail, const char *sqlstate,
+									const ShimHeader *headers);
+extern enum MHD_Result shim_problem_db(ShimRequest *req, ShimQuery q,
+									   const ShimDbError *err);
+extern void shim_problem_json(ShimBuf *out, int status, const char *field,
+							  const char *message, const char *detail,
+							  const char *sqlstate, const char *request_id,
+							  const char *instance);
+
+/* ---- handlers (events.c, counts.c, ops.c, static.c) ---- */
+
+extern enum MHD_Result shim_h_post_event(ShimRequest *req);
+extern enum MHD_Result shim_h_post_events(ShimRequest *req);
+extern enum MHD_Result shim_h_get_events(ShimRequest *req);
+extern enum MHD_Result shim_h_user_counts(ShimRequest *req);
+extern enum MHD_Result shim_h_top_users(ShimRequest *req);
+extern enum MHD_Result shim_h_delete_user(ShimRequest *req);
+extern enum MHD_Result shim_h_healthz(ShimRequest *req);
+extern enum MHD_Result shim_h_readyz(ShimRequest *req);
+extern enum MHD_Result shim_h_metrics(ShimRequest *req);
+extern enum MHD_Result shim_h_openapi(ShimRequest *req);
+extern enum MHD_Result shim_h_static(ShimRequest *req);
+extern void shim_stream_free(ShimStream *stream);
+extern char *shim_openapi_json(void);
+
+/* Waits for a pooled connection; replies 503 itself when there is none. */
+extern ShimConn *shim_req_conn(ShimRequest *req, ShimQuery q);
+
+#endif							/* SHIM_INTERNAL_H */

@@ -1,0 +1,396 @@
+/*-------------------------------------------------------------------------
+ *
+ * ops.c
+ *	  Operational endpoints: liveness, readiness, Prometheus metrics and the
+ *	  OpenAPI 3.1 description, which is generated from the route table so
+ *	  it cannot drift from what the router serves.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+/* GET /healthz: the process answers. */
+enum MHD_Result
+shim_h_healthz(ShimRequest *req)
+{
+	return shim_reply_json(req, 200, "{\"status\":\"ok\"}", NULL);
+}
+
+/* GET /readyz: the database answers and the shim is not shutting down. */
+enum MHD_Result
+shim_h_readyz(ShimRequest *req)
+{
+	static const ShimHeader retry[] = {{"Retry-After", "1"}, {NULL, NULL}};
+	ShimConn   *conn;
+	ShimDbError err;
+	PGresult   *res;
+
+	if (req->shim->draining)
+		return shim_problem(req, 503, NULL, "shutting down",
+							"The shim is draining its requests before it stops.",
+							NULL, retry);
+	conn = shim_pool_acquire(req->shim->pool, 1000, &err);
+	if (conn == NULL)
+		return shim_problem_db(req, SHIM_Q_PING, &err);
+	res = shim_db_exec(conn, SHIM_Q_PING, 0, NULL, &err);
+	shim_pool_release(req->shim->pool, conn);
+	if (res == NULL)
+		return shim_problem_db(req, SHIM_Q_PING, &err);
+	PQclear(res);
+	return shim_reply_json(req, 200, "{\"status\":\"ready\"}", NULL);
+}
+
+/* Parses an RFC 3339 UTC time as the extension prints it. */
+static bool
+ParseUtc(const char *s, double *out)
+{
+	struct tm	tm;
+	const char *rest;
+	double		frac = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (rest == NULL)
+		return false;
+	if (*rest == '.')
+		frac = strtod(rest, NULL);
+	*out = (double) timegm(&tm) + frac;
+	return true;
+}
+
+/*
+ * CountingStatus reads counting_status_json() (a single-row view, cheap)
+ * into the freshness gauges.  Nothing is filled when the function is
+ * missing or the database is down: the gauges then have no sample.
+ */
+static void
+CountingStatus(ShimRequest *req, ShimMetricsExtra *extra)
+{
+	ShimConn   *conn;
+	ShimDbError err;
+	PGresult   *res;
+	json_t	   *doc;
+	const char *s;
+	json_t	   *v;
+
+	conn = shim_pool_acquire(req->shim->pool, 1000, &err);
+	if (conn == NULL)
+		return;
+	res = shim_db_exec(conn, SHIM_Q_COUNTING_STATUS, 0, NULL, &err);
+	shim_pool_release(req->shim->pool, conn);
+	if (res == NULL)
+		return;
+	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	if (doc == NULL)
+		return;
+	extra->have_counting = true;
+	s = json_string_value(json_object_get(doc, "last_success_at"));
+	if (s && ParseUtc(s, &extra->last_success_ts))
+	{
+		extra->have_last_success = true;
+		v = json_object_get(doc, "seconds_since_last_success");
+		if (json_is_number(v))
+			extra->seconds_since_success = json_number_value(v);
+		else
+			extra->seconds_since_success = (double) time(NULL) -
+				extra->last_success_ts;
+	}
+	s = json_string_value(json_object_get(doc, "last_outcome"));
+	if (s)
+	{
+		extra->have_last_outcome = true;
+		extra->last_run_ok = strcmp(s, "failed") != 0 &&
+			strcmp(s, "error") != 0;
+	}
+	json_decref(doc);
+}
+
+/* GET /metrics */
+enum MHD_Result
+shim_h_metrics(ShimRequest *req)
+{
+	ShimMetricsExtra extra;
+	ShimBuf		b;
+	enum MHD_Result ret;
+
+	memset(&extra, 0, sizeof(extra));
+	extra.mode = req->shim->cfg.mode;
+	CountingStatus(req, &extra);
+	shim_pool_counts(req->shim->pool, &extra.pool_idle, &extra.pool_busy,
+					 &extra.pool_broken);
+	shim_buf_init(&b);
+	shim_metrics_render(&b, &extra);
+	ret = shim_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+					 b.data, b.len, NULL);
+	shim_buf_free(&b);
+	return ret;
+}
+
+/* ---- OpenAPI ---- */
+
+static json_t *
+QueryParam(const char *name, bool required, const char *type,
+		   const char *format, const char *description)
+{
+	json_t	   *schema = json_pack("{s:s}", "type", type);
+
+	if (format)
+		json_object_set_new(schema, "format", json_string(format));
+	return json_pack("{s:s, s:s, s:b, s:o, s:s}", "name", name, "in", "query",
+					 "required", required, "schema", schema,
+					 "description", description);
+}
+
+static json_t *
+Ref(const char *name)
+{
+	char		ref[128];
+
+	snprintf(ref, sizeof(ref), "#/components/schemas/%s", name);
+	return json_pack("{s:s}", "$ref", ref);
+}
+
+static json_t *
+Content(const char *type, json_t *schema)
+{
+	return json_pack("{s:{s:o}}", type, "schema", schema);
+}
+
+static void
+AddResponse(json_t *responses, int status, const char *description,
+			json_t *content)
+{
+	char		code[8];
+	json_t	   *r = json_pack("{s:s}", "description", description);
+
+	snprintf(code, sizeof(code), "%d", status);
+	if (content)
+		json_object_set_new(r, "content", content);
+	json_object_set_new(responses, code, r);
+}
+
+static void
+AddProblems(json_t *responses, const int *codes)
+{
+	for (; *codes; codes++)
+		AddResponse(responses, *codes, shim_reason(*codes),
+					Content("application/problem+json", Ref("Problem")));
+}
+
+/* The parameters, body and responses of one operation. */
+static json_t *
+Operation(const ShimRoute *r)
+{
+	json_t	   *op = json_pack("{s:s, s:s}", "operationId", r->operation_id,
+							   "summary", r->summary);
+	json_t	   *params = json_array();
+	json_t	   *resp = shim_json_object();
+	const char *id = r->operation_id;
+	static const int input_errors[] = {400, 401, 500, 503, 0};
+	static const int read_errors[] = {400, 401, 500, 503, 0};
+
+	if (strstr(r->path, "{id}"))
+		json_array_append_new(params,
+							  json_pack("{s:s, s:s, s:b, s:{s:s, s:s}, s:s}",
+										"name", "id", "in", "path", "required", 1,
+										"schema", "type", "integer", "format", "int64",
+										"description", "the user id"));
+	if (strcmp(id, "recordEvent") == 0)
+	{
+		json_object_set_new(op, "requestBody",
+							json_pack("{s:b, s:o}", "required", 1, "content",
+									  Content("application/json", Ref("EventInput"))));
+		AddResponse(resp, 201, "stored", Content("application/json", Ref("Event")));
+		AddResponse(resp, 200, "duplicate event_id: the event first stored",
+					Content("application/json", Ref("Event")));
+		AddProblems(resp, input_errors);
+		AddProblems(resp, (const int[]) {413, 0});
+	}
+	else if (strcmp(id, "recordEvents") == 0)
+	{
+		json_object_set_new(op, "requestBody",
+							json_pack("{s:b, s:o}", "required", 1, "content",
+									  Content("application/json",
+											  json_pack("{s:s, s:o}", "type", "array",
+														"items", Ref("EventInput")))));
+		AddResponse(resp, 201, "every item stored",
+					Content("application/json", Ref("BatchResult")));
+		AddResponse(resp, 207, "some items duplicate or rejected; one result per item",
+					Content("application/json", Ref("BatchResult")));
+		AddProblems(resp, input_errors);
+		AddProblems(resp, (const int[]) {413, 0});
+	}
+	else if (strcmp(id, "searchEvents") == 0)
+	{
+		json_t	   *ok;
+
+		json_array_append_new(params, QueryParam("user_id", true, "integer", "int64", "the user"));
+		json_array_append_new(params, QueryParam("from", true, "string", "date-time", "recorded at or after (RFC 3339)"));
+		json_array_append_new(params, QueryParam("to", true, "string", "date-time", "recorded before (RFC 3339)"));
+		json_array_append_new(params, QueryParam("limit", false, "integer", NULL, "page size, 1..1000, default 100"));
+		json_array_append_new(params, QueryParam("cursor", false, "string", NULL, "from the Link header of the previous page"));
+		json_array_append_new(params, QueryParam("offset", false, "integer", NULL, "legacy paging, without cursor"));
+		json_array_append_new(params, QueryParam("action", false, "string", NULL, "one action or several joined by commas"));
+		json_array_append_new(params, QueryParam("action_from", false, "string", "date-time", "user action at or after"));
+		json_array_append_new(params, QueryParam("action_to", false, "string", "date-time", "user action before"));
+		ok = Content("application/json", json_pack("{s:s, s:o}", "type", "array", "items", Ref("Event")));
+		json_object_set_new(ok, "application/x-ndjson",
+							json_pack("{s:{s:s}}", "schema", "type", "string"));
+		json_object_set_new(ok, "text/csv",
+							json_pack("{s:{s:s}}", "schema", "type", "string"));
+		AddResponse(resp, 200,
+					"one page (JSON; Link rel=\"next\" while more remain), or with Accept application/x-ndjson or text/csv every match, streamed",
+					ok);
+		json_object_set_new(json_object_get(resp, "200"), "headers",
+							json_pack("{s:{s:s, s:{s:s}}}", "Link",
+									  "description", "<...&cursor=...>; rel=\"next\"",
+									  "schema", "type", "string"));
+		AddProblems(resp, read_errors);
+	}
+	else if (strcmp(id, "userCounts") == 0)
+	{
+		json_array_append_new(params, QueryParam("from", true, "string", "date-time", "periods starting at or after"));
+		json_array_append_new(params, QueryParam("to", true, "string", "date-time", "periods starting before"));
+		AddResponse(resp, 200, "counts per period and in total",
+					Content("application/json", json_pack("{s:s}", "type", "object")));
+		AddProblems(resp, read_errors);
+	}
+	else if (strcmp(id, "topUsers") == 0)
+	{
+		json_array_append_new(params, QueryParam("from", true, "string", "date-time", "periods starting at or after"));
+		json_array_append_new(params, QueryParam("to", true, "string", "date-time", "periods starting before"));
+		json_array_append_new(params, QueryParam("limit", false, "integer", NULL, "how many users, default 10"));
+		AddResponse(resp, 200, "the most active users",
+					Content("application/json", json_pack("{s:s}", "type", "array")));
+		AddProblems(resp, read_errors);
+	}
+	else if (strcmp(id, "deleteUserEvents") == 0)
+	{
+		AddResponse(resp, 200, "erased: how many events and count rows",
+					Content("application/json", json_pack("{s:s}", "type", "object")));
+		AddProblems(resp, read_errors);
+	}
+	else if (strcmp(id, "metrics") == 0)
+		AddResponse(resp, 200, "Prometheus text format",
+					Content("text/plain", json_pack("{s:s}", "type", "string")));
+	else if (strcmp(id, "readyz") == 0)
+	{
+		AddResponse(resp, 200, "ready", Content("application/json", json_pack("{s:s}", "type", "object")));
+		AddProblems(resp, (const int[]) {503, 0});
+	}
+	else
+		AddResponse(resp, 200, "OK", Content("application/json", json_pack("{s:s}", "type", "object")));
+
+	if (r->auth != SHIM_AUTH_NONE)
+		json_object_set_new(op, "security",
+							json_pack("[{s:[]}, {}]", r->auth == SHIM_AUTH_READ ? "readKey" :
+									  r->auth == SHIM_AUTH_WRITE ? "writeKey" : "adminKey"));
+	if (json_array_size(params))
+		json_object_set_new(op, "parameters", params);
+	else
+		json_decref(params);
+	json_object_set_new(op, "responses", resp);
+	return op;
+}
+
+static json_t *
+Components(void)
+{
+	json_t	   *event_props = json_pack(
+										"{s:{s:s, s:s}, s:{s:s, s:s, s:i}, s:{s:s, s:[ssss]},"
+										" s:{s:s, s:s}, s:{s:s}, s:{s:[ss], s:s}}",
+										"id", "type", "integer", "format", "int64",
+										"user_id", "type", "integer", "format", "int64", "minimum", 1,
+										"action", "type", "string", "enum", "created", "updated", "deleted", "viewed",
+										"event_action_timestamp", "type", "string", "format", "date-time",
+										"metadata", "type", "object",
+										"event_id", "type", "string", "null", "format", "uuid");
+	json_t	   *input_props = json_deep_copy(event_props);
+	json_t	   *schemas;
+	json_t	   *bearer = json_pack("{s:s, s:s}", "type", "http", "scheme", "bearer");
+
+	json_object_del(input_props, "id");
+	json_object_set_new(event_props, "recorded_at",
+						json_pack("{s:s, s:s}", "type", "string", "format", "date-time"));
+	json_object_set_new(event_props, "status",
+						json_pack("{s:s, s:[ss]}", "type", "string", "enum", "stored", "duplicate"));
+	schemas = json_pack("{s:{s:s, s:o}, s:{s:s, s:[sss], s:b, s:o}, s:{s:s, s:o}, s:{s:s, s:o}}",
+						"Event", "type", "object", "properties", event_props,
+						"EventInput", "type", "object",
+						"required", "user_id", "action", "event_action_timestamp",
+						"additionalProperties", 0, "properties", input_props,
+						"BatchResult", "type", "object", "properties",
+						json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}",
+								  "stored", "type", "integer",
+								  "duplicates", "type", "integer",
+								  "rejected", "type", "integer",
+								  "results", "type", "array", "items", "type", "object"),
+						"Problem", "type", "object", "properties",
+						json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s},"
+								  " s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}",
+								  "type", "type", "string", "title", "type", "string",
+								  "status", "type", "integer", "detail", "type", "string",
+								  "error", "type", "string", "field", "type", "string",
+								  "sqlstate", "type", "string", "instance", "type", "string",
+								  "request_id", "type", "string"));
+	return json_pack("{s:o, s:{s:O, s:O, s:o}}", "schemas", schemas,
+					 "securitySchemes", "readKey", bearer, "writeKey", bearer,
+					 "adminKey", bearer);
+}
+
+/* shim_openapi_json renders the description of every route (malloc'd). */
+char *
+shim_openapi_json(void)
+{
+	json_t	   *paths = shim_json_object();
+	json_t	   *doc;
+	char	   *s;
+	int			i;
+
+	for (i = 0; i < shim_route_count; i++)
+	{
+		const ShimRoute *r = &shim_routes[i];
+		json_t	   *item = json_object_get(paths, r->path);
+		char		method[16];
+		size_t		k;
+
+		if (item == NULL)
+		{
+			item = shim_json_object();
+			json_object_set_new(paths, r->path, item);
+		}
+		for (k = 0; r->method[k] && k < sizeof(method) - 1; k++)
+			method[k] = r->method[k] - 'A' + 'a';
+		method[k] = '\0';
+		json_object_set_new(item, method, Operation(r));
+	}
+	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:o}",
+					"openapi", "3.1.0",
+					"info", "title", "user_activity REST API",
+					"version", SHIM_VERSION,
+					"description", "Record, find, export and count user activity events. Errors are RFC 9457 problem documents.",
+					"paths", paths, "components", Components());
+	s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return s;
+}
+
+/* GET /api/openapi.json */
+enum MHD_Result
+shim_h_openapi(ShimRequest *req)
+{
+	char	   *s = shim_openapi_json();
+	enum MHD_Result ret;
+
+	ret = shim_reply_json(req, 200, s, NULL);
+	free(s);
+	return ret;
+}

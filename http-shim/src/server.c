@@ -1,0 +1,521 @@
+/*-------------------------------------------------------------------------
+ *
+ * server.c
+ *	  The HTTP daemon: libmicrohttpd with a fixed pool of threads, each
+ *	  polling with epoll.  Per-request state is allocated on the first
+ *	  callback and freed in the completion callback; bodies are capped
+ *	  (413 before they are read in full); CORS, API keys, routing, metrics
+ *	  and the request log are applied here for every route.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+extern void shim_add_common_headers(ShimRequest *req,
+									struct MHD_Response *resp);
+
+static uint64_t request_seq;
+static uint64_t request_seed;
+
+/* A caller-supplied X-Request-Id is kept when it is short and plain. */
+static bool
+ValidRequestId(const char *s)
+{
+	size_t		n = 0;
+
+	for (; s[n]; n++)
+	{
+		char		c = s[n];
+
+		if (n >= 64 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+						 (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+						 c == '.'))
+			return false;
+	}
+	return n > 0;
+}
+
+static void
+SetRequestId(ShimRequest *req)
+{
+	const char *given = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+													"X-Request-Id");
+	uint64_t	n;
+
+	if (given && ValidRequestId(given))
+	{
+		snprintf(req->request_id, sizeof(req->request_id), "%s", given);
+		return;
+	}
+	n = __atomic_add_fetch(&request_seq, 1, __ATOMIC_RELAXED);
+	/* a bijective mix, so ids never repeat within a process */
+	n ^= request_seed;
+	n *= 0x9E3779B97F4A7C15ULL;
+	n ^= n >> 29;
+	snprintf(req->request_id, sizeof(req->request_id), "%016llx",
+			 (unsigned long long) n);
+}
+
+/* True when origin is one of the configured origins (or they are "*"). */
+static bool
+OriginAllowed(const ShimConfig *cfg, const char *origin, bool *wildcard)
+{
+	const char *p = cfg->cors_origins;
+	size_t		olen = strlen(origin);
+
+	*wildcard = false;
+	while (*p)
+	{
+		size_t		n;
+		const char *start;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		start = p;
+		n = strcspn(p, ",");
+		p += n;
+		while (n > 0 && start[n - 1] == ' ')
+			n--;
+		if (n == 1 && *start == '*')
+		{
+			*wildcard = true;
+			return true;
+		}
+		if (n == olen && strncasecmp(start, origin, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * shim_add_common_headers adds what every reply carries: the request id,
+ * the CORS headers for an allowed Origin, and "Connection: close" while
+ * draining so that keep-alive clients let go.
+ */
+void
+shim_add_common_headers(ShimRequest *req, struct MHD_Response *resp)
+{
+	const ShimConfig *cfg = &req->shim->cfg;
+	const char *origin = MHD_lookup_connection_value(req->conn,
+													 MHD_HEADER_KIND, "Origin");
+	bool		wildcard;
+
+	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+	if (origin && OriginAllowed(cfg, origin, &wildcard))
+	{
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin",
+								wildcard ? "*" : origin);
+		if (!wildcard)
+		{
+			MHD_add_response_header(resp, "Vary", "Origin");
+			if (cfg->cors_credentials)
+				MHD_add_response_header(resp,
+										"Access-Control-Allow-Credentials",
+										"true");
+		}
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+								"Link, X-Request-Id, Retry-After, Location");
+	}
+	if (req->shim->draining)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/*
+ * Preflight answers OPTIONS.  With Origin and Access-Control-Request-Method
+ * it is a CORS preflight: 204 with the allowed methods, headers and max
+ * age, or 403 naming the origin.  Without them, 204 with Allow.
+ */
+static enum MHD_Result
+Preflight(ShimRequest *req)
+{
+	const ShimConfig *cfg = &req->shim->cfg;
+	const char *origin = MHD_lookup_connection_value(req->conn,
+													 MHD_HEADER_KIND, "Origin");
+	const char *want = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+												   "Access-Control-Request-Method");
+	bool		wildcard;
+	char		max_age[32];
+	struct MHD_Response *resp;
+
+	if (origin && want)
+	{
+		if (!OriginAllowed(cfg, origin, &wildcard))
+			return shim_problem(req, 403, "Origin", "origin not allowed",
+								"Header \"Origin\" must be one of HTTP_CORS_ALLOWED_ORIGINS.",
+								NULL, NULL);
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+								cfg->cors_methods);
+		MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+								cfg->cors_headers);
+		snprintf(max_age, sizeof(max_age), "%d", cfg->cors_max_age_hours * 3600);
+		MHD_add_response_header(resp, "Access-Control-Max-Age", max_age);
+		return shim_reply_response(req, 204, resp);
+	}
+	resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, "Allow", req->allow[0] ? req->allow
+							: "OPTIONS");
+	return shim_reply_response(req, 204, resp);
+}
+
+/*
+ * Authorized checks the bearer key of a route's access level.  A level
+ * whose key is not configured is open; the admin key opens every level.
+ */
+static bool
+Authorized(ShimRequest *req, ShimAuth level)
+{
+	const ShimConfig *cfg = &req->shim->cfg;
+	const char *key = NULL;
+	const char *hdr;
+	bool		ok = false;
+
+	switch (level)
+	{
+		case SHIM_AUTH_NONE:
+			return true;
+		case SHIM_AUTH_READ:
+			key = cfg->api_key_read;
+			break;
+		case SHIM_AUTH_WRITE:
+			key = cfg->api_key_write;
+			break;
+		case SHIM_AUTH_ADMIN:
+			key = cfg->api_key_admin;
+			break;
+	}
+	if (key[0] == '\0')
+		return true;
+	hdr = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+									  MHD_HTTP_HEADER_AUTHORIZATION);
+	if (hdr == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
+		return false;
+	hdr += 7;
+	while (*hdr == ' ')
+		hdr++;
+	ok = shim_const_eq(hdr, key);
+	if (cfg->api_key_admin[0] && shim_const_eq(hdr, cfg->api_key_admin))
+		ok = true;
+	return ok;
+}
+
+static enum MHD_Result
+Unauthorized(ShimRequest *req)
+{
+	static const ShimHeader h[] = {
+		{"WWW-Authenticate", "Bearer realm=\"user_activity\""}, {NULL, NULL}
+	};
+
+	return shim_problem(req, 401, "Authorization", "missing or wrong API key",
+						"Header \"Authorization\" must be \"Bearer <key>\" with the key of this endpoint's access level.",
+						NULL, h);
+}
+
+static enum MHD_Result
+TooLarge(ShimRequest *req)
+{
+	char		detail[160];
+
+	snprintf(detail, sizeof(detail),
+			 "The request body must be at most %ld bytes.",
+			 req->shim->cfg.body_limit);
+	return shim_problem(req, 413, "body", "request body too large", detail,
+						NULL, NULL);
+}
+
+/* Paths the static file handler must never shadow. */
+static bool
+ApiPath(const char *path)
+{
+	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
+}
+
+/* Dispatch runs once the whole request (and its body) is in. */
+static enum MHD_Result
+Dispatch(ShimRequest *req)
+{
+	if (req->too_large)
+		return TooLarge(req);
+	if (strcmp(req->method, "OPTIONS") == 0 &&
+		(req->route >= 0 || req->route == SHIM_MATCH_METHOD ||
+		 !ApiPath(req->path)))
+		return Preflight(req);
+	if (req->route == SHIM_MATCH_METHOD)
+	{
+		ShimHeader	h[] = {{"Allow", req->allow}, {NULL, NULL}};
+		char		detail[160];
+
+		req->route = shim_route_for_path(req->path);
+		snprintf(detail, sizeof(detail),
+				 "Method %s is not allowed here; allowed: %s.", req->method,
+				 req->allow);
+		return shim_problem(req, 405, NULL, "method not allowed", detail,
+							NULL, h);
+	}
+	if (req->route == SHIM_MATCH_NONE)
+	{
+		if (req->shim->cfg.static_dir[0] && !ApiPath(req->path) &&
+			(strcmp(req->method, "GET") == 0 ||
+			 strcmp(req->method, "HEAD") == 0))
+		{
+			req->route = SHIM_ROUTE_STATIC;
+			return shim_h_static(req);
+		}
+		req->route = SHIM_ROUTE_UNMATCHED;
+		return shim_problem(req, 404, NULL, "not found",
+							"No endpoint has this path; see /api/openapi.json.",
+							NULL, NULL);
+	}
+	if (!Authorized(req, shim_routes[req->route].auth))
+		return Unauthorized(req);
+	return shim_routes[req->route].handler(req);
+}
+
+static enum MHD_Result
+AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
+			  const char *method, const char *version,
+			  const char *upload_data, size_t *upload_data_size,
+			  void **con_cls)
+{
+	Shim	   *shim = cls;
+	ShimRequest *req = *con_cls;
+
+	(void) version;
+	if (req == NULL)
+	{
+		const char *clen;
+
+		req = calloc(1, sizeof(ShimRequest));
+		if (req == NULL)
+			return MHD_NO;
+		*con_cls = req;
+		shim_metrics_in_flight(1);
+		req->shim = shim;
+		req->conn = connection;
+		req->method = method;
+		req->path = url;
+		req->start = shim_now();
+		shim_buf_init(&req->body);
+		SetRequestId(req);
+		req->route = shim_route_match(method, url, req->id, sizeof(req->id),
+									  req->allow, sizeof(req->allow));
+
+		/* refuse an announced oversized body before reading any of it */
+		clen = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+										   MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (clen && strtoll(clen, NULL, 10) > shim->cfg.body_limit)
+		{
+			if (req->route < 0)
+				req->route = SHIM_ROUTE_UNMATCHED;
+			return TooLarge(req);
+		}
+		/* nor read a body for a caller who may not send it */
+		if (req->route >= 0 && shim_routes[req->route].has_body &&
+			!Authorized(req, shim_routes[req->route].auth))
+			return Unauthorized(req);
+		return MHD_YES;
+	}
+
+	if (*upload_data_size > 0)
+	{
+		if (!req->replied && !req->too_large)
+		{
+			if (req->body.len + *upload_data_size > (size_t) shim->cfg.body_limit)
+			{
+				req->too_large = true;
+				shim_buf_free(&req->body);
+			}
+			else
+				shim_buf_append(&req->body, upload_data, *upload_data_size);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->replied)
+		return MHD_YES;
+	if (req->body.data == NULL)
+		shim_buf_append(&req->body, "", 0);
+	return Dispatch(req);
+}
+
+static void
+Completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+		  enum MHD_RequestTerminationCode toe)
+{
+	ShimRequest *req = *con_cls;
+	double		elapsed;
+	int			route;
+
+	(void) cls;
+	(void) connection;
+	if (req == NULL)
+		return;
+	elapsed = shim_now() - req->start;
+	route = req->route;
+	if (route < 0)
+		route = SHIM_ROUTE_UNMATCHED;
+	if (req->status == 0)
+		req->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499;
+	if (req->status != 499)
+		shim_metrics_request(route, req->status, elapsed);
+	shim_log_request(req->method, shim_route_label(route), req->status,
+					 elapsed, req->request_id, req->sqlstate);
+	shim_buf_free(&req->body);
+	free(req);
+	*con_cls = NULL;
+	shim_metrics_in_flight(-1);
+}
+
+static void MhdLogger(void *cls, const char *fmt, va_list ap)
+			__attribute__((format(printf, 2, 0)));
+
+static void
+MhdLogger(void *cls, const char *fmt, va_list ap)
+{
+	char		msg[512];
+	size_t		n;
+
+	(void) cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	shim_log(SHIM_LOG_WARN, "http: %s", msg);
+}
+
+Shim *
+shim_start(const ShimConfig *cfg, char *err, size_t errlen)
+{
+	Shim	   *shim;
+	struct sockaddr_in sin4;
+	struct sockaddr_in6 sin6;
+	struct sockaddr *addr;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	if (!shim_config_validate(cfg, err, errlen))
+		return NULL;
+	memset(&sin4, 0, sizeof(sin4));
+	memset(&sin6, 0, sizeof(sin6));
+	sin4.sin_family = AF_INET;
+	sin4.sin_port = htons(cfg->port);
+	addr = (struct sockaddr *) &sin4;
+	if (strcmp(cfg->listen_address, "*") == 0)
+		sin4.sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, cfg->listen_address, &sin4.sin_addr) != 1)
+	{
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(cfg->port);
+		if (inet_pton(AF_INET6, cfg->listen_address, &sin6.sin6_addr) != 1)
+		{
+			snprintf(err, errlen,
+					 "invalid HTTP_LISTEN_ADDRESS \"%s\": must be \"*\" or an IP address",
+					 cfg->listen_address);
+			return NULL;
+		}
+		addr = (struct sockaddr *) &sin6;
+		flags |= MHD_USE_IPv6;
+	}
+
+	shim = calloc(1, sizeof(Shim));
+	shim->cfg = *cfg;
+	/* the daemon keeps its own copy of every string */
+	shim->cfg.db_url = strdup(cfg->db_url);
+	shim->cfg.db_role = strdup(cfg->db_role);
+	shim->cfg.listen_address = strdup(cfg->listen_address);
+	shim->cfg.cors_origins = strdup(cfg->cors_origins);
+	shim->cfg.cors_methods = strdup(cfg->cors_methods);
+	shim->cfg.cors_headers = strdup(cfg->cors_headers);
+	shim->cfg.api_key_write = strdup(cfg->api_key_write);
+	shim->cfg.api_key_read = strdup(cfg->api_key_read);
+	shim->cfg.api_key_admin = strdup(cfg->api_key_admin);
+	shim->cfg.static_dir = strdup(cfg->static_dir);
+	shim->started = shim_now();
+	request_seed = ((uint64_t) time(NULL) << 20) ^ (uint64_t) getpid();
+
+	shim_log_setup(cfg->log_level, cfg->mode == SHIM_MODE_WORKER ? 2 : 1);
+	shim->pool = shim_pool_create(&shim->cfg);
+	shim_pool_warm(shim->pool);
+
+	shim->daemon = MHD_start_daemon(flags, (uint16_t) cfg->port, NULL, NULL,
+									AccessHandler, shim,
+									MHD_OPTION_EXTERNAL_LOGGER, MhdLogger, NULL,
+									MHD_OPTION_SOCK_ADDR, addr,
+									MHD_OPTION_THREAD_POOL_SIZE,
+									(unsigned int) cfg->threads,
+									MHD_OPTION_NOTIFY_COMPLETED, Completed, shim,
+									MHD_OPTION_CONNECTION_TIMEOUT,
+									(unsigned int) cfg->timeout,
+									MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+									MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+									MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+									(size_t) 128 * 1024,
+									MHD_OPTION_END);
+	if (shim->daemon == NULL)
+	{
+		snprintf(err, errlen, "cannot listen on %s:%d: %s",
+				 cfg->listen_address, cfg->port,
+				 errno ? strerror(errno) : "unknown error");
+		shim_pool_destroy(shim->pool);
+		shim_config_free(&shim->cfg);
+		free(shim);
+		return NULL;
+	}
+	shim_log(SHIM_LOG_INFO,
+			 "listening on %s:%d (%s mode, %d threads, %d database connections)",
+			 cfg->listen_address, cfg->port,
+			 cfg->mode == SHIM_MODE_WORKER ? "worker" : "standalone",
+			 cfg->threads, cfg->pool_size > 0 ? cfg->pool_size : cfg->threads + 2);
+	return shim;
+}
+
+/*
+ * shim_stop quiesces (no new connections), lets the requests in flight
+ * finish for up to drain_ms (keep-alive clients are told to close), then
+ * stops the threads and closes the database connections.  Every reply
+ * already sent was sent after its transaction committed.
+ */
+void
+shim_stop(Shim *shim, int drain_ms)
+{
+	MHD_socket	fd;
+	double		deadline = shim_now() + drain_ms / 1000.0;
+	long		left;
+
+	shim->draining = 1;
+	fd = MHD_quiesce_daemon(shim->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	while ((left = shim_metrics_get_in_flight()) > 0 && shim_now() < deadline)
+		usleep(10 * 1000);
+	if (left > 0)
+		shim_log(SHIM_LOG_WARN, "stopping with %ld requests still in flight",
+				 left);
+	MHD_stop_daemon(shim->daemon);
+	shim_pool_destroy(shim->pool);
+	shim_log(SHIM_LOG_INFO, "stopped");
+	shim_config_free(&shim->cfg);
+	free(shim);
+}
+
+/* shim_req_conn is declared in internal.h: see there. */
+ShimConn *
+shim_req_conn(ShimRequest *req, ShimQuery q)
+{
+	ShimDbError err;
+	ShimConn   *conn = shim_pool_acquire(req->shim->pool, 5000, &err);
+
+	if (conn == NULL)
+		shim_problem_db(req, q, &err);
+	return conn;
+}

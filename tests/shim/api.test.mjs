@@ -1,0 +1,405 @@
+// The REST API, endpoint by endpoint, against both long-running shims: the
+// standalone program and the in-database background worker.  Same tests, same
+// expectations: the two modes share one code path.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  env, req, event, freshUser, uuid, range, psql, functionExists, metric,
+  promtoolCheck, rawRequest,
+} from './helpers.mjs';
+
+function problem(r, status, field, sqlstate) {
+  assert.equal(r.status, status, r.text);
+  assert.match(r.headers.get('content-type'), /^application\/problem\+json/);
+  assert.equal(r.json.status, status);
+  assert.ok(r.json.title, 'title');
+  assert.ok(r.json.detail, 'detail');
+  assert.ok(r.json.request_id, 'request_id');
+  assert.equal(r.json.request_id, r.headers.get('x-request-id'));
+  if (field !== undefined) assert.equal(r.json.field, field, r.text);
+  if (sqlstate !== undefined) assert.equal(r.json.sqlstate, sqlstate, r.text);
+}
+
+for (const [mode, base] of Object.entries(env.modes)) {
+  const port = Number(new URL(base).port);
+
+  describe(`${mode}: POST /api/event`, () => {
+    test('201 with the stored event: id, recorded_at and the fields sent', async () => {
+      const u = freshUser();
+      const r = await req(base, 'POST', '/api/event', { body: event(u, { action: 'deleted' }) });
+      assert.equal(r.status, 201, r.text);
+      assert.match(r.headers.get('content-type'), /^application\/json/);
+      assert.equal(r.json.user_id, u);
+      assert.equal(r.json.action, 'deleted');
+      assert.equal(r.json.status, 'stored');
+      assert.deepEqual(r.json.metadata, { ip: '192.168.1.10', device: 'iPhone 14' });
+      assert.equal(r.json.event_action_timestamp, '2025-10-10T18:30:00Z');
+      assert.ok(Number.isInteger(r.json.id));
+      assert.match(r.json.recorded_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE id = ${r.json.id}`), '1');
+    });
+
+    test('a duplicate event_id answers 200 "duplicate" with the first event, stored once', async () => {
+      const u = freshUser();
+      const id = uuid();
+      const first = await req(base, 'POST', '/api/event', { body: event(u, { event_id: id }) });
+      assert.equal(first.status, 201);
+      const again = await req(base, 'POST', '/api/event',
+        { body: event(u, { event_id: id, action: 'created' }) });
+      assert.equal(again.status, 200, again.text);
+      assert.equal(again.json.status, 'duplicate');
+      assert.equal(again.json.id, first.json.id);
+      assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '1');
+    });
+
+    const rules = [
+      ['user_id missing', { event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed' }, 'user_id', '23502'],
+      ['user_id a string', { user_id: '6', event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed' }, 'user_id', '42804'],
+      ['user_id a fraction', { user_id: 1.5, event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed' }, 'user_id', '42804'],
+      ['user_id 0', { user_id: 0, event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed' }, 'user_id', '22003'],
+      ['user_id -5', { user_id: -5, event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed' }, 'user_id', '22003'],
+      ['action unknown', { user_id: 6, event_action_timestamp: '2025-10-10T18:30:00Z', action: 'jumped' }, 'action', '22023'],
+      ['action missing', { user_id: 6, event_action_timestamp: '2025-10-10T18:30:00Z' }, 'action', '23502'],
+      ['timestamp not RFC 3339', { user_id: 6, event_action_timestamp: 'yesterday', action: 'viewed' }, 'event_action_timestamp', '22007'],
+      ['timestamp without offset', { user_id: 6, event_action_timestamp: '2025-10-10T18:30:00', action: 'viewed' }, 'event_action_timestamp', '22007'],
+      ['timestamp before 1970', { user_id: 6, event_action_timestamp: '1960-01-01T00:00:00Z', action: 'viewed' }, 'event_action_timestamp', '22008'],
+      ['timestamp far in the future', { user_id: 6, event_action_timestamp: '2999-01-01T00:00:00Z', action: 'viewed' }, 'event_action_timestamp', '22008'],
+      ['metadata an array', { user_id: 6, event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed', metadata: [] }, 'metadata', '42804'],
+      ['metadata too large', { user_id: 6, event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed', metadata: { big: 'x'.repeat(40000) } }, 'metadata', '54000'],
+      ['event_id malformed', { user_id: 6, event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed', event_id: 'nope' }, 'event_id', '22P02'],
+      ['unknown field', { user_id: 6, event_action_timestamp: '2025-10-10T18:30:00Z', action: 'viewed', colour: 'red' }, 'colour', '42703'],
+      ['body an array', [1], 'body', '42804'],
+    ];
+    for (const [name, body, field, sqlstate] of rules) {
+      test(`400 naming the field: ${name}`, async () => {
+        const r = await req(base, 'POST', '/api/event', { body });
+        problem(r, 400, field, sqlstate);
+        assert.match(`${r.json.error} ${r.json.detail}`, new RegExp(field === 'body' ? 'event' : field));
+      });
+    }
+
+    test('400 for a body that is not JSON, field "body"; nothing of SQL leaks', async () => {
+      const r = await req(base, 'POST', '/api/event', { body: '{"user_id": 6,', raw: true });
+      problem(r, 400, 'body', '22P02');
+      assert.doesNotMatch(r.text, /SELECT|user_activity\./);
+    });
+
+    test('413 for a body over the limit, before it is read in full', async () => {
+      const head = 'POST /api/event HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+        + 'Content-Length: 5000000\r\n\r\n{"user_id":';
+      const out = await rawRequest(port, head, 3000);
+      assert.match(out, /^HTTP\/1\.1 413 /);
+      assert.match(out, /application\/problem\+json/);
+      assert.match(out, /"field":"body"/);
+    });
+
+    test('413 for a chunked body over the limit', async () => {
+      const r = await req(base, 'POST', '/api/event',
+        { body: JSON.stringify(event(6, { metadata: { x: 'y'.repeat(1100000) } })), raw: true });
+      problem(r, 413, 'body');
+    });
+  });
+
+  describe(`${mode}: POST /api/events (batch)`, () => {
+    test('201 when every item is stored', async () => {
+      const u = freshUser();
+      const r = await req(base, 'POST', '/api/events',
+        { body: [event(u), event(u, { action: 'created' })] });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.json.stored, 2);
+      assert.equal(r.json.results.length, 2);
+      assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '2');
+    });
+
+    test('207 with one result per item when some are rejected or duplicate', async () => {
+      const u = freshUser();
+      const id = uuid();
+      const r = await req(base, 'POST', '/api/events', {
+        body: [event(u, { event_id: id }), event(u, { action: 'jumped' }), event(u, { event_id: id })],
+      });
+      assert.equal(r.status, 207, r.text);
+      assert.equal(r.json.stored, 1);
+      assert.equal(r.json.rejected, 1);
+      assert.equal(r.json.duplicates, 1);
+      assert.deepEqual(r.json.results.map((x) => x.status), ['stored', 'rejected', 'duplicate']);
+      assert.equal(r.json.results[1].error.field, 'action');
+      assert.equal(r.json.results[1].error.sqlstate, '22023');
+    });
+
+    test('400 when the batch is not an array', async () => {
+      problem(await req(base, 'POST', '/api/events', { body: { user_id: 6 } }), 400, 'body', '42804');
+    });
+
+    test('413 when the batch has more items than max_batch_size', async () => {
+      const max = Number(psql('SHOW user_activity.max_batch_size'));
+      const items = Array.from({ length: max + 1 }, () => ({ user_id: 6, action: 'viewed', event_action_timestamp: '2025-10-10T18:30:00Z' }));
+      const r = await req(base, 'POST', '/api/events', { body: items });
+      problem(r, 413, undefined, '54000');
+    });
+  });
+
+  describe(`${mode}: GET /api/events`, () => {
+    test('a plain JSON array in the original shape, plus id and recorded_at', async () => {
+      const u = freshUser();
+      await req(base, 'POST', '/api/event', { body: event(u, { action: 'created' }) });
+      const r = await req(base, 'GET', `/api/events?user_id=${u}&${range}`);
+      assert.equal(r.status, 200, r.text);
+      assert.ok(Array.isArray(r.json));
+      assert.equal(r.json.length, 1);
+      for (const k of ['user_id', 'event_action_timestamp', 'action', 'metadata', 'id', 'recorded_at']) {
+        assert.ok(k in r.json[0], k);
+      }
+      assert.equal(r.headers.get('link'), null, 'no next page');
+    });
+
+    test('[] when nothing matches', async () => {
+      const r = await req(base, 'GET', `/api/events?user_id=${freshUser()}&${range}`);
+      assert.equal(r.status, 200);
+      assert.equal(r.text.replace(/\s/g, ''), '[]');
+    });
+
+    test('the original example query works', async () => {
+      const r = await req(base, 'GET',
+        '/api/events?user_id=6&from=2025-10-10T15:43:10.380Z&to=2025-10-13T15:43:10.380Z');
+      assert.equal(r.status, 200, r.text);
+    });
+
+    test('paging a few thousand events by the Link header: no gap, no repeat', async () => {
+      const u = freshUser();
+      const total = 3000;
+      for (let i = 0; i < total; i += 1000) {
+        const items = Array.from({ length: 1000 }, (_, k) => event(u, { metadata: { n: i + k } }));
+        const r = await req(base, 'POST', '/api/events', { body: items });
+        assert.equal(r.status, 201);
+      }
+      const seen = [];
+      let next = `/api/events?user_id=${u}&${range}&limit=700`;
+      let pages = 0;
+      while (next) {
+        const r = await req(base, 'GET', next);
+        assert.equal(r.status, 200, r.text);
+        pages += 1;
+        seen.push(...r.json.map((e) => e.id));
+        const link = r.headers.get('link');
+        if (!link) break;
+        const m = link.match(/^<([^>]+)>; rel="next"$/);
+        assert.ok(m, link);
+        next = m[1];
+        assert.match(next, /limit=700/);
+      }
+      assert.equal(pages, 5);
+      assert.equal(seen.length, total);
+      assert.equal(new Set(seen).size, total, 'no repeat');
+      const ids = psql(`SELECT string_agg(id::text, ',' ORDER BY recorded_at, id) FROM user_activity.events WHERE user_id = ${u}`);
+      assert.equal(seen.join(','), ids, 'every event, in order');
+    });
+
+    test('legacy offset is accepted', async () => {
+      const u = freshUser();
+      await req(base, 'POST', '/api/events', { body: Array.from({ length: 5 }, () => event(u)) });
+      const all = (await req(base, 'GET', `/api/events?user_id=${u}&${range}`)).json;
+      const r = await req(base, 'GET', `/api/events?user_id=${u}&${range}&offset=2&limit=2`);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.map((e) => e.id), all.slice(2, 4).map((e) => e.id));
+    });
+
+    test('action filter', async () => {
+      const u = freshUser();
+      await req(base, 'POST', '/api/events', { body: [event(u, { action: 'created' }), event(u, { action: 'deleted' })] });
+      const r = await req(base, 'GET', `/api/events?user_id=${u}&${range}&action=deleted`);
+      assert.deepEqual(r.json.map((e) => e.action), ['deleted']);
+    });
+
+    const bad = [
+      ['from missing', 'user_id=6&to=2030-01-01T00:00:00Z', 'from', '23502'],
+      ['user_id not a number', `user_id=x&${range}`, 'user_id', undefined],
+      ['limit 0', `user_id=6&${range}&limit=0`, 'limit', '22003'],
+      ['limit 1001', `user_id=6&${range}&limit=1001`, 'limit', '22003'],
+      ['bad cursor', `user_id=6&${range}&cursor=zz`, 'cursor', '22P02'],
+      ['bad from', 'user_id=6&from=yesterday&to=2030-01-01T00:00:00Z', 'from', '22007'],
+      ['unknown parameter', `user_id=6&${range}&colour=red`, 'colour', '42703'],
+      ['unknown action', `user_id=6&${range}&action=jumped`, 'action', '22023'],
+    ];
+    for (const [name, q, field, sqlstate] of bad) {
+      test(`400 naming the parameter: ${name}`, async () => {
+        problem(await req(base, 'GET', `/api/events?${q}`), 400, field, sqlstate);
+      });
+    }
+  });
+
+  describe(`${mode}: streaming export`, () => {
+    test('NDJSON: every match, chunked, one event per line', async () => {
+      const u = freshUser();
+      await req(base, 'POST', '/api/events', { body: Array.from({ length: 250 }, (_, n) => event(u, { metadata: { n } })) });
+      const r = await req(base, 'GET', `/api/events?user_id=${u}&${range}&limit=5`,
+        { headers: { Accept: 'application/x-ndjson' } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get('content-type'), 'application/x-ndjson');
+      assert.equal(r.headers.get('transfer-encoding'), 'chunked');
+      const lines = r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      assert.equal(lines.length, 250, 'limit does not apply to an export');
+      assert.deepEqual(lines.map((e) => e.metadata.n), Array.from({ length: 250 }, (_, n) => n));
+    });
+
+    test('CSV: a header line, then one line per event', async () => {
+      const u = freshUser();
+      await req(base, 'POST', '/api/events', { body: [event(u), event(u)] });
+      const r = await req(base, 'GET', `/api/events?user_id=${u}&${range}`, { headers: { Accept: 'text/csv' } });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type'), /^text\/csv/);
+      const lines = r.text.trim().split('\n');
+      assert.equal(lines.length, 3);
+      assert.match(lines[0], /^id,user_id,/);
+    });
+
+    test('an invalid export query is a problem reply, not a broken stream', async () => {
+      const r = await req(base, 'GET', '/api/events?user_id=6&to=2030-01-01T00:00:00Z',
+        { headers: { Accept: 'application/x-ndjson' } });
+      problem(r, 400, 'from', '23502');
+    });
+  });
+
+  describe(`${mode}: counts and erasure`, () => {
+    test('GET /api/users/{id}/counts', async (t) => {
+      if (!functionExists('user_counts_json')) return t.skip('user_counts_json not installed yet');
+      const u = freshUser();
+      const r = await req(base, 'GET', `/api/users/${u}/counts?${range}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.user_id, u);
+      assert.ok(Array.isArray(r.json.periods));
+      problem(await req(base, 'GET', `/api/users/${u}/counts?to=2030-01-01T00:00:00Z`), 400, 'from');
+    });
+
+    test('GET /api/counts/top', async (t) => {
+      if (!functionExists('top_users_json')) return t.skip('top_users_json not installed yet');
+      const r = await req(base, 'GET', `/api/counts/top?${range}&limit=3`);
+      assert.equal(r.status, 200, r.text);
+      assert.ok(Array.isArray(r.json));
+    });
+
+    test('DELETE /api/users/{id}/events erases the events', async (t) => {
+      if (!functionExists('delete_user_events')) return t.skip('delete_user_events not installed yet');
+      const u = freshUser();
+      await req(base, 'POST', '/api/events', { body: [event(u), event(u)] });
+      const r = await req(base, 'DELETE', `/api/users/${u}/events`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.events_deleted, 2);
+      assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '0');
+    });
+
+    test('a path id that is not an integer: 400 naming user_id', async () => {
+      problem(await req(base, 'GET', `/api/users/abc/counts?${range}`), 400, 'user_id');
+      problem(await req(base, 'DELETE', '/api/users/abc/events'), 400, 'user_id');
+    });
+  });
+
+  describe(`${mode}: routing, CORS, operations`, () => {
+    test('404 for an unknown path, as a problem', async () => {
+      problem(await req(base, 'GET', '/api/nope'), 404);
+    });
+
+    test('405 with Allow for a known path and a wrong method', async () => {
+      const r = await req(base, 'PUT', '/api/event', { body: {} });
+      problem(r, 405);
+      assert.equal(r.headers.get('allow'), 'POST, OPTIONS');
+    });
+
+    test('CORS preflight: 204 with methods, headers and max age', async () => {
+      const r = await req(base, 'OPTIONS', '/api/event', {
+        headers: { Origin: 'http://page.example', 'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'Content-Type' },
+      });
+      assert.equal(r.status, 204);
+      assert.equal(r.headers.get('access-control-allow-origin'), '*');
+      assert.match(r.headers.get('access-control-allow-methods'), /POST/);
+      assert.match(r.headers.get('access-control-allow-headers'), /Content-Type/);
+      assert.equal(r.headers.get('access-control-max-age'), String(12 * 3600));
+      assert.equal(r.headers.get('access-control-allow-credentials'), null, 'never credentials with *');
+    });
+
+    test('CORS headers on a simple request expose Link and X-Request-Id', async () => {
+      const r = await req(base, 'GET', '/healthz', { headers: { Origin: 'http://page.example' } });
+      assert.equal(r.headers.get('access-control-allow-origin'), '*');
+      assert.match(r.headers.get('access-control-expose-headers'), /Link/);
+    });
+
+    test('a caller-supplied X-Request-Id is echoed and logged', async () => {
+      const r = await req(base, 'GET', '/api/nope', { headers: { 'X-Request-Id': 'trace-123' } });
+      assert.equal(r.headers.get('x-request-id'), 'trace-123');
+      assert.equal(r.json.request_id, 'trace-123');
+    });
+
+    test('healthz and readyz', async () => {
+      assert.deepEqual((await req(base, 'GET', '/healthz')).json, { status: 'ok' });
+      const r = await req(base, 'GET', '/readyz');
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json, { status: 'ready' });
+    });
+
+    test('metrics move with requests and pass promtool', async () => {
+      const before = (await req(base, 'GET', '/metrics')).text;
+      const u = freshUser();
+      await req(base, 'POST', '/api/event', { body: event(u, { action: 'updated' }) });
+      await req(base, 'POST', '/api/event', { body: event(u, { action: 'nope' }) });
+      const page = (await req(base, 'GET', '/metrics')).text;
+      const s201 = 'user_activity_tracking_api_requests_total{path="/api/event",status="201"}';
+      const e400 = 'user_activity_tracking_api_requests_errors_total{path="/api/event",status="400"}';
+      assert.ok(metric(page, s201) >= metric(before, s201) + 1, 'requests_total moved');
+      assert.ok(metric(page, e400) >= metric(before, e400) + 1, 'errors_total moved');
+      const ing = 'user_activity_tracking_events_ingested_total{action="updated"}';
+      assert.ok(metric(page, ing) >= metric(before, ing) + 1, 'ingested moved');
+      const rej = 'user_activity_tracking_events_rejected_total{field="action"}';
+      assert.ok(metric(page, rej) >= metric(before, rej) + 1, 'rejected moved');
+      assert.match(page, /user_activity_tracking_db_query_duration_seconds_count\{query="record_event"\} \d+/);
+      assert.match(page, /user_activity_tracking_db_up 1/);
+      assert.match(page, new RegExp(`user_activity_tracking_build_info\\{version="[^"]+",mode="${mode}"\\} 1`));
+      assert.doesNotMatch(page, /path="\/api\/users\/\d/, 'no raw paths as labels');
+      const check = promtoolCheck(page);
+      assert.ok(check.ok, check.out);
+    });
+
+    test('OpenAPI 3.1 matches the real routes', async () => {
+      const doc = (await req(base, 'GET', '/api/openapi.json')).json;
+      assert.equal(doc.openapi, '3.1.0');
+      const all = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+      for (const [path, item] of Object.entries(doc.paths)) {
+        const url = path.replace('{id}', '1');
+        const methods = Object.keys(item).map((m) => m.toUpperCase());
+        for (const m of methods) {
+          const r = await req(base, m, url, m === 'POST' ? { body: {} } : {});
+          assert.ok(![404, 405].includes(r.status), `${m} ${path} is routed (got ${r.status})`);
+        }
+        for (const m of all.filter((x) => !methods.includes(x))) {
+          const r = await req(base, m, url, m === 'GET' || m === 'DELETE' ? {} : { body: {} });
+          assert.equal(r.status, 405, `${m} ${path} is not routed`);
+          const allow = r.headers.get('allow').split(', ').filter((x) => !['HEAD', 'OPTIONS'].includes(x));
+          assert.deepEqual(allow.sort(), methods.sort(), `Allow of ${path}`);
+        }
+      }
+    });
+  });
+
+  describe(`${mode}: the page`, () => {
+    test('index.html at /, assets with their types, client routes fall back', async () => {
+      let r = await req(base, 'GET', '/');
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type'), /^text\/html/);
+      assert.match(r.text, /shim test page/);
+      r = await req(base, 'GET', '/assets/app.js');
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type'), /^text\/javascript/);
+      r = await req(base, 'GET', '/users/6/history');
+      assert.equal(r.status, 200);
+      assert.match(r.text, /shim test page/);
+      r = await req(base, 'GET', '/assets/missing.js');
+      assert.equal(r.status, 404);
+    });
+
+    test('no path traversal', async () => {
+      for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/../../secret.txt', '/.hidden']) {
+        const out = await rawRequest(port, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        assert.doesNotMatch(out, /top secret/, p);
+      }
+    });
+  });
+}

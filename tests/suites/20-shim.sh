@@ -1,0 +1,101 @@
+#!/bin/sh
+# The HTTP shim: unit tests (routing, configuration, SQLSTATE mapping,
+# metrics rendering), then integration tests of the real shim on loopback
+# against a real cluster, in both modes at once: the standalone program and
+# the in-database background worker (the cluster preloads the extension with
+# user_activity.http_port set).  The integration tests are Node's built-in
+# test runner (tests/shim/*.test.mjs), run one file after another.
+#
+#   SHIM_PGPORT        PostgreSQL port (default 55320)
+#   SHIM_HTTP_BASE     first of ten HTTP ports (default 18320): standalone,
+#                      worker, then spares for shims the tests start
+#   SHIM_EXPORT_ROWS   rows of the flat-memory export test (default 200000;
+#                      "make bench" style runs use 1000000)
+#   SHIM_TESTS         test files to run (default: all)
+set -eu
+cd "$(dirname "$0")/../.."
+top=$(pwd)
+pgport=${SHIM_PGPORT:-55320}
+base=${SHIM_HTTP_BASE:-18320}
+tmp=$UA_TEST_TMP/shim
+data=$tmp/data
+mkdir -p "$tmp"
+chmod 755 "$tmp"
+
+echo "-- unit tests"
+make -s PG_CONFIG="$PG_CONFIG" http-shim/tests/unit
+SHIM_UNIT_METRICS_OUT=$tmp/unit-metrics.txt http-shim/tests/unit >"$tmp/unit.tap" || {
+	cat "$tmp/unit.tap"
+	exit 1
+}
+grep -c '^ok' "$tmp/unit.tap" | sed 's/^/unit tests passed: /'
+promtool check metrics <"$tmp/unit-metrics.txt"
+# the server exports a json_object symbol: the module must not call jansson's
+if nm -D --undefined-only user_activity.so | grep -qw json_object; then
+	echo "user_activity.so references json_object, which a backend binds to the server's" >&2
+	exit 1
+fi
+
+echo "-- integration tests (PostgreSQL $pgport, HTTP $base..$((base + 9)))"
+static=$tmp/static
+mkdir -p "$static/assets"
+echo '<!doctype html><title>shim test page</title>' >"$static/index.html"
+echo 'console.log("app");' >"$static/assets/app.js"
+echo 'top secret' >"$static/.hidden"
+echo 'top secret' >"$tmp/secret.txt"
+
+PRELOAD=user_activity CRON_DB=shim PG_EXTRA_CONF="user_activity.http_port = $((base + 1))
+user_activity.http_listen_address = '127.0.0.1'
+user_activity.http_database = 'shim'
+user_activity.http_threads = 4
+user_activity.http_static_dir = '$static'" \
+	tests/lib/cluster.sh start "$data" "$pgport"
+
+standalone_pid=
+cleanup() {
+	[ -n "$standalone_pid" ] && kill "$standalone_pid" 2>/dev/null || true
+	tests/lib/cluster.sh stop "$data" || true
+}
+trap cleanup EXIT
+
+psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
+$psql -d postgres -c "CREATE DATABASE shim"
+$psql -d shim -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
+
+DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=shim" \
+HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 SHIM_STATIC_DIR=$static \
+	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
+standalone_pid=$!
+
+for port in $base $((base + 1)); do
+	i=0
+	until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 150 ]; then
+			echo "shim on $port not ready" >&2
+			tail -n 20 "$tmp/standalone.log" "$data/server.log" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+done
+
+export SHIM_TOP=$top SHIM_PGPORT=$pgport SHIM_PGDATA=$data SHIM_DB=shim
+export SHIM_HTTP_STANDALONE=$base SHIM_HTTP_WORKER=$((base + 1))
+export SHIM_STANDALONE_PID=$standalone_pid SHIM_STATIC_DIR=$static
+export SHIM_HTTP_SPARE="$((base + 2)),$((base + 3)),$((base + 4)),$((base + 5))"
+export SHIM_EXPORT_ROWS=${SHIM_EXPORT_ROWS:-200000}
+
+status=0
+for t in ${SHIM_TESTS:-tests/shim/api.test.mjs tests/shim/robustness.test.mjs}; do
+	[ -f "$t" ] || continue
+	echo "-- $t"
+	node --test --test-reporter=spec "$t" || status=1
+done
+if [ $status -ne 0 ]; then
+	echo "-- standalone log (last lines)"
+	tail -n 20 "$tmp/standalone.log"
+	echo "-- server log (last lines)"
+	tail -n 20 "$data/server.log"
+fi
+exit $status
