@@ -18,9 +18,11 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -334,6 +336,14 @@ InsertBatch(BatchItem *items, int n, int npending)
 	int			nlookup = 0;
 
 	SPI_connect();
+
+	/*
+	 * Take the INSERT's lock on the table before taking ids: count_activity()
+	 * counts up to the sequence's last value once every holder of this lock
+	 * has finished, so an id must never be held without it.
+	 */
+	(void) RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
+							RowExclusiveLock, false);
 
 	/* ids first, so that RETURNING maps back to items by id */
 	{

@@ -118,14 +118,21 @@ trap cleanup EXIT
 CRON_DB=user_activity tests/lib/cluster.sh start "$data" "$pgport"
 psql -X -q -U postgres -d postgres -c "CREATE DATABASE user_activity"
 
-# The db image's init script and healthcheck, against the real cluster.
+# The db image's init script and healthcheck, against the real cluster: not
+# healthy before the init script ran, healthy after.
+if env POSTGRES_USER=postgres POSTGRES_DB=user_activity sh docker/db/db-healthcheck.sh 2>/dev/null; then
+	echo "FAIL: docker/db/db-healthcheck.sh passes without the extension"; status=1
+fi
 env POSTGRES_USER=postgres POSTGRES_DB=user_activity \
 	API_DB_PASSWORD=api GRAFANA_DB_PASSWORD=grafana EXPORTER_DB_PASSWORD=exporter \
 	CRON_TAB_COUNT_USERS_EVENT_TASK='0 */4 * * *' \
-	sh docker/db/initdb/10-user-activity.sh || { echo "FAIL: docker/db/initdb/10-user-activity.sh"; exit 1; }
+	sh docker/db/initdb/10-user-activity.sh >"$tmp/initdb.log" 2>&1 ||
+	{ cat "$tmp/initdb.log"; echo "FAIL: docker/db/initdb/10-user-activity.sh"; exit 1; }
 env POSTGRES_USER=postgres POSTGRES_DB=user_activity sh docker/db/db-healthcheck.sh ||
 	{ echo "FAIL: docker/db/db-healthcheck.sh on a ready database"; exit 1; }
-echo "ok: docker/db init script and healthcheck"
+job=$(psql -X -tA -U postgres -d user_activity -c "SELECT schedule FROM cron.job WHERE jobname = 'user_activity_count'")
+[ "$job" = "0 */4 * * *" ] || { echo "FAIL: init script scheduled counting as \"$job\""; status=1; }
+echo "ok: docker/db init script, healthcheck and counting schedule"
 
 # The standalone shim as docker-compose's "api" service runs it: login role
 # api, API keys on.
@@ -211,8 +218,12 @@ run $check queries --prometheus "$prom"
 
 step live: dashboard SQL as role grafana
 $check sql >"$tmp/dashboards.sql"
-if psql -X -q -v ON_ERROR_STOP=1 -U grafana -d user_activity -f "$tmp/dashboards.sql" >"$tmp/sql.out" 2>&1; then
-	echo "ok: dashboard SQL runs as role grafana"
+if psql -X -q -tA -v ON_ERROR_STOP=1 -U grafana -d user_activity -f "$tmp/dashboards.sql" >"$tmp/sql.out" 2>&1; then
+	if grep -q . "$tmp/sql.out"; then
+		echo "ok: dashboard SQL runs as role grafana: $(tr '\n' ' ' <"$tmp/sql.out")"
+	else
+		echo "FAIL: top users returned nothing after counting"; status=1
+	fi
 else
 	echo "FAIL: dashboard SQL as role grafana"; cat "$tmp/sql.out"; status=1
 fi

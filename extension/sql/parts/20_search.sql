@@ -33,14 +33,22 @@ RETURNS SETOF user_activity.events
 LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+-- first, on its own, so that bad arguments raise even where the planner
+-- could prove the search empty
+SELECT user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
+                                find_events.page_size, find_events.after);
+-- the keyset position is a stable expression, so it is part of the index
+-- condition on (user_id, recorded_at, id)
 SELECT e.*
-FROM user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
-                              find_events.page_size, find_events.after) AS s
-JOIN user_activity.events AS e
-  ON e.user_id = find_events.user_id
- AND (e.recorded_at, e.id) > (s.recorded_at, s.id)
- AND e.recorded_at < find_events.until
-WHERE (find_events.actions IS NULL OR e.action = ANY (find_events.actions))
+FROM user_activity.events AS e
+WHERE e.user_id = find_events.user_id
+  AND (e.recorded_at, e.id) >
+      ((user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
+                                 find_events.page_size, find_events.after)).recorded_at,
+       (user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
+                                 find_events.page_size, find_events.after)).id)
+  AND e.recorded_at < find_events.until
+  AND (find_events.actions IS NULL OR e.action = ANY (find_events.actions))
   AND (find_events.action_since IS NULL OR e.event_action_timestamp >= find_events.action_since)
   AND (find_events.action_until IS NULL OR e.event_action_timestamp < find_events.action_until)
 ORDER BY e.recorded_at, e.id

@@ -1,0 +1,246 @@
+// End-to-end tests of the page in Debian's chromium against the real HTTP
+// shim and PostgreSQL that tests/suites/30-frontend.sh starts; the shim
+// serves the built page at / (as in "make run").
+//
+//   E2E_BASE_URL   the shim, e.g. http://127.0.0.1:18330
+//   PGHOST, PGPORT, PGDATABASE, PGUSER   the database (for the count)
+//   SCREENSHOTS=1  also write docs/screenshots/{record,search,activity}.png
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { launch } from './browser.mjs';
+
+const base = process.env.E2E_BASE_URL;
+assert.ok(base, 'E2E_BASE_URL must name the shim');
+const shots = process.env.SCREENSHOTS === '1' ? join(dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots') : null;
+
+const RECORD_USER = 6;
+const PAGING_USER = 4242;
+const PAGING_EVENTS = 260;
+const ACTIONS = ['created', 'updated', 'deleted', 'viewed'];
+
+let b; // the browser
+let page;
+
+async function api(path, init) {
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+}
+
+function sql(query) {
+  return execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-tAc', query], { encoding: 'utf8' }).trim();
+}
+
+async function screenshot(name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** The ids of the events in the results table, top to bottom. */
+async function shownIds() {
+  return (await page.locator('section[aria-labelledby="search-results-title"] tbody tr td:first-child').allTextContents()).map(Number);
+}
+
+before(async () => {
+  // A few hundred events for one user, through the API's batch endpoint,
+  // with acted-at times spread over the last days.
+  const now = Date.now();
+  const batch = Array.from({ length: PAGING_EVENTS }, (_, i) => ({
+    user_id: PAGING_USER,
+    action: ACTIONS[i % 4],
+    event_action_timestamp: new Date(now - (PAGING_EVENTS - i) * 600_000).toISOString(),
+    metadata: { n: i, page: `/items/${i}`, agent: 'Mozilla/5.0 (X11; Linux x86_64) e2e seeding' },
+  }));
+  const r = await api('/api/events', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(batch),
+  });
+  assert.equal(r.status, 201, `seeding answered ${r.status}: ${JSON.stringify(r.body)}`);
+  b = await launch();
+  page = b.page;
+});
+
+after(async () => {
+  await b?.close();
+});
+
+describe('the page, against the real API', () => {
+  test('loads with the three views and no console error', async () => {
+    await page.goto(base + '/');
+    await page.getByRole('heading', { name: 'Record an event' }).waitFor();
+    for (const name of ['Record', 'Search', 'Activity']) {
+      assert.equal(await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name }).count(), 1);
+    }
+  });
+
+  test('records an event with its local time and shows what was stored', async () => {
+    await page.goto(base + '/#record');
+    await page.getByLabel('User id').fill(String(RECORD_USER));
+    await page.getByLabel('Action').selectOption('deleted');
+    // 03:30 on the day Berlin moves to summer time: +02:00.
+    await page.getByLabel('When the user acted').fill('2026-03-29T03:30:00');
+    await page.getByText('Sent as 2026-03-29T03:30:00+02:00').waitFor();
+    await page.getByText('Europe/Berlin (UTC+02:00)').first().waitFor();
+    await page.getByLabel('Metadata (JSON object)').fill('{"ip": "192.168.1.10",\n "browser": "chromium"}');
+    await page.getByText('Valid JSON object').waitFor();
+    await page.getByRole('button', { name: 'Record event' }).click();
+    const heading = page.getByRole('heading', { name: /^Stored as event \d+$/ });
+    await heading.waitFor();
+    const id = Number((await heading.textContent()).match(/\d+/)[0]);
+    await screenshot('record');
+
+    const from = new Date(Date.now() - 3600_000).toISOString();
+    const to = new Date(Date.now() + 3600_000).toISOString();
+    const r = await api(`/api/events?user_id=${RECORD_USER}&from=${from}&to=${to}`);
+    assert.equal(r.status, 200);
+    const stored = r.body.find((e) => e.id === id);
+    assert.ok(stored, `event ${id} not found through the API`);
+    assert.equal(stored.event_action_timestamp, '2026-03-29T01:30:00Z');
+    assert.equal(stored.action, 'deleted');
+    assert.deepEqual(stored.metadata, { ip: '192.168.1.10', browser: 'chromium' });
+
+    // Find it: the result links to the user's events.
+    await page.getByRole('button', { name: `Show user ${RECORD_USER}'s events` }).click();
+    await page.getByRole('heading', { name: 'Search events' }).waitFor();
+    const row = page.locator('tbody tr', { hasText: String(id) }).first();
+    await row.waitFor();
+    const cells = await row.locator('td').allTextContents();
+    assert.equal(cells[0], String(id));
+    assert.equal(cells[1], '2026-03-29 03:30:00');
+    assert.equal(cells[3], 'deleted');
+  });
+
+  test('shows the server\'s error next to the field it names', async () => {
+    await page.goto(base + '/#record');
+    await page.reload();
+    await page.getByLabel('User id').fill(String(RECORD_USER));
+    await page.getByLabel('Action').selectOption('viewed');
+    // Far beyond the server's future margin: only the server knows.
+    await page.getByLabel('When the user acted').fill('2099-01-01T12:00:00');
+    b.expectHttpError(400, '/api/event');
+    await page.getByRole('button', { name: 'Record event' }).click();
+    const when = page.getByLabel('When the user acted');
+    await page.waitForFunction(() => document.getElementById('record-time')?.getAttribute('aria-invalid') === 'true');
+    const describedBy = await when.getAttribute('aria-describedby');
+    assert.match(describedBy, /record-time-error/);
+    const message = await page.locator('#record-time-error').textContent();
+    assert.match(message, /event_action_timestamp/);
+    assert.ok(await when.evaluate((el) => el === document.activeElement), 'the field in error has the focus');
+    assert.equal(await page.getByRole('heading', { name: /Stored as event/ }).count(), 0);
+  });
+
+  test('pages through a few hundred events with the cursor, forwards and back', async () => {
+    await page.goto(base + '/#search');
+    await page.getByLabel('User id').fill(String(PAGING_USER));
+    await page.getByLabel('Per page').selectOption('50');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('heading', { name: 'Page 1 · events 1–50' }).waitFor();
+    const first = await shownIds();
+    const seen = [...first];
+    const next = page.getByRole('button', { name: 'Next →' });
+    for (let p = 2; await next.isEnabled(); p++) {
+      await next.click();
+      await page.getByRole('heading', { name: new RegExp(`^Page ${p} `) }).waitFor();
+      if (p === 2) await screenshot('search');
+      seen.push(...(await shownIds()));
+      assert.ok(p < 20, 'paging does not end');
+    }
+    assert.equal(seen.length, PAGING_EVENTS, 'every event once');
+    assert.equal(new Set(seen).size, PAGING_EVENTS, 'no event twice');
+    assert.deepEqual(seen, [...seen].sort((x, y) => x - y), 'in recorded order');
+    await page.getByRole('heading', { name: 'Page 6 · events 251–260' }).waitFor();
+
+    const previous = page.getByRole('button', { name: '← Previous' });
+    while (await previous.isEnabled()) await previous.click().then(() => page.waitForTimeout(50));
+    await page.getByRole('heading', { name: 'Page 1 · events 1–50' }).waitFor();
+    assert.deepEqual(await shownIds(), first);
+
+    // Long metadata expands.
+    const summary = page.locator('tbody tr').first().locator('details summary');
+    await summary.click();
+    await page.locator('tbody tr').first().locator('details pre').getByText('"agent"').waitFor();
+  });
+
+  test('downloads every matching event as CSV and NDJSON', async () => {
+    for (const [button, lines] of [
+      ['Download CSV', PAGING_EVENTS + 1],
+      ['Download NDJSON', PAGING_EVENTS],
+    ]) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+      const text = readFileSync(await download.path(), 'utf8');
+      assert.equal(text.trimEnd().split('\n').length, lines, `${button}: lines`);
+      assert.match(download.suggestedFilename(), new RegExp(`^user-${PAGING_USER}-events\\.(csv|ndjson)$`));
+      if (button === 'Download NDJSON') {
+        const ids = text.trimEnd().split('\n').map((l) => JSON.parse(l).id);
+        assert.equal(new Set(ids).size, PAGING_EVENTS);
+      }
+      await page.getByText(/^Downloaded user-/).waitFor();
+    }
+  });
+
+  test('charts a user\'s activity after a count, with the top users and the last count', async () => {
+    const counted = JSON.parse(sql('SELECT user_activity.count_activity()'));
+    assert.equal(counted.status, 'counted');
+    await page.goto(base + '/#activity');
+    await page.reload();
+    await page.getByText('succeeded').waitFor();
+    await page.getByLabel('User id').fill(String(PAGING_USER));
+    await page.getByRole('button', { name: 'Show activity' }).click();
+    await page.getByRole('heading', { name: `User ${PAGING_USER}: events per counting period` }).waitFor();
+    await page.getByText(`${PAGING_EVENTS} events: 65 created, 65 updated, 65 deleted, 65 viewed`).waitFor();
+    // Recharts drew the stacked bars.
+    await page.locator('.recharts-bar-rectangle').first().waitFor();
+    assert.equal(await page.locator('.recharts-bar').count(), 4);
+    const top = page.getByRole('region', { name: 'Top users' });
+    const firstRow = await top.locator('tbody tr').first().locator('td').allTextContents();
+    assert.deepEqual(firstRow.slice(1, 3), [`User ${PAGING_USER}`, String(PAGING_EVENTS)]);
+    await screenshot('activity');
+    // A top user's button loads that user's chart.
+    await top.getByRole('button', { name: `User ${RECORD_USER}` }).click();
+    await page.getByRole('heading', { name: `User ${RECORD_USER}: events per counting period` }).waitFor();
+  });
+
+  test('is usable at phone width, without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    for (const view of ['record', 'search', 'activity']) {
+      await page.goto(`${base}/#${view}`);
+      await page.reload();
+      await page.locator(`#title-${view}`).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${view}: ${overflow}px wider than the screen`);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('works from the keyboard', async () => {
+    await page.goto(base + '/#record');
+    await page.reload();
+    await page.getByLabel('User id').focus();
+    await page.keyboard.type(String(RECORD_USER));
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'record-action');
+    await page.keyboard.press('ArrowDown'); // first action: created
+    // Tab on to the submit button and press Enter.
+    for (let i = 0; i < 15; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Record event') break;
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Record event');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /^Stored as event \d+$/ }).waitFor();
+    // The tabs too.
+    await page.getByRole('link', { name: 'Search' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'title-search');
+  });
+
+  test('logged no console error', () => {
+    assert.deepEqual(b.errors, []);
+  });
+});

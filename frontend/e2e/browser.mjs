@@ -1,0 +1,64 @@
+// browser.mjs: Debian's chromium driven by playwright-core (never a
+// downloaded browser), with a fresh profile, and a record of every console
+// error and uncaught exception so that a test can insist there were none.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export async function launch({ timezoneId = 'Europe/Berlin', viewport = { width: 1280, height: 900 } } = {}) {
+  const profile = mkdtempSync(join(process.env.E2E_TMP || tmpdir(), 'chromium-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+    acceptDownloads: true,
+    timezoneId,
+    locale: 'en-GB',
+    viewport,
+  });
+  context.setDefaultTimeout(15_000);
+  const errors = [];
+  // Responses with an error status the test provoked on purpose; Chromium
+  // logs each as "Failed to load resource", which is then no fault.
+  const allowed = [];
+  const watch = (page) => {
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      const text = msg.text();
+      const url = msg.location()?.url ?? '';
+      const i = allowed.findIndex((a) => text.includes(`status of ${a.status}`) && url.includes(a.path));
+      if (i >= 0) {
+        allowed.splice(i, 1);
+        return;
+      }
+      errors.push(`console error: ${text} (${url})`);
+    });
+    page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
+  };
+  context.on('page', watch);
+  for (const p of context.pages()) watch(p);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    errors,
+    /** Expect one failed response of this status on this path. */
+    expectHttpError(status, path) {
+      allowed.push({ status, path });
+    },
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, apiBaseUrl, countingFromMetrics, errorFromResponse, nextLink, normalizeBase } from './api';
+
+describe('api base URL', () => {
+  it('drops trailing slashes and the original page\'s trailing /api', () => {
+    expect(normalizeBase('http://localhost:8080/api')).toBe('http://localhost:8080');
+    expect(normalizeBase('http://localhost:8080/api/')).toBe('http://localhost:8080');
+    expect(normalizeBase('https://example.org/activity/')).toBe('https://example.org/activity');
+  });
+
+  it('defaults to the page\'s origin and follows config.js', () => {
+    expect(apiBaseUrl()).toBe(window.location.origin);
+    window.USER_ACTIVITY_CONFIG = { apiBaseUrl: 'http://api.test:8080/api' };
+    try {
+      expect(apiBaseUrl()).toBe('http://api.test:8080');
+    } finally {
+      window.USER_ACTIVITY_CONFIG = {};
+    }
+  });
+});
+
+describe('nextLink', () => {
+  it('finds rel="next" among links, relative or absolute', () => {
+    const base = window.location.origin;
+    expect(nextLink('</api/events?user_id=6&cursor=abc>; rel="next"')).toBe(`${base}/api/events?user_id=6&cursor=abc`);
+    expect(nextLink('<http://x/api/events?cursor=1>; rel="prev", <http://x/api/events?cursor=2>; rel=next')).toBe(
+      'http://x/api/events?cursor=2',
+    );
+    expect(nextLink('<http://x/a>; rel="prev"')).toBeNull();
+    expect(nextLink(null)).toBeNull();
+  });
+});
+
+describe('errorFromResponse', () => {
+  it('reads an RFC 9457 problem with its field', async () => {
+    const res = new Response(
+      JSON.stringify({ title: 'Bad Request', status: 400, detail: 'Field "action" must be one of ...', field: 'action', request_id: 'r1' }),
+      { status: 400, headers: { 'Content-Type': 'application/problem+json' } },
+    );
+    const e = await errorFromResponse(res);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e).toMatchObject({ status: 400, field: 'action', requestId: 'r1' });
+    expect(e.summary).toBe('Bad Request: Field "action" must be one of ...');
+  });
+
+  it('reads the original service\'s {"error", "details"} and Retry-After', async () => {
+    const res = new Response(JSON.stringify({ error: 'Validation failed', details: 'UserID is required' }), {
+      status: 503,
+      headers: { 'Content-Type': 'application/json', 'Retry-After': '5' },
+    });
+    const e = await errorFromResponse(res);
+    expect(e.summary).toBe('Validation failed: UserID is required Try again in 5 s.');
+    expect(e.field).toBeNull();
+  });
+
+  it('copes with a body that is not JSON', async () => {
+    const e = await errorFromResponse(new Response('oops', { status: 502, statusText: 'Bad Gateway' }));
+    expect(e.summary).toBe('Bad Gateway');
+  });
+});
+
+describe('countingFromMetrics', () => {
+  it('reads the counting gauges', () => {
+    const s = countingFromMetrics(
+      [
+        'user_activity_tracking_db_up 1',
+        'user_activity_tracking_counting_last_success_timestamp_seconds 1760112000.000',
+        'user_activity_tracking_counting_seconds_since_last_success 61.5',
+        'user_activity_tracking_counting_last_run_success 0',
+      ].join('\n'),
+    );
+    expect(s).toMatchObject({
+      last_success_at: '2025-10-10T16:00:00.000Z',
+      seconds_since_last_success: 61.5,
+      last_outcome: 'failed',
+    });
+  });
+
+  it('knows when counting never ran', () => {
+    expect(countingFromMetrics('# TYPE user_activity_tracking_counting_last_run_success gauge\n')).toMatchObject({
+      last_success_at: null,
+      last_outcome: null,
+    });
+  });
+});

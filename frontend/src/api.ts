@@ -1,0 +1,297 @@
+// api.ts: the page's only way to the system: the REST API of the HTTP shim
+// (docs/interfaces.md).  Errors come back as RFC 9457 problem documents;
+// ApiError carries their status, detail and the field they name.
+
+export const ACTIONS = ['created', 'updated', 'deleted', 'viewed'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export interface StoredEvent {
+  id: number;
+  user_id: number;
+  event_action_timestamp: string;
+  action: Action;
+  metadata: unknown;
+  event_id: string | null;
+  recorded_at: string;
+  status?: 'stored' | 'duplicate';
+}
+
+export interface CountPeriod {
+  period_start: string;
+  period_end: string;
+  event_count: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  viewed: number;
+}
+
+export interface UserCounts {
+  user_id: number;
+  from: string;
+  to: string;
+  periods: CountPeriod[];
+  total: { event_count: number; created: number; updated: number; deleted: number; viewed: number };
+}
+
+export interface TopUser {
+  user_id: number;
+  event_count: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  viewed: number;
+}
+
+export interface CountingStatus {
+  last_run_at: string | null;
+  last_success_at: string | null;
+  last_outcome: string | null;
+  last_error: string | null;
+  seconds_since_last_success: number | null;
+  schedule: string | null;
+  events_counted: number | null;
+}
+
+declare global {
+  interface Window {
+    USER_ACTIVITY_CONFIG?: { apiBaseUrl?: string };
+  }
+}
+
+/** Drops trailing slashes and a trailing "/api" (the original page's
+ * REACT_APP_API_BASE_URL was "http://localhost:8080/api"). */
+export function normalizeBase(url: string): string {
+  let u = url.trim().replace(/\/+$/, '');
+  if (u.endsWith('/api')) u = u.slice(0, -4);
+  return u;
+}
+
+/** Where the API lives: runtime config.js, else the build-time setting, else
+ * the page's own origin. */
+export function apiBaseUrl(): string {
+  const runtime = typeof window !== 'undefined' ? window.USER_ACTIVITY_CONFIG?.apiBaseUrl : undefined;
+  const built = import.meta.env.VITE_API_BASE_URL || import.meta.env.REACT_APP_API_BASE_URL;
+  const chosen = runtime || built || window.location.origin;
+  return normalizeBase(new URL(chosen, window.location.href).toString());
+}
+
+const KEY_STORAGE = 'user-activity.api-key';
+
+export function getApiKey(): string {
+  try {
+    return window.localStorage.getItem(KEY_STORAGE) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function setApiKey(key: string): void {
+  try {
+    if (key) window.localStorage.setItem(KEY_STORAGE, key);
+    else window.localStorage.removeItem(KEY_STORAGE);
+  } catch {
+    /* storage unavailable (private mode): the key lasts for this page only */
+  }
+}
+
+export class ApiError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly title: string,
+    public readonly detail: string,
+    public readonly field: string | null = null,
+    public readonly requestId: string | null = null,
+    public readonly retryAfter: number | null = null,
+  ) {
+    super(detail || title);
+    this.name = 'ApiError';
+  }
+
+  /** One line for a banner: "Bad request: Field "from" must ...". */
+  get summary(): string {
+    const head = this.title || (this.status ? `HTTP ${this.status}` : 'Error');
+    let text = this.detail && this.detail !== head ? `${head}: ${this.detail}` : head;
+    if (this.retryAfter != null) text += ` Try again in ${this.retryAfter} s.`;
+    return text;
+  }
+}
+
+export function apiUrl(path: string, params?: Record<string, string | undefined>): string {
+  const url = new URL(apiBaseUrl() + path);
+  if (params) {
+    for (const [k, v] of Object.entries(params)) {
+      if (v !== undefined && v !== '') url.searchParams.set(k, v);
+    }
+  }
+  return url.toString();
+}
+
+function headers(accept: string, extra?: Record<string, string>): Record<string, string> {
+  const h: Record<string, string> = { Accept: accept, ...extra };
+  const key = getApiKey();
+  if (key) h.Authorization = `Bearer ${key}`;
+  return h;
+}
+
+/** Turns a failed response into an ApiError, reading a problem document
+ * (or the original service's {"error", "details"}) when there is one. */
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+  let body: Record<string, unknown> = {};
+  const type = res.headers.get('Content-Type') ?? '';
+  if (type.includes('json')) {
+    try {
+      body = (await res.json()) as Record<string, unknown>;
+    } catch {
+      body = {};
+    }
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : v == null ? '' : String(v));
+  const retry = res.headers.get('Retry-After');
+  return new ApiError(
+    res.status,
+    str(body.title) || str(body.error) || res.statusText || `HTTP ${res.status}`,
+    str(body.detail) || str(body.details),
+    str(body.field) || null,
+    str(body.request_id) || res.headers.get('X-Request-Id') || null,
+    retry && /^\d+$/.test(retry) ? Number(retry) : null,
+  );
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'Cannot reach the API', `No answer from ${apiBaseUrl()} (${(e as Error).message}).`);
+  }
+  if (!res.ok) throw await errorFromResponse(res);
+  return res;
+}
+
+async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const res = await send(url, { headers: headers('application/json'), signal });
+  return (await res.json()) as T;
+}
+
+/** POST /api/event with a body already serialised (user ids are sent as
+ * written, so ids beyond 2^53 keep every digit). */
+export async function recordEvent(body: string): Promise<StoredEvent> {
+  const res = await send(apiUrl('/api/event'), {
+    method: 'POST',
+    headers: headers('application/json', { 'Content-Type': 'application/json' }),
+    body,
+  });
+  return (await res.json()) as StoredEvent;
+}
+
+export interface SearchParams {
+  user_id: string;
+  from: string;
+  to: string;
+  action?: string;
+  limit?: string;
+}
+
+export function searchUrl(p: SearchParams): string {
+  return apiUrl('/api/events', { ...p });
+}
+
+/** The URL of rel="next" in a Link header, resolved against the API. */
+export function nextLink(link: string | null): string | null {
+  if (!link) return null;
+  for (const part of link.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
+    if (m && /;\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2])) {
+      return new URL(m[1], apiBaseUrl() + '/api/events').toString();
+    }
+  }
+  return null;
+}
+
+export interface EventPage {
+  events: StoredEvent[];
+  next: string | null;
+}
+
+/** One page of GET /api/events; url is a searchUrl or a next link. */
+export async function fetchEventPage(url: string, signal?: AbortSignal): Promise<EventPage> {
+  const res = await send(url, { headers: headers('application/json'), signal });
+  const events = (await res.json()) as StoredEvent[];
+  return { events, next: nextLink(res.headers.get('Link')) };
+}
+
+export type ExportFormat = 'csv' | 'ndjson';
+
+/** Every matching event through the streaming export (Accept: text/csv or
+ * application/x-ndjson), read chunk by chunk; onProgress gets bytes so far. */
+export async function exportEvents(
+  p: SearchParams,
+  format: ExportFormat,
+  onProgress: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<Blob> {
+  const { limit: _limit, ...rest } = p;
+  void _limit;
+  const accept = format === 'csv' ? 'text/csv' : 'application/x-ndjson';
+  const res = await send(apiUrl('/api/events', { ...rest }), { headers: headers(accept), signal });
+  const chunks: BlobPart[] = [];
+  let bytes = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value as Uint8Array<ArrayBuffer>);
+      bytes += value.byteLength;
+      onProgress(bytes);
+    }
+  } else {
+    const buf = await res.arrayBuffer();
+    chunks.push(buf);
+    onProgress(buf.byteLength);
+  }
+  return new Blob(chunks, { type: accept });
+}
+
+export function userCounts(userId: string, from: string, to: string, signal?: AbortSignal): Promise<UserCounts> {
+  return getJson(apiUrl(`/api/users/${encodeURIComponent(userId)}/counts`, { from, to }), signal);
+}
+
+export function topUsers(from: string, to: string, limit: string, signal?: AbortSignal): Promise<TopUser[]> {
+  return getJson(apiUrl('/api/counts/top', { from, to, limit }), signal);
+}
+
+const METRIC = 'user_activity_tracking_counting_';
+
+/** Reads the counting gauges out of a Prometheus text exposition. */
+export function countingFromMetrics(text: string): CountingStatus {
+  const values: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^user_activity_tracking_counting_(\w+)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && Number.isFinite(Number(m[2]))) values[m[1]] = Number(m[2]);
+  }
+  const ts = values.last_success_timestamp_seconds;
+  const ok = values.last_run_success;
+  return {
+    last_run_at: null,
+    last_success_at: ts !== undefined && ts > 0 ? new Date(ts * 1000).toISOString() : null,
+    last_outcome: ok === undefined ? null : ok === 1 ? 'ok' : 'failed',
+    last_error: null,
+    seconds_since_last_success: values.seconds_since_last_success ?? null,
+    schedule: null,
+    events_counted: null,
+  };
+}
+
+/** When counting last ran and how it went, from the shim's /metrics (the
+ * gauges user_activity_tracking_counting_*, docs/interfaces.md). */
+export async function countingStatus(signal?: AbortSignal): Promise<CountingStatus> {
+  const res = await send(apiUrl('/metrics'), { headers: headers('text/plain'), signal });
+  const text = await res.text();
+  if (!text.includes(METRIC)) {
+    return { ...countingFromMetrics(''), last_error: null };
+  }
+  return countingFromMetrics(text);
+}

@@ -1,0 +1,60 @@
+// A scripted fetch for component tests: each route answers what the test
+// says, and every request is kept for assertions.  (The end-to-end tests
+// run the page against the real API instead.)
+import { vi } from 'vitest';
+
+export interface Call {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+type Reply = { status?: number; body?: unknown; headers?: Record<string, string>; text?: string } | Error;
+type Handler = (call: Call) => Reply | Promise<Reply>;
+
+export function mockFetch(routes: Array<[string | RegExp, Handler]>) {
+  const calls: Call[] = [];
+  const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const call: Call = {
+      url,
+      method: init?.method ?? 'GET',
+      headers: (init?.headers as Record<string, string>) ?? {},
+      body: (init?.body as string) ?? null,
+    };
+    calls.push(call);
+    const route = routes.find(([p]) => (typeof p === 'string' ? url.pathname === p : p.test(url.pathname)));
+    if (!route) return new Response('{"title":"Not Found","status":404}', { status: 404 });
+    const reply = await route[1](call);
+    if (reply instanceof Error) throw reply;
+    const status = reply.status ?? 200;
+    const isProblem = status >= 400;
+    return new Response(reply.text ?? JSON.stringify(reply.body ?? null), {
+      status,
+      headers: {
+        'Content-Type': isProblem ? 'application/problem+json' : 'application/json',
+        ...reply.headers,
+      },
+    });
+  });
+  vi.stubGlobal('fetch', fn);
+  return calls;
+}
+
+export function problem(status: number, title: string, detail: string, field?: string) {
+  return { status, body: { type: 'about:blank', title, status, detail, ...(field ? { field } : {}) } };
+}
+
+export function event(id: number, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    user_id: 6,
+    event_action_timestamp: '2025-10-10T18:30:00Z',
+    action: 'viewed',
+    metadata: { ip: '192.168.1.10' },
+    event_id: null,
+    recorded_at: '2025-10-10T18:31:00.5Z',
+    ...extra,
+  };
+}

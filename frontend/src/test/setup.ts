@@ -1,0 +1,34 @@
+import '@testing-library/jest-dom/vitest';
+import { cleanup } from '@testing-library/react';
+import { afterEach, vi } from 'vitest';
+
+// Times are checked in a zone with daylight saving time, whatever the
+// machine's zone is (Node applies a changed TZ at once).
+process.env.TZ = 'Europe/Berlin';
+
+// jsdom has no layout: a ResizeObserver that reports every observed box as
+// 640 x 300, so that Recharts' ResponsiveContainer draws its chart.
+class FixedSizeObserver {
+  private readonly callback: ResizeObserverCallback;
+  constructor(callback: ResizeObserverCallback) {
+    this.callback = callback;
+  }
+  observe(target: Element) {
+    setTimeout(() =>
+      this.callback(
+        [{ target, contentRect: { width: 640, height: 300 } } as unknown as ResizeObserverEntry],
+        this as unknown as ResizeObserver,
+      ),
+    );
+  }
+  unobserve() {}
+  disconnect() {}
+}
+(globalThis as unknown as { ResizeObserver: unknown }).ResizeObserver = FixedSizeObserver;
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+  window.localStorage.clear();
+  window.location.hash = '';
+});

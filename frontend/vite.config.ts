@@ -1,0 +1,27 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// The API base URL comes from VITE_API_BASE_URL at build time; the original
+// page's REACT_APP_API_BASE_URL is read too, so an existing deployment's
+// settings keep working.  Both default to the page's own origin.
+export default defineConfig({
+  plugins: [react()],
+  envPrefix: ['VITE_', 'REACT_APP_'],
+  base: './',
+  build: {
+    outDir: 'dist',
+    sourcemap: false,
+    chunkSizeWarningLimit: 1024,
+  },
+  server: {
+    port: 18445,
+    strictPort: true,
+  },
+  test: {
+    environment: 'jsdom',
+    setupFiles: ['./src/test/setup.ts'],
+    include: ['src/**/*.test.{ts,tsx}'],
+    restoreMocks: true,
+  },
+});
