@@ -58,6 +58,9 @@ MUST_HAVE_DATA = [
     "Connection pool",
     "Query latency p95 by statement",
     "Database reachable",
+    "Time since the last successful count",
+    "Last count outcome",
+    "Last successful count at",
 ]
 
 # Grafana's global variables, as Grafana would expand them for a 5-minute
@@ -415,7 +418,9 @@ def cmd_static(args):
     if args.metrics:
         known = metrics_from_exposition(args.metrics)
         documented = metrics_from_interfaces()
-        missing = sorted(n for n in documented - known if not n.endswith(("_bucket", "_sum", "_count")))
+        # A histogram shows as its _bucket, _sum and _count series only.
+        missing = sorted(n for n in documented - known
+                         if not n.endswith(("_bucket", "_sum", "_count")) and n + "_count" not in known)
         if missing:
             fail(f"the shim does not export documented metrics {missing}")
         print(f"metric names from the running shim ({len(known)})")

@@ -19,6 +19,7 @@
 #   MONITORING_HTTP_PORT   the shim (default 18340)
 #   MONITORING_PROM_PORT   Prometheus (default 19340)
 #   MONITORING_LIVE        1 runs the live part (default 0: static only)
+#   MONITORING_SHIM        the standalone shim (default http-shim/user-activity-shim)
 set -eu
 cd "$(dirname "$0")/../.."
 top=$(pwd)
@@ -136,7 +137,7 @@ echo "ok: docker/db init script, healthcheck and counting schedule"
 
 # The standalone shim as docker-compose's "api" service runs it: login role
 # api, API keys on.
-shim=http-shim/user-activity-shim
+shim=${MONITORING_SHIM:-http-shim/user-activity-shim}
 [ -x "$shim" ] || make -s PG_CONFIG="${PG_CONFIG:-pg_config}" "$shim" >/dev/null
 wkey=test-write-key rkey=test-read-key akey=test-admin-key
 env DB_URL="postgresql://api@127.0.0.1:$pgport/user_activity" \
