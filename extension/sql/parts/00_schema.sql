@@ -53,3 +53,8 @@ $$;
 
 GRANT USAGE ON SCHEMA user_activity TO user_activity_reader, user_activity_writer;
 GRANT SELECT ON user_activity.events TO user_activity_reader;
+
+-- pg_dump keeps the events and the id sequence (counting's position is an
+-- id of this sequence).
+SELECT pg_catalog.pg_extension_config_dump('user_activity.events', '');
+SELECT pg_catalog.pg_extension_config_dump('user_activity.events_id_seq', '');

@@ -175,6 +175,15 @@ BEGIN
 
     v_window_end := COALESCE(pg_catalog.pg_sequence_last_value('user_activity.events_id_seq'::pg_catalog.regclass), 0);
 
+    IF v_window_end < v_last_id THEN
+        RAISE EXCEPTION 'event id sequence is behind the counting position'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('user_activity.events_id_seq is at %s, but events up to id %s are counted; new events would get ids that are never counted.',
+                                             v_window_end, v_last_id),
+                  HINT = pg_catalog.format('SELECT pg_catalog.setval(''user_activity.events_id_seq'', GREATEST(%s, (SELECT max(id) FROM user_activity.events)));',
+                                           v_last_id);
+    END IF;
+
     IF v_window_end > v_last_id THEN
         -- Wait for every writer that may hold an id up to v_window_end: they
         -- all hold ROW EXCLUSIVE on the table from before they took their
