@@ -74,6 +74,14 @@ extern void UaAppendEventCsv(StringInfo buf, int64 id, int64 user_id,
 							 TimestampTz recorded_at);
 extern void UaAppendSpiRow(StringInfo buf, HeapTuple tup, TupleDesc desc,
 						   bool csv);
-extern void UaAppendErrorJson(StringInfo buf, const UaError *err);
+extern void UaPushKey(JsonbParseState **st, const char *key);
+extern void UaPushString(JsonbParseState **st, const char *s);
+extern void UaPushInt64(JsonbParseState **st, int64 n);
+extern void UaPushTimestamp(JsonbParseState **st, TimestampTz ts);
+extern JsonbValue *UaPushEvent(JsonbParseState **st, int64 id, int64 user_id,
+						const char *action, TimestampTz action_time,
+						Jsonb *metadata, const pg_uuid_t *event_id,
+						TimestampTz recorded_at, const char *status);
+extern void UaPushError(JsonbParseState **st, const UaError *err);
 
 #endif							/* UA_EVENT_H */

@@ -20,13 +20,16 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/uuid.h"
+#include "access/xact.h"
 
 #include "ua_event.h"
 #include "user_activity.h"
@@ -36,9 +39,11 @@ PG_FUNCTION_INFO_V1(user_activity_record_event_typed);
 PG_FUNCTION_INFO_V1(user_activity_record_events);
 
 static SPIPlanPtr insert_one_plan = NULL;
+static SPIPlanPtr insert_plain_plan = NULL;
 static SPIPlanPtr find_one_plan = NULL;
 static SPIPlanPtr next_ids_plan = NULL;
 static SPIPlanPtr insert_many_plan = NULL;
+static SPIPlanPtr insert_many_plain_plan = NULL;
 static SPIPlanPtr find_many_plan = NULL;
 
 static SPIPlanPtr
@@ -58,6 +63,70 @@ KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * LockEventsForIds takes the INSERT's lock on the events table before any id
+ * is taken from its sequence: count_activity() counts up to the sequence's
+ * position once every holder of this lock has finished, so an id must never
+ * be held without it.  Returns the sequence's oid.
+ */
+static Oid
+LockEventsForIds(void)
+{
+	Oid			relid;
+
+	relid = RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
+							 RowExclusiveLock, false);
+	return get_relname_relid("events_id_seq", get_rel_namespace(relid));
+}
+
+/*
+ * StoreWithoutKey inserts an event that has no event_id: nothing can
+ * conflict, so a plain INSERT does, with the id taken here and recorded_at
+ * the transaction's start (what the column's default now() gives), and no
+ * RETURNING to project.
+ */
+static Datum
+StoreWithoutKey(UaEvent *ev)
+{
+	Oid			seqid = LockEventsForIds();
+	int64		id = nextval_internal(seqid, true);
+	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
+	Datum		values[6];
+	int			rc;
+
+	SPI_connect();
+	{
+		Oid			types[6] = {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, JSONBOID};
+
+		KeepPlan(&insert_plain_plan,
+				 "INSERT INTO user_activity.events "
+				 "(id, user_id, action, event_action_timestamp, recorded_at, metadata) "
+				 "VALUES ($1, $2, $3::user_activity.action, $4, $5, $6)",
+				 6, types);
+	}
+	values[0] = Int64GetDatum(id);
+	values[1] = Int64GetDatum(ev->user_id);
+	values[2] = CStringGetTextDatum(ua_action_names[ev->action]);
+	values[3] = TimestampTzGetDatum(ev->action_time);
+	values[4] = TimestampTzGetDatum(recorded_at);
+	values[5] = JsonbPGetDatum(ev->metadata);
+	rc = SPI_execute_plan(insert_plain_plan, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT || SPI_processed != 1)
+		elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+
+	{
+		JsonbParseState *st = NULL;
+		JsonbValue *res = UaPushEvent(&st, id, ev->user_id,
+									  ua_action_names[ev->action],
+									  ev->action_time, ev->metadata, NULL,
+									  recorded_at, "stored");
+
+		return JsonbPGetDatum(JsonbValueToJsonb(res));
+	}
+}
+
+/*
  * StoreOne inserts a validated event and returns it as jsonb with its id,
  * recorded time and "status": "stored", or the event first stored under the
  * same (user_id, event_id) with "status": "duplicate".
@@ -65,13 +134,17 @@ KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 static Datum
 StoreOne(UaEvent *ev)
 {
-	StringInfoData buf;
+	MemoryContext outer = CurrentMemoryContext;
+	JsonbParseState *st = NULL;
+	JsonbValue *res = NULL;
+	Jsonb	   *result;
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	int			rc;
 	bool		isnull;
 
-	initStringInfo(&buf);
+	if (!ev->has_event_id)
+		return StoreWithoutKey(ev);
 
 	SPI_connect();
 	{
@@ -105,20 +178,25 @@ StoreOne(UaEvent *ev)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		TimestampTz recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
 
-		UaAppendEventJson(&buf,
-						  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-						  ev->user_id, ua_action_names[ev->action],
-						  ev->action_time, ev->metadata,
-						  ev->has_event_id ? &ev->event_id : NULL,
-						  DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull)));
-		buf.len--;				/* reopen the object */
-		appendStringInfoString(&buf, ", \"status\": \"stored\"}");
+		MemoryContextSwitchTo(outer);
+		res = UaPushEvent(&st, id, ev->user_id, ua_action_names[ev->action],
+					ev->action_time, ev->metadata,
+					ev->has_event_id ? &ev->event_id : NULL,
+					recorded_at, "stored");
+		result = JsonbValueToJsonb(res);
 	}
 	else
 	{
 		Oid			types[2] = {INT8OID, UUIDOID};
 		Datum		keys[2];
+		HeapTuple	tup;
+		TupleDesc	desc;
+		bool		eid_null;
+		Datum		eid;
+		char	   *action;
 
 		KeepPlan(&find_one_plan,
 				 "SELECT e.id, e.user_id, e.action, e.event_action_timestamp, "
@@ -137,13 +215,27 @@ StoreOne(UaEvent *ev)
 					 errmsg("could not read the event already stored with this event_id"),
 					 errdetail("It was stored by a transaction this snapshot cannot see."),
 					 errhint("Retry the transaction.")));
-		UaAppendSpiRow(&buf, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
-		buf.len--;
-		appendStringInfoString(&buf, ", \"status\": \"duplicate\"}");
+		tup = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		eid = SPI_getbinval(tup, desc, 6, &eid_null);
+		action = SPI_getvalue(tup, desc, 3);
+
+		/* built in the caller's memory, before SPI_finish frees the row */
+		MemoryContextSwitchTo(outer);
+		res = UaPushEvent(&st,
+						  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+					DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+					action,
+					DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
+					DatumGetJsonbP(SPI_getbinval(tup, desc, 5, &isnull)),
+					eid_null ? NULL : DatumGetUUIDP(eid),
+					DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull)),
+					"duplicate");
+		result = JsonbValueToJsonb(res);
 	}
 	SPI_finish();
 
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	return JsonbPGetDatum(result);
 }
 
 /*
@@ -326,24 +418,16 @@ InsertBatch(BatchItem *items, int n, int npending)
 			   *times,
 			   *metas,
 			   *uuids;
-	bool	   *uuid_nulls;
 	IdRef	   *idrefs;
 	int			k = 0;
-	int			dims[1];
-	int			lbs[1] = {1};
-	Datum		args[6];
+	Datum		args[7];
+	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
 	int			rc;
 	int			nlookup = 0;
 
 	SPI_connect();
 
-	/*
-	 * Take the INSERT's lock on the table before taking ids: count_activity()
-	 * counts up to the sequence's last value once every holder of this lock
-	 * has finished, so an id must never be held without it.
-	 */
-	(void) RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
-							RowExclusiveLock, false);
+	(void) LockEventsForIds();
 
 	/* ids first, so that RETURNING maps back to items by id */
 	{
@@ -365,7 +449,6 @@ InsertBatch(BatchItem *items, int n, int npending)
 	times = palloc(sizeof(Datum) * npending);
 	metas = palloc(sizeof(Datum) * npending);
 	uuids = palloc(sizeof(Datum) * npending);
-	uuid_nulls = palloc(sizeof(bool) * npending);
 	idrefs = palloc(sizeof(IdRef) * npending);
 
 	for (int i = 0; i < n; i++)
@@ -377,6 +460,66 @@ InsertBatch(BatchItem *items, int n, int npending)
 			continue;
 		it->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k],
 											 SPI_tuptable->tupdesc, 1, &isnull));
+		it->recorded_at = recorded_at;
+		k++;
+	}
+
+	/*
+	 * Items without event_id cannot conflict: one plain INSERT, no
+	 * speculative insertion, nothing to return.
+	 */
+	k = 0;
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+
+		if (it->status != ITEM_PENDING || it->ev.has_event_id)
+			continue;
+		ids[k] = Int64GetDatum(it->id);
+		user_ids[k] = Int64GetDatum(it->ev.user_id);
+		actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
+		times[k] = TimestampTzGetDatum(it->ev.action_time);
+		metas[k] = JsonbPGetDatum(it->ev.metadata);
+		k++;
+	}
+	if (k > 0)
+	{
+		Oid			types[6] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+		TIMESTAMPTZARRAYOID, JSONBARRAYOID, TIMESTAMPTZOID};
+
+		KeepPlan(&insert_many_plain_plan,
+				 "INSERT INTO user_activity.events "
+				 "(id, user_id, action, event_action_timestamp, recorded_at, metadata) "
+				 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $6, u.m "
+				 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
+				 "pg_catalog.unnest($4), pg_catalog.unnest($5)) "
+				 "AS u(id, user_id, action, t, m)",
+				 6, types);
+		args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[2] = PointerGetDatum(construct_array(actions, k, TEXTOID, -1, false, TYPALIGN_INT));
+		args[3] = PointerGetDatum(construct_array(times, k, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
+		args[5] = TimestampTzGetDatum(recorded_at);
+		rc = SPI_execute_plan(insert_many_plain_plan, args, NULL, false, 0);
+		if (rc != SPI_OK_INSERT || SPI_processed != (uint64) k)
+			elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
+		for (int i = 0; i < n; i++)
+			if (items[i].status == ITEM_PENDING && !items[i].ev.has_event_id)
+				items[i].status = ITEM_STORED;
+	}
+
+	/*
+	 * Items with event_id: ON CONFLICT DO NOTHING on (user_id, event_id);
+	 * the ids returned are those stored.
+	 */
+	k = 0;
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+
+		if (it->status != ITEM_PENDING)
+			continue;
 		idrefs[k].id = it->id;
 		idrefs[k].index = i;
 		ids[k] = Int64GetDatum(it->id);
@@ -384,54 +527,50 @@ InsertBatch(BatchItem *items, int n, int npending)
 		actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
 		times[k] = TimestampTzGetDatum(it->ev.action_time);
 		metas[k] = JsonbPGetDatum(it->ev.metadata);
-		uuid_nulls[k] = !it->ev.has_event_id;
-		uuids[k] = it->ev.has_event_id ? UUIDPGetDatum(&it->ev.event_id) : (Datum) 0;
+		uuids[k] = UUIDPGetDatum(&it->ev.event_id);
 		k++;
 	}
-	qsort(idrefs, npending, sizeof(IdRef), CompareIdRef);
-
-	dims[0] = npending;
-	args[0] = PointerGetDatum(construct_array(ids, npending, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[1] = PointerGetDatum(construct_array(user_ids, npending, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[2] = PointerGetDatum(construct_array(actions, npending, TEXTOID, -1, false, TYPALIGN_INT));
-	args[3] = PointerGetDatum(construct_array(times, npending, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[4] = PointerGetDatum(construct_array(metas, npending, JSONBOID, -1, false, TYPALIGN_INT));
-	args[5] = PointerGetDatum(construct_md_array(uuids, uuid_nulls, 1, dims, lbs,
-												 UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	if (k > 0)
 	{
-		Oid			types[6] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-		TIMESTAMPTZARRAYOID, JSONBARRAYOID, UUIDARRAYOID};
+		Oid			types[7] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+		TIMESTAMPTZARRAYOID, JSONBARRAYOID, UUIDARRAYOID, TIMESTAMPTZOID};
+		int			nkeyed = k;
 
+		qsort(idrefs, nkeyed, sizeof(IdRef), CompareIdRef);
 		KeepPlan(&insert_many_plan,
 				 "INSERT INTO user_activity.events AS e "
-				 "(id, user_id, action, event_action_timestamp, metadata, event_id) "
-				 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, u.m, u.e "
+				 "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
+				 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $7, u.m, u.e "
 				 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
 				 "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
 				 "AS u(id, user_id, action, t, m, e) "
 				 "ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING "
-				 "RETURNING e.id, e.recorded_at",
-				 6, types);
-	}
-	rc = SPI_execute_plan(insert_many_plan, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
+				 "RETURNING e.id",
+				 7, types);
+		args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[2] = PointerGetDatum(construct_array(actions, k, TEXTOID, -1, false, TYPALIGN_INT));
+		args[3] = PointerGetDatum(construct_array(times, k, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
+		args[5] = PointerGetDatum(construct_array(uuids, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+		args[6] = TimestampTzGetDatum(recorded_at);
+		rc = SPI_execute_plan(insert_many_plan, args, NULL, false, 0);
+		if (rc != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
 
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		IdRef		key;
-		IdRef	   *found;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			IdRef		key;
+			IdRef	   *found;
 
-		key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-											 SPI_tuptable->tupdesc, 1, &isnull));
-		found = bsearch(&key, idrefs, npending, sizeof(IdRef), CompareIdRef);
-		if (found == NULL)
-			elog(ERROR, "inserted event " INT64_FORMAT " matches no batch item", key.id);
-		items[found->index].status = ITEM_STORED;
-		items[found->index].recorded_at =
-			DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[r],
-											  SPI_tuptable->tupdesc, 2, &isnull));
+			key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+												 SPI_tuptable->tupdesc, 1, &isnull));
+			found = bsearch(&key, idrefs, nkeyed, sizeof(IdRef), CompareIdRef);
+			if (found == NULL)
+				elog(ERROR, "inserted event " INT64_FORMAT " matches no batch item", key.id);
+			items[found->index].status = ITEM_STORED;
+		}
 	}
 
 	/* what was not stored conflicted with an event stored earlier */
@@ -518,7 +657,10 @@ user_activity_record_events(PG_FUNCTION_ARGS)
 	int			nstored = 0,
 				ndup = 0,
 				nrejected = 0;
-	StringInfoData buf;
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+	char	   *last_text = NULL;
+	TimestampTz last_ts = 0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -584,45 +726,60 @@ user_activity_record_events(PG_FUNCTION_ARGS)
 		}
 	}
 
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "[");
+	for (i = 0; i < n; i++)
+	{
+		if (items[i].status == ITEM_REJECTED)
+			nrejected++;
+		else if (items[i].status == ITEM_STORED)
+			nstored++;
+		else
+			ndup++;
+	}
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	UaPushKey(&st, "stored");
+	UaPushInt64(&st, nstored);
+	UaPushKey(&st, "duplicates");
+	UaPushInt64(&st, ndup);
+	UaPushKey(&st, "rejected");
+	UaPushInt64(&st, nrejected);
+	UaPushKey(&st, "results");
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < n; i++)
 	{
 		BatchItem  *item = &items[i];
 
-		if (i > 0)
-			appendStringInfoString(&buf, ", ");
-		appendStringInfo(&buf, "{\"index\": %d, \"status\": ", i);
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		UaPushKey(&st, "index");
+		UaPushInt64(&st, i);
+		UaPushKey(&st, "status");
 		if (item->status == ITEM_REJECTED)
 		{
-			nrejected++;
-			appendStringInfoString(&buf, "\"rejected\", \"error\": ");
-			UaAppendErrorJson(&buf, &item->err);
+			UaPushString(&st, "rejected");
+			UaPushKey(&st, "error");
+			UaPushError(&st, &item->err);
 		}
 		else
 		{
-			if (item->status == ITEM_STORED)
-				nstored++;
-			else
-				ndup++;
-			appendStringInfo(&buf, "\"%s\", \"id\": " INT64_FORMAT ", \"recorded_at\": \"",
-							 item->status == ITEM_STORED ? "stored" : "duplicate",
-							 item->id);
-			UaAppendTimestamp(&buf, item->recorded_at);
-			appendStringInfoChar(&buf, '"');
+			UaPushString(&st, item->status == ITEM_STORED ? "stored" : "duplicate");
+			UaPushKey(&st, "id");
+			UaPushInt64(&st, item->id);
+			UaPushKey(&st, "recorded_at");
+			/* most items share the transaction's time: format it once */
+			if (last_text == NULL || item->recorded_at != last_ts)
+			{
+				StringInfoData buf;
+
+				initStringInfo(&buf);
+				UaAppendTimestamp(&buf, item->recorded_at);
+				last_text = buf.data;
+				last_ts = item->recorded_at;
+			}
+			UaPushString(&st, last_text);
 		}
-		appendStringInfoChar(&buf, '}');
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
-	appendStringInfoString(&buf, "]}");
-
-	{
-		char	   *head = psprintf("{\"stored\": %d, \"duplicates\": %d, \"rejected\": %d, \"results\": ",
-									nstored, ndup, nrejected);
-		StringInfoData out;
-
-		initStringInfo(&out);
-		appendStringInfoString(&out, head);
-		appendBinaryStringInfo(&out, buf.data, buf.len);
-		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
-	}
+	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
 }

@@ -406,7 +406,7 @@ FillSearchArgs(const SearchParams *sp, Datum *values, char *nulls)
 	values[1] = TimestampTzGetDatum(sp->start_ts);
 	values[2] = Int64GetDatum(sp->start_id);
 	values[3] = TimestampTzGetDatum(sp->to);
-	nulls[4] = nulls[5] = nulls[6] = ' ';
+	memset(nulls, ' ', 7);
 	if (sp->nactions > 0)
 	{
 		Datum		labels[UA_NUM_ACTIONS];

@@ -1,0 +1,58 @@
+# ua-bench.sh: helpers for the ingest and search benchmarks, sourced by
+# tests/bench/NN-*.sh.  Each benchmark starts its own durable cluster
+# (fsync on: numbers of a cluster that may lose commits would flatter us).
+#
+#   BENCH_PGPORT    port of the benchmark cluster (default 55360)
+#   BENCH_SECONDS   length of each pgbench run (default 20)
+#   BENCH_CLIENTS   pgbench clients for the single-statement runs (default 16)
+
+BENCH_PGPORT=${BENCH_PGPORT:-55360}
+BENCH_SECONDS=${BENCH_SECONDS:-20}
+BENCH_CLIENTS=${BENCH_CLIENTS:-16}
+BENCH_EVENTS=${BENCH_EVENTS:-1000000}
+UA_BENCH_TMP=${UA_BENCH_TMP:-/tmp/user_activity_bench}
+
+export PGHOST=127.0.0.1 PGPORT=$BENCH_PGPORT PGUSER=postgres PGDATABASE=postgres
+
+# bench_start NAME: a fresh durable cluster with the extension created.
+bench_start() {
+	bench_data=$UA_BENCH_TMP/$1-data
+	rm -rf "$bench_data"
+	PG_DURABLE=1 CRON_DB=postgres PG_EXTRA_CONF="shared_buffers = 1GB
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+work_mem = 16MB" tests/lib/cluster.sh start "$bench_data" "$BENCH_PGPORT" || return 1
+	trap 'tests/lib/cluster.sh stop "$bench_data"' EXIT
+	bench_psql -c "CREATE EXTENSION user_activity" >/dev/null
+}
+
+bench_psql() {
+	psql -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# now_ms: wall clock in milliseconds
+now_ms() {
+	date +%s%3N
+}
+
+# ratio A B: A / B with two decimals
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+
+# rate ROWS MS: rows per second
+rate() {
+	awk -v n="$1" -v ms="$2" 'BEGIN { if (ms == 0) print 0; else printf "%.0f", n * 1000 / ms }'
+}
+
+# pgbench_tps OUTPUT: the tps figure of a pgbench run
+pgbench_tps() {
+	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1" | tail -n 1
+}
+
+# latency_pct LOGPREFIX PCT: a percentile, in milliseconds, of the
+# per-transaction latencies pgbench --log wrote (third field, microseconds)
+latency_pct() {
+	cat "$1".* | awk '{ print $3 }' | sort -n |
+		awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.3f", v[i] / 1000 }'
+}
