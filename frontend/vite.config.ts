@@ -23,5 +23,7 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // The machine may be busy with other suites: be patient rather than flaky.
+    testTimeout: 30_000,
   },
 });

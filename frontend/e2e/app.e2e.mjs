@@ -41,27 +41,36 @@ async function screenshot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
+const R = () => page.locator('#view-record');
+const S = () => page.locator('#view-search');
+const A = () => page.locator('#view-activity');
+
 /** The ids of the events in the results table, top to bottom. */
 async function shownIds() {
   return (await page.locator('section[aria-labelledby="search-results-title"] tbody tr td:first-child').allTextContents()).map(Number);
 }
 
 before(async () => {
-  // A few hundred events for one user, through the API's batch endpoint,
-  // with acted-at times spread over the last days.
+  // A few hundred events for one user through the API's batch endpoint,
+  // acted-at times spread over the last two days, in four batches with a
+  // count after each, so that the chart has several periods.
   const now = Date.now();
-  const batch = Array.from({ length: PAGING_EVENTS }, (_, i) => ({
+  const all = Array.from({ length: PAGING_EVENTS }, (_, i) => ({
     user_id: PAGING_USER,
     action: ACTIONS[i % 4],
     event_action_timestamp: new Date(now - (PAGING_EVENTS - i) * 600_000).toISOString(),
     metadata: { n: i, page: `/items/${i}`, agent: 'Mozilla/5.0 (X11; Linux x86_64) e2e seeding' },
   }));
-  const r = await api('/api/events', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(batch),
-  });
-  assert.equal(r.status, 201, `seeding answered ${r.status}: ${JSON.stringify(r.body)}`);
+  const sizes = [40, 90, 60, 70];
+  for (let start = 0, k = 0; k < sizes.length; start += sizes[k], k++) {
+    const r = await api('/api/events', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(all.slice(start, start + sizes[k])),
+    });
+    assert.equal(r.status, 201, `seeding answered ${r.status}: ${JSON.stringify(r.body)}`);
+    assert.equal(JSON.parse(sql('SELECT user_activity.count_activity()')).status, 'counted');
+  }
   b = await launch();
   page = b.page;
 });
@@ -81,15 +90,15 @@ describe('the page, against the real API', () => {
 
   test('records an event with its local time and shows what was stored', async () => {
     await page.goto(base + '/#record');
-    await page.getByLabel('User id').fill(String(RECORD_USER));
-    await page.getByLabel('Action').selectOption('deleted');
+    await R().getByLabel('User id').fill(String(RECORD_USER));
+    await R().getByLabel('Action').selectOption('deleted');
     // 03:30 on the day Berlin moves to summer time: +02:00.
-    await page.getByLabel('When the user acted').fill('2026-03-29T03:30:00');
-    await page.getByText('Sent as 2026-03-29T03:30:00+02:00').waitFor();
-    await page.getByText('Europe/Berlin (UTC+02:00)').first().waitFor();
-    await page.getByLabel('Metadata (JSON object)').fill('{"ip": "192.168.1.10",\n "browser": "chromium"}');
-    await page.getByText('Valid JSON object').waitFor();
-    await page.getByRole('button', { name: 'Record event' }).click();
+    await R().getByLabel('When the user acted').fill('2026-03-29T03:30:00');
+    await R().getByText('Sent as 2026-03-29T03:30:00+02:00').waitFor();
+    await R().getByText('Europe/Berlin (UTC+02:00)').first().waitFor();
+    await R().getByLabel('Metadata (JSON object)').fill('{"ip": "192.168.1.10",\n "browser": "chromium"}');
+    await R().getByText('Valid JSON object').waitFor();
+    await R().getByRole('button', { name: 'Record event' }).click();
     const heading = page.getByRole('heading', { name: /^Stored as event \d+$/ });
     await heading.waitFor();
     const id = Number((await heading.textContent()).match(/\d+/)[0]);
@@ -106,9 +115,9 @@ describe('the page, against the real API', () => {
     assert.deepEqual(stored.metadata, { ip: '192.168.1.10', browser: 'chromium' });
 
     // Find it: the result links to the user's events.
-    await page.getByRole('button', { name: `Show user ${RECORD_USER}'s events` }).click();
+    await R().getByRole('button', { name: `Show user ${RECORD_USER}'s events` }).click();
     await page.getByRole('heading', { name: 'Search events' }).waitFor();
-    const row = page.locator('tbody tr', { hasText: String(id) }).first();
+    const row = S().locator('tbody tr', { hasText: String(id) }).first();
     await row.waitFor();
     const cells = await row.locator('td').allTextContents();
     assert.equal(cells[0], String(id));
@@ -119,13 +128,13 @@ describe('the page, against the real API', () => {
   test('shows the server\'s error next to the field it names', async () => {
     await page.goto(base + '/#record');
     await page.reload();
-    await page.getByLabel('User id').fill(String(RECORD_USER));
-    await page.getByLabel('Action').selectOption('viewed');
+    await R().getByLabel('User id').fill(String(RECORD_USER));
+    await R().getByLabel('Action').selectOption('viewed');
     // Far beyond the server's future margin: only the server knows.
-    await page.getByLabel('When the user acted').fill('2099-01-01T12:00:00');
+    await R().getByLabel('When the user acted').fill('2099-01-01T12:00:00');
     b.expectHttpError(400, '/api/event');
-    await page.getByRole('button', { name: 'Record event' }).click();
-    const when = page.getByLabel('When the user acted');
+    await R().getByRole('button', { name: 'Record event' }).click();
+    const when = R().getByLabel('When the user acted');
     await page.waitForFunction(() => document.getElementById('record-time')?.getAttribute('aria-invalid') === 'true');
     const describedBy = await when.getAttribute('aria-describedby');
     assert.match(describedBy, /record-time-error/);
@@ -137,17 +146,16 @@ describe('the page, against the real API', () => {
 
   test('pages through a few hundred events with the cursor, forwards and back', async () => {
     await page.goto(base + '/#search');
-    await page.getByLabel('User id').fill(String(PAGING_USER));
-    await page.getByLabel('Per page').selectOption('50');
-    await page.getByRole('button', { name: 'Search' }).click();
+    await S().getByLabel('User id').fill(String(PAGING_USER));
+    await S().getByLabel('Per page').selectOption('50');
+    await S().getByRole('button', { name: 'Search' }).click();
     await page.getByRole('heading', { name: 'Page 1 · events 1–50' }).waitFor();
     const first = await shownIds();
     const seen = [...first];
-    const next = page.getByRole('button', { name: 'Next →' });
+    const next = S().getByRole('button', { name: 'Next →' });
     for (let p = 2; await next.isEnabled(); p++) {
       await next.click();
       await page.getByRole('heading', { name: new RegExp(`^Page ${p} `) }).waitFor();
-      if (p === 2) await screenshot('search');
       seen.push(...(await shownIds()));
       assert.ok(p < 20, 'paging does not end');
     }
@@ -156,15 +164,25 @@ describe('the page, against the real API', () => {
     assert.deepEqual(seen, [...seen].sort((x, y) => x - y), 'in recorded order');
     await page.getByRole('heading', { name: 'Page 6 · events 251–260' }).waitFor();
 
-    const previous = page.getByRole('button', { name: '← Previous' });
+    const previous = S().getByRole('button', { name: '← Previous' });
     while (await previous.isEnabled()) await previous.click().then(() => page.waitForTimeout(50));
     await page.getByRole('heading', { name: 'Page 1 · events 1–50' }).waitFor();
     assert.deepEqual(await shownIds(), first);
 
     // Long metadata expands.
-    const summary = page.locator('tbody tr').first().locator('details summary');
+    const summary = S().locator('tbody tr').first().locator('details summary');
     await summary.click();
-    await page.locator('tbody tr').first().locator('details pre').getByText('"agent"').waitFor();
+    await S().locator('tbody tr').first().locator('details pre').getByText('"agent"').waitFor();
+
+    if (shots) {
+      await S().getByLabel('Per page').selectOption('10');
+      await S().getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('heading', { name: 'Page 1 · events 1–10' }).waitFor();
+      await next.click();
+      await page.getByRole('heading', { name: 'Page 2 · events 11–20' }).waitFor();
+      await S().locator('tbody tr').nth(2).locator('details summary').click();
+      await screenshot('search');
+    }
   });
 
   test('downloads every matching event as CSV and NDJSON', async () => {
@@ -172,7 +190,7 @@ describe('the page, against the real API', () => {
       ['Download CSV', PAGING_EVENTS + 1],
       ['Download NDJSON', PAGING_EVENTS],
     ]) {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+      const [download] = await Promise.all([page.waitForEvent('download'), S().getByRole('button', { name: button }).click()]);
       const text = readFileSync(await download.path(), 'utf8');
       assert.equal(text.trimEnd().split('\n').length, lines, `${button}: lines`);
       assert.match(download.suggestedFilename(), new RegExp(`^user-${PAGING_USER}-events\\.(csv|ndjson)$`));
@@ -180,7 +198,7 @@ describe('the page, against the real API', () => {
         const ids = text.trimEnd().split('\n').map((l) => JSON.parse(l).id);
         assert.equal(new Set(ids).size, PAGING_EVENTS);
       }
-      await page.getByText(/^Downloaded user-/).waitFor();
+      await S().getByText(/^Downloaded user-/).waitFor();
     }
   });
 
@@ -189,14 +207,22 @@ describe('the page, against the real API', () => {
     assert.equal(counted.status, 'counted');
     await page.goto(base + '/#activity');
     await page.reload();
-    await page.getByText('succeeded').waitFor();
-    await page.getByLabel('User id').fill(String(PAGING_USER));
-    await page.getByRole('button', { name: 'Show activity' }).click();
+    await A().getByText('succeeded').waitFor();
+    await A().getByLabel('User id').fill(String(PAGING_USER));
+    await A().getByRole('button', { name: 'Show activity' }).click();
     await page.getByRole('heading', { name: `User ${PAGING_USER}: events per counting period` }).waitFor();
-    await page.getByText(`${PAGING_EVENTS} events: 65 created, 65 updated, 65 deleted, 65 viewed`).waitFor();
+    await A().getByText(`${PAGING_EVENTS} events: 65 created, 65 updated, 65 deleted, 65 viewed`).waitFor();
     // Recharts drew the stacked bars.
     await page.locator('.recharts-bar-rectangle').first().waitFor();
     assert.equal(await page.locator('.recharts-bar').count(), 4);
+    // One bar per count: four periods, 40 + 90 + 60 + 70 events.
+    await A().getByText('Counts as a table').click();
+    const periods = A().locator('figcaption tbody tr');
+    assert.equal(await periods.count(), 4);
+    const totals = [];
+    for (let i = 0; i < 4; i++) totals.push((await periods.nth(i).locator('td').allTextContents())[1]);
+    assert.deepEqual(totals, ['40', '90', '60', '70']);
+    await A().getByText('Counts as a table').click();
     const top = page.getByRole('region', { name: 'Top users' });
     const firstRow = await top.locator('tbody tr').first().locator('td').allTextContents();
     assert.deepEqual(firstRow.slice(1, 3), [`User ${PAGING_USER}`, String(PAGING_EVENTS)]);
@@ -221,7 +247,7 @@ describe('the page, against the real API', () => {
   test('works from the keyboard', async () => {
     await page.goto(base + '/#record');
     await page.reload();
-    await page.getByLabel('User id').focus();
+    await R().getByLabel('User id').focus();
     await page.keyboard.type(String(RECORD_USER));
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'record-action');

@@ -12,7 +12,11 @@ export const ACTION_COLOURS: Record<(typeof ACTIONS)[number], string> = {
 /** Stacked bars: one bar per counting period, one colour per action, with
  * the same numbers as a table for screen readers and keyboard users. */
 export function CountsChart({ periods }: { periods: CountPeriod[] }) {
-  const data = periods.map((p) => ({ ...p, label: formatLocal(p.period_end).slice(0, 16) }));
+  // Periods end on the minute when pg_cron runs the count; show seconds
+  // only when minutes would not tell them apart.
+  const minutes = periods.map((p) => formatLocal(p.period_end).slice(0, 16));
+  const precise = new Set(minutes).size < minutes.length;
+  const data = periods.map((p, i) => ({ ...p, label: precise ? formatLocal(p.period_end).slice(0, 19) : minutes[i] }));
   return (
     <figure className="chart">
       <div className="chart-box" aria-hidden="true">
@@ -22,9 +26,9 @@ export function CountsChart({ periods }: { periods: CountPeriod[] }) {
             <XAxis dataKey="label" tick={{ fontSize: 12 }} minTickGap={16} />
             <YAxis allowDecimals={false} tick={{ fontSize: 12 }} width={48} />
             <Tooltip />
-            <Legend />
+            <Legend itemSorter={null} />
             {ACTIONS.map((a) => (
-              <Bar key={a} dataKey={a} name={a} stackId="actions" fill={ACTION_COLOURS[a]} isAnimationActive={false} />
+              <Bar key={a} dataKey={a} name={a} stackId="actions" fill={ACTION_COLOURS[a]} maxBarSize={72} isAnimationActive={false} />
             ))}
           </BarChart>
         </ResponsiveContainer>

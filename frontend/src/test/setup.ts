@@ -1,5 +1,5 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
 
 // Times are checked in a zone with daylight saving time, whatever the
@@ -25,6 +25,9 @@ class FixedSizeObserver {
   disconnect() {}
 }
 (globalThis as unknown as { ResizeObserver: unknown }).ResizeObserver = FixedSizeObserver;
+
+// findBy* and waitFor wait up to 5 s (default 1 s) on a loaded machine.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
