@@ -20,6 +20,8 @@ prometheus
 chromium
 wrk
 curl
+python3
+python3-yaml
 jq
 valgrind
 docker-compose
