@@ -173,6 +173,14 @@ INSERT INTO user_activity.events (user_id, action, event_action_timestamp)
 VALUES (1, 'viewed', '2025-10-14T00:00:00Z');
 SELECT * FROM pg_temp.count();
 SELECT count(*) AS old_runs FROM user_activity.counting_runs WHERE finished_at < '2026-01-01';
+-- empty runs purge too, and the last success and the last run stay however old
+UPDATE user_activity.counting_runs SET started_at = '2025-01-01T00:00:00Z', finished_at = '2025-01-01T00:00:01Z';
+INSERT INTO user_activity.counting_runs (started_at, finished_at, outcome, error_sqlstate, error)
+VALUES ('2025-01-02T00:00:00Z', '2025-01-02T00:00:01Z', 'error', 'XX000', 'old failure');
+SELECT user_activity.counting_purge_history();
+SELECT outcome, finished_at < '2026-01-01' AS old FROM user_activity.counting_runs ORDER BY id;
+SELECT * FROM pg_temp.count();
+SELECT outcome, finished_at < '2026-01-01' AS old FROM user_activity.counting_runs ORDER BY id;
 RESET user_activity.counting_history_keep;
 
 -- events recorded through the ingest functions are counted the same way

@@ -126,6 +126,31 @@ $$;
 COMMENT ON FUNCTION user_activity.counting_rfc3339(timestamptz) IS
     'a timestamp as RFC 3339 in UTC with Z, fractional seconds only when non-zero';
 
+CREATE FUNCTION user_activity.counting_purge_history() RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_before timestamptz := pg_catalog.now() - user_activity.counting_history_keep();
+BEGIN
+    -- The last run and the last success stay, however old: counting_status
+    -- reports them.
+    DELETE FROM user_activity.counting_runs r
+    WHERE r.finished_at < v_before
+      AND r.id <> (SELECT pg_catalog.max(l.id) FROM user_activity.counting_runs l)
+      AND r.id <> COALESCE((SELECT pg_catalog.max(l.id) FROM user_activity.counting_runs l
+                            WHERE l.outcome IN ('counted', 'empty')), 0);
+    IF pg_catalog.to_regclass('cron.job_run_details') IS NOT NULL
+       AND pg_catalog.has_table_privilege('cron.job_run_details', 'DELETE') THEN
+        EXECUTE 'DELETE FROM cron.job_run_details d USING cron.job j
+                 WHERE d.jobid = j.jobid AND j.jobname = $1 AND d.end_time < $2'
+            USING 'user_activity_count', v_before;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION user_activity.counting_purge_history() IS
+    'deletes count runs and pg_cron runs of the counting job older than user_activity.counting_history_keep';
+
 --
 -- The count
 --
@@ -141,7 +166,6 @@ DECLARE
     v_window_end bigint;
     v_users bigint;
     v_events bigint;
-    v_keep interval;
 BEGIN
     IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'count_activity() must run at isolation level read committed'
@@ -233,6 +257,7 @@ BEGIN
         -- Nothing committed in the window (or no window): change nothing.
         INSERT INTO user_activity.counting_runs (started_at, finished_at, outcome, first_id, last_id, users, events)
         VALUES (v_started, pg_catalog.clock_timestamp(), 'empty', v_last_id, v_last_id, 0, 0);
+        PERFORM user_activity.counting_purge_history();
         RETURN pg_catalog.jsonb_build_object('status', 'empty', 'period_start', NULL, 'period_end', NULL,
                                              'users', 0, 'events', 0);
     END IF;
@@ -248,18 +273,7 @@ BEGIN
     VALUES (v_started, pg_catalog.clock_timestamp(), 'counted', v_start, v_end, v_last_id, v_window_end,
             v_users, v_events);
 
-    -- Keep the history bounded: ours and pg_cron's for our job.
-    v_keep := user_activity.counting_history_keep();
-    DELETE FROM user_activity.counting_runs r
-    WHERE r.finished_at < pg_catalog.now() - v_keep
-      AND r.id < (SELECT pg_catalog.max(l.id) FROM user_activity.counting_runs l
-                  WHERE l.outcome IN ('counted', 'empty'));
-    IF pg_catalog.to_regclass('cron.job_run_details') IS NOT NULL
-       AND pg_catalog.has_table_privilege('cron.job_run_details', 'DELETE') THEN
-        EXECUTE 'DELETE FROM cron.job_run_details d USING cron.job j
-                 WHERE d.jobid = j.jobid AND j.jobname = $1 AND d.end_time < $2'
-            USING 'user_activity_count', pg_catalog.now() - v_keep;
-    END IF;
+    PERFORM user_activity.counting_purge_history();
 
     RETURN pg_catalog.jsonb_build_object(
         'status', 'counted',
@@ -297,6 +311,7 @@ BEGIN
     -- durably, then fail, so that pg_cron's history shows it as well.
     INSERT INTO user_activity.counting_runs (started_at, finished_at, outcome, error_sqlstate, error)
     VALUES (v_started, pg_catalog.clock_timestamp(), 'error', v_sqlstate, v_message);
+    PERFORM user_activity.counting_purge_history();
     COMMIT;
     IF v_detail <> '' AND v_hint <> '' THEN
         RAISE EXCEPTION USING ERRCODE = v_sqlstate, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
@@ -710,6 +725,7 @@ COMMENT ON FUNCTION user_activity.delete_user_events(bigint) IS
 --
 REVOKE ALL ON FUNCTION
     user_activity.counting_history_keep(),
+    user_activity.counting_purge_history(),
     user_activity.counting_wait_for_writers(),
     user_activity.counting_rfc3339(timestamptz),
     user_activity.count_activity(),
