@@ -78,7 +78,7 @@ CREATE TABLE user_activity.counting_runs (
     error text
 );
 COMMENT ON TABLE user_activity.counting_runs IS
-    'one row per count run, kept for user_activity.counting_history_keep (the last success is always kept)';
+    'one row per count run, kept for user_activity.counting_history_keep (the last run and the last success are always kept)';
 COMMENT ON COLUMN user_activity.counting_runs.id IS 'run number';
 COMMENT ON SEQUENCE user_activity.counting_runs_id_seq IS 'numbers of count runs';
 COMMENT ON COLUMN user_activity.counting_runs.started_at IS 'when the run started';
