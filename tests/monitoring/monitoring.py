@@ -18,6 +18,10 @@
         Grafana macros expanded, separated by lines holding only "--;".
     monitoring.py selftest
         The static checks find planted faults in a copy of the tree.
+    monitoring.py imagebuild DOCKERFILE --pg-config PG_CONFIG --out DIR
+        Replays the build stage of DOCKERFILE without Docker (its COPYs from
+        the repository, its make commands, this machine's pg_config for the
+        image's) and checks that what later stages copy out of it exists.
     monitoring.py logs FILE
         The shim's JSON log lines in FILE carry every field promtail's
         pipeline extracts, and "time" parses as RFC 3339.
@@ -546,6 +550,72 @@ def cmd_logs(args):
         ok(f"{seen} request log lines carry {', '.join(sorted(fields.values()))}")
 
 
+IMAGE_PG_CONFIG = "/usr/lib/postgresql/15/bin/pg_config"
+
+
+def cmd_imagebuild(args):
+    import shutil
+    import subprocess
+
+    root = os.path.abspath(args.out)
+    os.makedirs(root, exist_ok=True)
+    with open(args.dockerfile) as f:
+        text = re.sub(r"\\\n", " ", f.read())
+    stages = 0
+    workdir = "/"
+    ran = 0
+    copied_out = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        ins = words[0].upper()
+        if ins == "FROM":
+            stages += 1
+            continue
+        if stages != 1:
+            if ins == "COPY" and any(w.startswith("--from=") for w in words):
+                copied_out.append([w for w in words[1:] if not w.startswith("--")][0])
+            continue
+        if ins == "WORKDIR":
+            workdir = words[1]
+        elif ins == "COPY":
+            if any(w.startswith("--from") for w in words):
+                continue
+            *srcs, dst = [w for w in words[1:] if not w.startswith("--")]
+            dst = os.path.join(workdir, dst)
+            for src in srcs:
+                from_ = os.path.join(TOP, src)
+                to = root + (os.path.join(dst, os.path.basename(src.rstrip("/")))
+                             if dst.endswith("/") or len(srcs) > 1 else dst)
+                if os.path.isdir(from_):
+                    shutil.copytree(from_, to, dirs_exist_ok=True,
+                                    ignore=shutil.ignore_patterns("*.o", "*.bc", "*.so", "user-activity-shim", "unit"))
+                else:
+                    os.makedirs(os.path.dirname(to), exist_ok=True)
+                    shutil.copy(from_, to)
+        elif ins == "RUN":
+            for cmd in " ".join(words[1:]).split("&&"):
+                cmd = cmd.strip()
+                if not cmd.startswith("make"):
+                    continue  # apt-get and the like: the packages are installed here
+                cmd = cmd.replace(IMAGE_PG_CONFIG, args.pg_config).replace("DESTDIR=/", f"DESTDIR={root}/")
+                r = subprocess.run(cmd + " -s -j2", shell=True, cwd=root + workdir,
+                                   capture_output=True, text=True)
+                ran += 1
+                if r.returncode != 0:
+                    fail(f"{args.dockerfile}: {cmd} failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+                    return
+    if ran == 0:
+        fail(f"{args.dockerfile}: its build stage runs no make command")
+    for path in copied_out:
+        if not os.path.exists(root + path):
+            fail(f"{args.dockerfile}: a later stage copies {path}, which the build stage did not make")
+    if not failures:
+        ok(f"{os.path.relpath(args.dockerfile, TOP)}: build stage replayed ({ran} make commands), "
+           f"{', '.join(copied_out)} present")
+
+
 def cmd_selftest(args):
     """Plant one fault at a time in a copy of the monitoring files; the
     static checks must name each."""
@@ -631,11 +701,15 @@ def main():
     s.add_argument("--prometheus", required=True)
     sub.add_parser("sql")
     sub.add_parser("selftest")
+    s = sub.add_parser("imagebuild")
+    s.add_argument("dockerfile")
+    s.add_argument("--pg-config", required=True)
+    s.add_argument("--out", required=True)
     s = sub.add_parser("logs")
     s.add_argument("file")
     args = ap.parse_args()
     {"static": cmd_static, "promconfig": cmd_promconfig, "queries": cmd_queries,
-     "sql": cmd_sql, "logs": cmd_logs, "selftest": cmd_selftest}[args.cmd](args)
+     "sql": cmd_sql, "logs": cmd_logs, "selftest": cmd_selftest, "imagebuild": cmd_imagebuild}[args.cmd](args)
     if failures:
         print(f"{len(failures)} failure(s)")
         sys.exit(1)

@@ -57,35 +57,41 @@ run promtool test rules prometheus/tests/*.yml
 step docker-compose
 run docker-compose -f docker-compose.yml config -q
 
-step image build steps, natively
-# docker/db/Dockerfile runs "make install DESTDIR=/out" and copies /out into
-# the image; do the same here and look for what the server needs.
-if make -s PG_CONFIG="${PG_CONFIG:-pg_config}" install DESTDIR="$tmp/destdir" >"$tmp/destdir.log" 2>&1; then
-	pgc=${PG_CONFIG:-pg_config}
-	for f in "$($pgc --pkglibdir)/user_activity.so" "$($pgc --sharedir)/extension/user_activity.control"; do
-		[ -f "$tmp/destdir$f" ] || { echo "FAIL: make install DESTDIR=... did not install $f"; status=1; }
-	done
-	ls "$tmp/destdir$($pgc --sharedir)/extension/"user_activity--*.sql >/dev/null 2>&1 ||
-		{ echo "FAIL: make install DESTDIR=... installed no user_activity--*.sql"; status=1; }
-	echo "ok: make install DESTDIR (docker/db/Dockerfile)"
-else
-	cat "$tmp/destdir.log"
-	echo "FAIL: make install DESTDIR=... (docker/db/Dockerfile)"
-	status=1
-fi
-# docker/api/Dockerfile builds the standalone shim with this target.
-target=$(sed -n 's/^RUN make .* \(http-shim\/[^ ]*\)$/\1/p' docker/api/Dockerfile)
-if [ -z "$target" ]; then
-	echo "FAIL: docker/api/Dockerfile: no \"RUN make ... http-shim/...\" line"
-	status=1
-else
-	if make -s -n PG_CONFIG="${PG_CONFIG:-pg_config}" "$target" >/dev/null; then
-		echo "ok: make knows $target (docker/api/Dockerfile)"
-	else
-		echo "FAIL: make has no rule for $target (docker/api/Dockerfile)"
-		status=1
+step image build stages, replayed without Docker
+# The build stages' COPY and make commands, in scratch copies of the tree,
+# with this machine's pg_config (the apt-get lines are what scripts/deps.sh
+# installs here).  Then what the runtime stages copy out must be there.
+pgc=${PG_CONFIG:-pg_config}
+img=$tmp/image
+run $check imagebuild docker/db/Dockerfile --pg-config "$pgc" --out "$img/db"
+for f in "$($pgc --pkglibdir)/user_activity.so" "$($pgc --sharedir)/extension/user_activity.control"; do
+	[ -f "$img/db/out$f" ] || { echo "FAIL: docker/db/Dockerfile: the image would lack $f"; status=1; }
+done
+ls "$img/db/out$($pgc --sharedir)/extension/"user_activity--*.sql >/dev/null 2>&1 ||
+	{ echo "FAIL: docker/db/Dockerfile: the image would lack user_activity--*.sql"; status=1; }
+[ -n "$(find "$img/db" -name '*.bc')" ] &&
+	{ echo "FAIL: docker/db/Dockerfile: bitcode built (the image has no clang)"; status=1; }
+run $check imagebuild docker/api/Dockerfile --pg-config "$pgc" --out "$img/api"
+# needs_packages FILE DOCKERFILE N: FILE links libpq, libmicrohttpd and
+# libjansson (N of them); the runtime stage of DOCKERFILE installs the Debian
+# package of each, except libpq5, which the postgres image has (db only).
+needs_packages() {
+	if ldd "$1" | grep 'not found'; then
+		echo "FAIL: $2: $1 links a library that is not installed"; status=1
 	fi
-fi
+	ldd "$1" | awk '$1 ~ /^lib(pq|microhttpd|jansson)\./ {print $3}' >"$tmp/libs"
+	[ "$(wc -l <"$tmp/libs")" = "$3" ] ||
+		{ echo "FAIL: $1 does not link libpq, libmicrohttpd and libjansson"; status=1; }
+	while read -r lib; do
+		case $lib in /lib/*) lib=/usr$lib ;; esac
+		pkg=$(dpkg -S "$lib" 2>/dev/null | cut -d: -f1)
+		[ "$pkg" = libpq5 ] && case $2 in docker/db/*) continue ;; esac
+		grep -Eq "[[:space:]]${pkg:-no-such-package}[[:space:]]" "$2" ||
+			{ echo "FAIL: $2: runtime stage lacks ${pkg:-the package of $lib}"; status=1; }
+	done <"$tmp/libs"
+}
+needs_packages "$img/db/out$($pgc --pkglibdir)/user_activity.so" docker/db/Dockerfile 3
+needs_packages "$img/api/src/http-shim/user-activity-shim" docker/api/Dockerfile 3
 
 step static checks
 run $check static
