@@ -250,6 +250,21 @@ def check_dashboards(known_metrics):
                          f"{ds_types[uid]!r}, the panel says {ref['type']!r}")
             if p.get("type") != "row" and not p.get("targets"):
                 fail(f"{name}: panel {p.get('title')!r} has no query")
+        cells = {}
+        for p in walk_panels(dash.get("panels", [])):
+            g = p.get("gridPos") or {}
+            if not all(k in g for k in "hwxy") or g["x"] + g["w"] > 24:
+                fail(f"{name}: panel {p.get('title')!r} has no valid gridPos (24 columns)")
+                continue
+            for x in range(g["x"], g["x"] + g["w"]):
+                for y in range(g["y"], g["y"] + g["h"]):
+                    if (x, y) in cells:
+                        fail(f"{name}: panels {cells[x, y]!r} and {p.get('title')!r} overlap")
+                        break
+                    cells[x, y] = p.get("title")
+                else:
+                    continue
+                break
         for p, t, expr in prom_targets(dash, ds_types):
             unknown = metric_names(expand(expr)) - allowed
             if unknown:
@@ -656,6 +671,8 @@ def cmd_selftest(args):
         ("unknown metric", "does not export",
          mutate_dashboard(lambda d: first_prom(d)["targets"][0].__setitem__(
              "expr", "sum(rate(user_activity_tracking_api_request_total[$__rate_interval]))"))),
+        ("overlapping panels", "overlap",
+         mutate_dashboard(lambda d: d["panels"][2].__setitem__("gridPos", dict(d["panels"][1]["gridPos"])))),
         ("alert without tests", "has no promtool test",
          replace_in("prometheus/rules/user_activity.yml", "alert: UserActivityDatabaseUnreachable",
                     "alert: UserActivityDatabaseGone")),
