@@ -456,7 +456,6 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 									MHD_OPTION_NOTIFY_COMPLETED, Completed, shim,
 									MHD_OPTION_CONNECTION_TIMEOUT,
 									(unsigned int) cfg->timeout,
-									MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 									MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
 									MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 									(size_t) 128 * 1024,

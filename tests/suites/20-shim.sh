@@ -90,7 +90,7 @@ status=0
 for t in ${SHIM_TESTS:-tests/shim/api.test.mjs tests/shim/robustness.test.mjs}; do
 	[ -f "$t" ] || continue
 	echo "-- $t"
-	node --test --test-reporter=spec "$t" || status=1
+	node --test --test-timeout=300000 --test-reporter=spec "$t" || status=1
 done
 if [ $status -ne 0 ]; then
 	echo "-- standalone log (last lines)"

@@ -1,0 +1,273 @@
+// What must hold when things go wrong or get big: configuration errors,
+// API keys, CORS with listed origins, a flat-memory export, SIGTERM under load
+// losing no acknowledged event, PostgreSQL stopped and started under the
+// shim, and the in-database worker killed and restarted by the postmaster.
+// Runs after api.test.mjs, alone: it stops the cluster.
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import {
+  env, dbUrl, req, event, freshUser, uuid, range, psql, startShim, stopShim,
+  cluster, rss, workerPid, waitFor, sleep,
+} from './helpers.mjs';
+
+const [portKeys, portCors, portTerm, portDown] = env.spare;
+
+describe('configuration', () => {
+  test('an invalid setting stops the program with one line naming it', () => {
+    const r = spawnSync(env.bin, [], { timeout: 20000, env: { HTTP_PORT: 'eighty', DB_URL: dbUrl }, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, 'user-activity-shim: invalid HTTP_PORT "eighty": must be an integer from 1 to 65535\n');
+  });
+
+  test('a port in use is one clear line and exit 1', () => {
+    const r = spawnSync(env.bin, [], { timeout: 20000,
+      env: { HTTP_PORT: new URL(env.modes.standalone).port, HTTP_LISTEN_ADDRESS: '127.0.0.1', DB_URL: dbUrl },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^user-activity-shim: cannot listen on 127\.0\.0\.1:\d+: /);
+  });
+});
+
+describe('API keys', () => {
+  let shim;
+  after(() => shim && stopShim(shim));
+
+  test('each level needs its key, compared exactly; the admin key opens all', async () => {
+    shim = await startShim(portKeys, {
+      HTTP_API_KEY_WRITE: 'w-key', HTTP_API_KEY_READ: 'r-key', HTTP_API_KEY_ADMIN: 'a-key',
+    });
+    const b = shim.base;
+    const u = freshUser();
+    const auth = (k) => ({ Authorization: `Bearer ${k}` });
+    let r = await req(b, 'POST', '/api/event', { body: event(u) });
+    assert.equal(r.status, 401);
+    assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="user_activity"');
+    assert.equal(r.json.field, 'Authorization');
+    assert.equal((await req(b, 'POST', '/api/event', { body: event(u), headers: auth('w-ke') })).status, 401);
+    assert.equal((await req(b, 'POST', '/api/event', { body: event(u), headers: auth('w-key!') })).status, 401);
+    assert.equal((await req(b, 'POST', '/api/event', { body: event(u), headers: auth('r-key') })).status, 401);
+    assert.equal((await req(b, 'POST', '/api/event', { body: event(u), headers: auth('w-key') })).status, 201);
+    const q = `/api/events?user_id=${u}&${range}`;
+    assert.equal((await req(b, 'GET', q)).status, 401);
+    assert.equal((await req(b, 'GET', q, { headers: auth('w-key') })).status, 401);
+    assert.equal((await req(b, 'GET', q, { headers: auth('r-key') })).status, 200);
+    assert.equal((await req(b, 'GET', q, { headers: auth('a-key') })).status, 200);
+    assert.equal((await req(b, 'DELETE', `/api/users/${u}/events`, { headers: auth('r-key') })).status, 401);
+    assert.equal((await req(b, 'DELETE', `/api/users/${u}/events`, { headers: auth('a-key') })).status, 200);
+    // operations stay open
+    assert.equal((await req(b, 'GET', '/healthz')).status, 200);
+    assert.equal((await req(b, 'GET', '/metrics')).status, 200);
+    assert.doesNotMatch(shim.out, /w-key|r-key|a-key/, 'keys never logged');
+  });
+});
+
+describe('CORS with listed origins', () => {
+  let shim;
+  after(() => shim && stopShim(shim));
+
+  test('a listed origin is echoed with Vary and credentials; others are refused', async () => {
+    shim = await startShim(portCors, {
+      HTTP_CORS_ALLOWED_ORIGINS: 'http://page.example,http://other.example',
+      HTTP_CORS_ALLOWED_METHODS: 'GET,POST', HTTP_CORS_ALLOWED_HEADERS: 'Content-Type',
+      HTTP_CORS_MAX_AGE_HOURS_CACHE: '2', HTTP_CORS_ALLOW_CREDENTIALS: 'true',
+    });
+    const pre = (origin) => req(shim.base, 'OPTIONS', '/api/events', {
+      headers: { Origin: origin, 'Access-Control-Request-Method': 'GET' },
+    });
+    let r = await pre('http://other.example');
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('access-control-allow-origin'), 'http://other.example');
+    assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
+    assert.equal(r.headers.get('access-control-allow-methods'), 'GET,POST');
+    assert.equal(r.headers.get('access-control-max-age'), '7200');
+    assert.match(r.headers.get('vary'), /Origin/);
+    r = await pre('http://evil.example');
+    assert.equal(r.status, 403);
+    assert.equal(r.json.field, 'Origin');
+    r = await req(shim.base, 'GET', '/healthz', { headers: { Origin: 'http://evil.example' } });
+    assert.equal(r.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('credentials with a wildcard origin are refused at start', () => {
+    const r = spawnSync(env.bin, [], { timeout: 20000,
+      env: { HTTP_CORS_ALLOW_CREDENTIALS: 'true', HTTP_CORS_ALLOWED_ORIGINS: '*', DB_URL: dbUrl },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /HTTP_CORS_ALLOW_CREDENTIALS/);
+  });
+});
+
+// Streams an export, counting lines and sampling the shim's RSS.
+function streamExport(base, pid, query, accept) {
+  return new Promise((resolve, reject) => {
+    let lines = 0;
+    let bytes = 0;
+    let peak = rss(pid);
+    const start = peak;
+    const timer = setInterval(() => { peak = Math.max(peak, rss(pid)); }, 50);
+    http.get(`${base}/api/events?${query}`, { headers: { Accept: accept } }, (res) => {
+      res.on('data', (d) => {
+        bytes += d.length;
+        for (let i = 0; i < d.length; i++) if (d[i] === 10) lines++;
+      });
+      res.on('end', () => {
+        clearInterval(timer);
+        peak = Math.max(peak, rss(pid));
+        resolve({ status: res.statusCode, lines, bytes, start, peak, headers: res.headers });
+      });
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+describe('streaming export with flat memory', () => {
+  const n = env.exportRows;
+  let u;
+
+  test(`load ${n} events of one user`, () => {
+    u = freshUser();
+    psql(`INSERT INTO user_activity.events (user_id, action, event_action_timestamp, metadata)
+          SELECT ${u}, 'viewed', '2025-10-10T18:30:00Z', jsonb_build_object('n', g, 'pad', repeat('x', 100))
+          FROM generate_series(1, ${n}) AS g`);
+  });
+
+  for (const mode of ['standalone', 'worker']) {
+    test(`${mode}: NDJSON export of ${n} events, RSS stays flat`, async () => {
+      const pid = mode === 'standalone' ? env.standalonePid : workerPid();
+      assert.ok(pid, 'shim pid');
+      const t0 = Date.now();
+      const r = await streamExport(env.modes[mode], pid, `user_id=${u}&${range}`, 'application/x-ndjson');
+      const secs = (Date.now() - t0) / 1000;
+      assert.equal(r.status, 200);
+      assert.equal(r.lines, n, 'every event');
+      const growth = r.peak - r.start;
+      console.log(`# ${mode}: ${n} rows, ${(r.bytes / 1048576).toFixed(0)} MiB in ${secs.toFixed(1)} s; RSS ${(r.start / 1048576).toFixed(1)} -> peak ${(r.peak / 1048576).toFixed(1)} MiB`);
+      assert.ok(growth < 32 * 1048576, `RSS grew by ${(growth / 1048576).toFixed(1)} MiB while streaming ${(r.bytes / 1048576).toFixed(0)} MiB`);
+      assert.ok(r.bytes > 100 * n, 'the bytes really went through');
+    });
+  }
+
+  test('a client that goes away mid-export frees its connection', async () => {
+    const base = env.modes.standalone;
+    await new Promise((resolve) => {
+      const rq = http.get(`${base}/api/events?user_id=${u}&${range}`, { headers: { Accept: 'text/csv' } }, (res) => {
+        res.once('data', () => { rq.destroy(); resolve(); });
+      });
+      rq.on('error', () => resolve());
+    });
+    await waitFor(async () => {
+      const page = (await req(base, 'GET', '/metrics')).text;
+      return /db_pool_connections\{state="busy"\} 0/.test(page);
+    }, 10000, 'pool connection released');
+    assert.equal((await req(base, 'GET', `/api/events?user_id=${u}&${range}&limit=1`)).status, 200);
+  });
+});
+
+describe('SIGTERM during load', () => {
+  test('stops accepting, drains, exits 0; every acknowledged event is stored', async () => {
+    const shim = await startShim(portTerm, { HTTP_THREADS: '4' });
+    const u = freshUser();
+    const acked = [];
+    let stop = false;
+    let errors = 0;
+    const client = async () => {
+      while (!stop) {
+        const id = uuid();
+        try {
+          const r = await fetch(`${shim.base}/api/event`, {
+            method: 'POST', headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify(event(u, { event_id: id })),
+          });
+          if (r.status === 201) acked.push(id);
+          await r.arrayBuffer();
+        } catch {
+          errors++;
+          await sleep(5);
+        }
+      }
+    };
+    const clients = Array.from({ length: 16 }, client);
+    await sleep(1000);
+    const before = acked.length;
+    shim.kill('SIGTERM');
+    const exit = await shim.exited;
+    stop = true;
+    await Promise.all(clients);
+    assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}`);
+    assert.ok(before > 50, `load was running (${before} acknowledged before SIGTERM)`);
+    assert.match(shim.out, /got SIGTERM, shutting down/);
+    const stored = new Set(psql(`SELECT event_id FROM user_activity.events WHERE user_id = ${u}`).split('\n'));
+    const lost = acked.filter((id) => !stored.has(id));
+    console.log(`# ${acked.length} acknowledged, ${stored.size} stored, ${errors} refused after SIGTERM`);
+    assert.equal(lost.length, 0, `${lost.length} acknowledged events lost`);
+  });
+});
+
+describe('PostgreSQL stopped and started under the shim', () => {
+  test('503 with Retry-After while down, back by itself, same process', async () => {
+    const shim = await startShim(portDown, {});
+    try {
+      const u = freshUser();
+      assert.equal((await req(shim.base, 'POST', '/api/event', { body: event(u) })).status, 201);
+      cluster('stop');
+      try {
+        const r = await req(shim.base, 'POST', '/api/event', { body: event(u) });
+        assert.equal(r.status, 503, r.text);
+        assert.equal(r.headers.get('retry-after'), '1');
+        assert.match(r.headers.get('content-type'), /problem\+json/);
+        assert.doesNotMatch(r.text, /127\.0\.0\.1|port|socket/, 'no connection details leak');
+        const ready = await req(shim.base, 'GET', '/readyz');
+        assert.equal(ready.status, 503);
+        const page = (await req(shim.base, 'GET', '/metrics')).text;
+        assert.match(page, /user_activity_tracking_db_up 0/);
+        assert.equal((await req(shim.base, 'GET', '/healthz')).status, 200, 'alive while the database is down');
+      } finally {
+        cluster('start');
+      }
+      const t0 = Date.now();
+      await waitFor(async () => (await req(shim.base, 'POST', '/api/event', { body: event(u) })).status === 201,
+        15000, 'ingest after restart');
+      console.log(`# back ${Date.now() - t0} ms after the server was up`);
+      assert.equal(shim.exitCode, null, 'the shim kept running');
+      assert.equal((await req(shim.base, 'GET', '/readyz')).status, 200);
+    } finally {
+      await stopShim(shim);
+    }
+  });
+
+  test('the standalone shim of the suite also recovered', async () => {
+    await waitFor(async () => (await req(env.modes.standalone, 'GET', '/readyz')).status === 200, 15000, 'readyz');
+  });
+});
+
+describe('in-database worker supervised by the postmaster', () => {
+  const base = env.modes.worker;
+
+  test('the worker answers after the server restarted', async () => {
+    await waitFor(async () => (await req(base, 'GET', '/readyz')).status === 200, 30000, 'worker ready');
+  });
+
+  test('SIGTERM: the worker drains, exits and is started again', async () => {
+    const pid = workerPid();
+    assert.ok(pid);
+    process.kill(pid, 'SIGTERM');
+    await waitFor(() => workerPid() && workerPid() !== pid, 30000, 'new worker');
+    await waitFor(async () => (await req(base, 'POST', '/api/event', { body: event(freshUser()) })).status === 201,
+      30000, 'worker serving');
+  });
+
+  test('SIGKILL: the postmaster restarts it (after crash recovery)', async () => {
+    const pid = workerPid();
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => workerPid() && workerPid() !== pid, 60000, 'new worker');
+    await waitFor(async () => (await req(base, 'POST', '/api/event', { body: event(freshUser()) })).status === 201,
+      60000, 'worker serving');
+    const log = spawnSync('grep', ['-c', 'user_activity http shim', `${env.pgData}/server.log`], { encoding: 'utf8' });
+    assert.ok(Number(log.stdout) > 0);
+  });
+});
