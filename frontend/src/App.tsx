@@ -95,9 +95,10 @@ export function App() {
   );
 }
 
-/** Where the API is, and the API key when the API asks for one. */
+/** Where the API is, and its keys when it asks for them. */
 function Connection() {
-  const [key, setKey] = useState(getApiKey);
+  const [read, setRead] = useState(() => getApiKey('read'));
+  const [write, setWrite] = useState(() => getApiKey('write'));
   return (
     <details className="connection">
       <summary>Connection</summary>
@@ -105,15 +106,27 @@ function Connection() {
         <p>
           API: <code>{apiBaseUrl()}</code>
         </p>
-        <label htmlFor="api-key">API key (if the API requires one)</label>
+        <p className="hint">Keys are needed only when the API requires them; the admin key works for both.</p>
+        <label htmlFor="api-key-read">Read key (search, activity)</label>
         <input
-          id="api-key"
+          id="api-key-read"
           type="password"
           autoComplete="off"
-          value={key}
+          value={read}
           onChange={(e) => {
-            setKey(e.target.value);
-            setApiKey(e.target.value);
+            setRead(e.target.value);
+            setApiKey('read', e.target.value);
+          }}
+        />
+        <label htmlFor="api-key-write">Write key (record)</label>
+        <input
+          id="api-key-write"
+          type="password"
+          autoComplete="off"
+          value={write}
+          onChange={(e) => {
+            setWrite(e.target.value);
+            setApiKey('write', e.target.value);
           }}
         />
       </div>

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ApiError, apiBaseUrl, countingFromMetrics, errorFromResponse, nextLink, normalizeBase } from './api';
 
 describe('api base URL', () => {
@@ -81,5 +81,39 @@ describe('countingFromMetrics', () => {
       last_success_at: null,
       last_outcome: null,
     });
+  });
+});
+
+describe('API keys', () => {
+  it('sends the read key on queries and the write key on records', async () => {
+    const { recordEvent, fetchEventPage, setApiKey } = await import('./api');
+    const seen: Array<[string, string | undefined]> = [];
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      seen.push([new URL(url).pathname, (init.headers as Record<string, string>).Authorization]);
+      return new Response(url.includes('/api/event?') || init.method === 'POST' ? '{"id":1}' : '[]', {
+        status: init.method === 'POST' ? 201 : 200,
+        headers: { 'Content-Type': 'application/json' },
+      });
+    });
+    await fetchEventPage('http://localhost:3000/api/events?user_id=1');
+    setApiKey('read', 'r-key');
+    setApiKey('write', 'w-key');
+    await fetchEventPage('http://localhost:3000/api/events?user_id=1');
+    await recordEvent('{}');
+    expect(seen).toEqual([
+      ['/api/events', undefined],
+      ['/api/events', 'Bearer r-key'],
+      ['/api/event', 'Bearer w-key'],
+    ]);
+  });
+
+  it('says where to enter a key when the API wants one', async () => {
+    const res = new Response(JSON.stringify({ title: 'Unauthorized', status: 401, detail: 'missing or wrong API key' }), {
+      status: 401,
+      headers: { 'Content-Type': 'application/problem+json' },
+    });
+    expect((await errorFromResponse(res)).summary).toBe(
+      'Unauthorized: missing or wrong API key Enter the API key under "Connection" at the top of the page.',
+    );
   });
 });

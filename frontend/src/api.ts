@@ -76,20 +76,23 @@ export function apiBaseUrl(): string {
   return normalizeBase(new URL(chosen, window.location.href).toString());
 }
 
-const KEY_STORAGE = 'user-activity.api-key';
+/** The API's keys: "read" for queries, "write" for recording (the admin
+ * key opens both).  Kept in the browser's local storage. */
+export type KeyKind = 'read' | 'write';
+const keyStorage = (kind: KeyKind) => `user-activity.api-key.${kind}`;
 
-export function getApiKey(): string {
+export function getApiKey(kind: KeyKind): string {
   try {
-    return window.localStorage.getItem(KEY_STORAGE) ?? '';
+    return window.localStorage.getItem(keyStorage(kind)) ?? '';
   } catch {
     return '';
   }
 }
 
-export function setApiKey(key: string): void {
+export function setApiKey(kind: KeyKind, key: string): void {
   try {
-    if (key) window.localStorage.setItem(KEY_STORAGE, key);
-    else window.localStorage.removeItem(KEY_STORAGE);
+    if (key) window.localStorage.setItem(keyStorage(kind), key);
+    else window.localStorage.removeItem(keyStorage(kind));
   } catch {
     /* storage unavailable (private mode): the key lasts for this page only */
   }
@@ -127,9 +130,9 @@ export function apiUrl(path: string, params?: Record<string, string | undefined>
   return url.toString();
 }
 
-function headers(accept: string, extra?: Record<string, string>): Record<string, string> {
+function headers(accept: string, extra?: Record<string, string>, kind: KeyKind = 'read'): Record<string, string> {
   const h: Record<string, string> = { Accept: accept, ...extra };
-  const key = getApiKey();
+  const key = getApiKey(kind);
   if (key) h.Authorization = `Bearer ${key}`;
   return h;
 }
@@ -148,10 +151,12 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
   }
   const str = (v: unknown) => (typeof v === 'string' ? v : v == null ? '' : String(v));
   const retry = res.headers.get('Retry-After');
+  let detail = str(body.detail) || str(body.details);
+  if (res.status === 401) detail += ' Enter the API key under "Connection" at the top of the page.';
   return new ApiError(
     res.status,
     str(body.title) || str(body.error) || res.statusText || `HTTP ${res.status}`,
-    str(body.detail) || str(body.details),
+    detail.trim(),
     str(body.field) || null,
     str(body.request_id) || res.headers.get('X-Request-Id') || null,
     retry && /^\d+$/.test(retry) ? Number(retry) : null,
@@ -180,7 +185,7 @@ async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
 export async function recordEvent(body: string): Promise<StoredEvent> {
   const res = await send(apiUrl('/api/event'), {
     method: 'POST',
-    headers: headers('application/json', { 'Content-Type': 'application/json' }),
+    headers: headers('application/json', { 'Content-Type': 'application/json' }, 'write'),
     body,
   });
   return (await res.json()) as StoredEvent;
