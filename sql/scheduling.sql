@@ -67,6 +67,29 @@ SELECT j.jobname, d.status, d.end_time
 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
 ORDER BY j.jobname, d.end_time;
 
+-- the job really runs under pg_cron: schedule it every minute and wait for
+-- its first run (up to two minutes)
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp)
+VALUES (1, 'viewed', '2025-10-10T19:00:00Z'), (3, 'deleted', '2025-10-10T19:00:00Z'),
+       (3, 'updated', '2025-10-10T19:00:00Z');
+SELECT user_activity.schedule_counting('* * * * *') ->> 'schedule' AS schedule;
+DO $$
+BEGIN
+    FOR i IN 1..240 LOOP
+        EXIT WHEN EXISTS (SELECT FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+                          WHERE j.jobname = 'user_activity_count'
+                            AND d.status IN ('succeeded', 'failed'));
+        PERFORM pg_sleep(0.5);
+    END LOOP;
+END;
+$$;
+SELECT d.status, d.return_message, d.command
+FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+WHERE j.jobname = 'user_activity_count'
+ORDER BY d.runid LIMIT 1;
+SELECT last_outcome, events_counted, last_error FROM user_activity.counting_status;
+SELECT user_id, sum(event_count) AS counted FROM user_activity.user_event_counts GROUP BY user_id ORDER BY user_id;
+
 -- unscheduling
 SELECT user_activity.unschedule_counting();
 SELECT user_activity.unschedule_counting();
