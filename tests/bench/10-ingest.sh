@@ -3,8 +3,10 @@
 # fastest paths, on a durable cluster.
 #
 #  1. batch: BENCH_EVENTS events through record_events() in batches of 1000
-#     (one statement and one commit per batch, one client) against COPY of
-#     the same rows into the same table (one client, one transaction);
+#     sent as the shim sends them (tests/bench/lib/batch-client.c: the batch
+#     as a bound parameter, the result read back; one statement and one
+#     commit per batch, one client) against COPY of the same rows into the
+#     same table (psql \copy, one client, one transaction);
 #  2. single: record_event(jsonb) one event per statement against a plain
 #     INSERT of the same event, pgbench with BENCH_CLIENTS clients for
 #     BENCH_SECONDS each, prepared statements.
@@ -17,36 +19,44 @@ work=$UA_BENCH_TMP/ingest
 mkdir -p "$work"
 batch=1000
 users=10000
+cc -O2 -I"$(pg_config --includedir)" -o "$work/batch-client" tests/bench/lib/batch-client.c -L"$(pg_config --libdir)" -lpq
 
 # The same events for both paths: JSON batches and a CSV of their columns.
 echo "generating $BENCH_EVENTS events"
 bench_psql -At -c "
-    SELECT format('SELECT user_activity.record_events(%L);',
-                  jsonb_agg(jsonb_build_object(
+    SELECT jsonb_agg(jsonb_build_object(
                       'user_id', 1 + i % $users,
                       'event_action_timestamp', to_char((timestamptz '2025-10-10 00:00Z' + i * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                       'action', (ARRAY['created','updated','deleted','viewed'])[1 + i % 4],
                       'metadata', jsonb_build_object('ip', '192.168.1.' || i % 250, 'device', 'iPhone 14', 'location', 'Kyiv, Ukraine'))
-                  ORDER BY i))
+                  ORDER BY i)::text
     FROM generate_series(0, $BENCH_EVENTS - 1) i
-    GROUP BY i / $batch ORDER BY i / $batch" >"$work/batches.sql"
+    GROUP BY i / $batch ORDER BY i / $batch" >"$work/batches.json"
 bench_psql -c "\\copy (SELECT 1 + i % $users, (ARRAY['created','updated','deleted','viewed'])[1 + i % 4]::user_activity.action, timestamptz '2025-10-10 00:00Z' + i * interval '1 second', jsonb_build_object('ip', '192.168.1.' || i % 250, 'device', 'iPhone 14', 'location', 'Kyiv, Ukraine') FROM generate_series(0, $BENCH_EVENTS - 1) i ORDER BY i) TO '$work/events.csv' WITH (FORMAT csv)"
 
-bench_psql -c "CHECKPOINT"
-start=$(now_ms)
-bench_psql -c "\\copy user_activity.events (user_id, action, event_action_timestamp, metadata) FROM '$work/events.csv' WITH (FORMAT csv)"
-copy_ms=$(( $(now_ms) - start ))
-copied=$(bench_psql -At -c "SELECT count(*) FROM user_activity.events")
-bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
+# Rounds alternate the two paths so that load from elsewhere hits both
+# alike; the best round of each is reported.
+copy_rate=0 batch_rate=0
+round=1
+while [ "$round" -le "$BENCH_ROUNDS" ]; do
+	bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
+	start=$(now_ms)
+	bench_psql -c "\\copy user_activity.events (user_id, action, event_action_timestamp, metadata) FROM '$work/events.csv' WITH (FORMAT csv)"
+	copy_ms=$(( $(now_ms) - start ))
+	copied=$(bench_psql -At -c "SELECT count(*) FROM user_activity.events")
+	r=$(rate "$copied" "$copy_ms")
+	[ "$r" -gt "$copy_rate" ] && copy_rate=$r
 
-start=$(now_ms)
-bench_psql -f "$work/batches.sql" >/dev/null
-batch_ms=$(( $(now_ms) - start ))
-stored=$(bench_psql -At -c "SELECT count(*) FROM user_activity.events")
+	bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
+	set -- $("$work/batch-client" "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE" "$work/batches.json")
+	batch_ms=$1
+	stored=$(bench_psql -At -c "SELECT count(*) FROM user_activity.events")
+	r=$(rate "$stored" "$batch_ms")
+	[ "$r" -gt "$batch_rate" ] && batch_rate=$r
+	echo "round $round: COPY $copied rows in $copy_ms ms, record_events $stored rows in $batch_ms ms"
+	round=$((round + 1))
+done
 bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
-
-copy_rate=$(rate "$copied" "$copy_ms")
-batch_rate=$(rate "$stored" "$batch_ms")
 
 # Single events, one statement (and commit) each.
 cat >"$work/insert.sql" <<SQL
@@ -55,16 +65,24 @@ INSERT INTO user_activity.events (user_id, action, event_action_timestamp, metad
 SQL
 cat >"$work/record.sql" <<SQL
 \\set uid random(1, $users)
-SELECT 1 FROM user_activity.record_event(('{"user_id": ' || :uid || ', "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "metadata": {"ip": "192.168.1.10", "device": "iPhone 14", "location": "Kyiv, Ukraine"}}')::jsonb);
+SELECT user_activity.record_event(('{"user_id": ' || :uid || ', "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "metadata": {"ip": "192.168.1.10", "device": "iPhone 14", "location": "Kyiv, Ukraine"}}')::jsonb)::text;
 SQL
 jobs=$(nproc)
-pgbench -n -M prepared -c "$BENCH_CLIENTS" -j "$jobs" -T "$BENCH_SECONDS" -f "$work/insert.sql" >"$work/insert.out" 2>&1
-bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
-pgbench -n -M prepared -c "$BENCH_CLIENTS" -j "$jobs" -T "$BENCH_SECONDS" -f "$work/record.sql" >"$work/record.out" 2>&1
-insert_tps=$(pgbench_tps "$work/insert.out")
-record_tps=$(pgbench_tps "$work/record.out")
+insert_tps=0 record_tps=0
+round=1
+while [ "$round" -le "$BENCH_ROUNDS" ]; do
+	pgbench -n -M prepared -c "$BENCH_CLIENTS" -j "$jobs" -T "$BENCH_SECONDS" -f "$work/insert.sql" >"$work/insert.out" 2>&1
+	bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
+	pgbench -n -M prepared -c "$BENCH_CLIENTS" -j "$jobs" -T "$BENCH_SECONDS" -f "$work/record.sql" >"$work/record.out" 2>&1
+	bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
+	i=$(pgbench_tps "$work/insert.out") r=$(pgbench_tps "$work/record.out")
+	echo "round $round: INSERT $i tps, record_event $r tps"
+	insert_tps=$(awk -v a="$insert_tps" -v b="$i" 'BEGIN { print (b > a) ? b : a }')
+	record_tps=$(awk -v a="$record_tps" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+	round=$((round + 1))
+done
 
 printf '%-44s %12s %12s %8s\n' "ingest" "extension" "baseline" "ratio"
 printf '%-44s %12s %12s %8s\n' "batch: record_events x$batch vs COPY (rows/s)" "$batch_rate" "$copy_rate" "$(ratio "$batch_rate" "$copy_rate")"
-printf '%-44s %12s %12s %8s\n' "single: record_event vs INSERT, ${BENCH_CLIENTS} clients (tps)" "$record_tps" "$insert_tps" "$(ratio "$record_tps" "$insert_tps")"
-echo "(batch: $stored rows in ${batch_ms} ms vs $copied rows in ${copy_ms} ms; single: ${BENCH_SECONDS} s each; targets: batch >= 0.5, single >= 0.8)"
+printf '%-44s %12.0f %12.0f %8s\n' "single: record_event vs INSERT, ${BENCH_CLIENTS} clients (tps)" "$record_tps" "$insert_tps" "$(ratio "$record_tps" "$insert_tps")"
+echo "(best of $BENCH_ROUNDS alternating rounds; single: ${BENCH_SECONDS} s per run; targets: batch >= 0.5, single >= 0.8)"

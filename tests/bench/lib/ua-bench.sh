@@ -5,10 +5,12 @@
 #   BENCH_PGPORT    port of the benchmark cluster (default 55360)
 #   BENCH_SECONDS   length of each pgbench run (default 20)
 #   BENCH_CLIENTS   pgbench clients for the single-statement runs (default 16)
+#   BENCH_ROUNDS    alternating rounds of extension and baseline (default 3)
 
 BENCH_PGPORT=${BENCH_PGPORT:-55360}
 BENCH_SECONDS=${BENCH_SECONDS:-20}
 BENCH_CLIENTS=${BENCH_CLIENTS:-16}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_EVENTS=${BENCH_EVENTS:-1000000}
 UA_BENCH_TMP=${UA_BENCH_TMP:-/tmp/user_activity_bench}
 
