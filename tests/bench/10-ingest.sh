@@ -35,8 +35,8 @@ bench_psql -At -c "
 bench_psql -c "\\copy (SELECT 1 + i % $users, (ARRAY['created','updated','deleted','viewed'])[1 + i % 4]::user_activity.action, timestamptz '2025-10-10 00:00Z' + i * interval '1 second', jsonb_build_object('ip', '192.168.1.' || i % 250, 'device', 'iPhone 14', 'location', 'Kyiv, Ukraine') FROM generate_series(0, $BENCH_EVENTS - 1) i ORDER BY i) TO '$work/events.csv' WITH (FORMAT csv)"
 
 # Rounds alternate the two paths so that load from elsewhere hits both
-# alike; the best round of each is reported.
-copy_rate=0 batch_rate=0
+# alike; the medians of the rates and of the per-round ratios are reported.
+copy_rates= batch_rates= batch_ratios=
 round=1
 while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
@@ -44,16 +44,15 @@ while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	bench_psql -c "\\copy user_activity.events (user_id, action, event_action_timestamp, metadata) FROM '$work/events.csv' WITH (FORMAT csv)"
 	copy_ms=$(( $(now_ms) - start ))
 	copied=$(bench_psql -At -c "SELECT count(*) FROM user_activity.events")
-	r=$(rate "$copied" "$copy_ms")
-	[ "$r" -gt "$copy_rate" ] && copy_rate=$r
+	c=$(rate "$copied" "$copy_ms")
 
 	bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
 	set -- $("$work/batch-client" "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE" "$work/batches.json")
 	batch_ms=$1
 	stored=$(bench_psql -At -c "SELECT count(*) FROM user_activity.events")
-	r=$(rate "$stored" "$batch_ms")
-	[ "$r" -gt "$batch_rate" ] && batch_rate=$r
-	echo "round $round: COPY $copied rows in $copy_ms ms, record_events $stored rows in $batch_ms ms"
+	b=$(rate "$stored" "$batch_ms")
+	copy_rates="$copy_rates $c" batch_rates="$batch_rates $b" batch_ratios="$batch_ratios $(ratio "$b" "$c")"
+	echo "round $round: COPY $copied rows in $copy_ms ms ($c/s), record_events $stored rows in $batch_ms ms ($b/s), ratio $(ratio "$b" "$c")"
 	round=$((round + 1))
 done
 bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
@@ -68,7 +67,7 @@ cat >"$work/record.sql" <<SQL
 SELECT user_activity.record_event(('{"user_id": ' || :uid || ', "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "metadata": {"ip": "192.168.1.10", "device": "iPhone 14", "location": "Kyiv, Ukraine"}}')::jsonb)::text;
 SQL
 jobs=$(nproc)
-insert_tps=0 record_tps=0
+insert_all= record_all= single_ratios=
 round=1
 while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	pgbench -n -M prepared -c "$BENCH_CLIENTS" -j "$jobs" -T "$BENCH_SECONDS" -f "$work/insert.sql" >"$work/insert.out" 2>&1
@@ -76,13 +75,12 @@ while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	pgbench -n -M prepared -c "$BENCH_CLIENTS" -j "$jobs" -T "$BENCH_SECONDS" -f "$work/record.sql" >"$work/record.out" 2>&1
 	bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
 	i=$(pgbench_tps "$work/insert.out") r=$(pgbench_tps "$work/record.out")
-	echo "round $round: INSERT $i tps, record_event $r tps"
-	insert_tps=$(awk -v a="$insert_tps" -v b="$i" 'BEGIN { print (b > a) ? b : a }')
-	record_tps=$(awk -v a="$record_tps" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+	echo "round $round: INSERT $i tps, record_event $r tps, ratio $(ratio "$r" "$i")"
+	insert_all="$insert_all $i" record_all="$record_all $r" single_ratios="$single_ratios $(ratio "$r" "$i")"
 	round=$((round + 1))
 done
 
-printf '%-44s %12s %12s %8s\n' "ingest" "extension" "baseline" "ratio"
-printf '%-44s %12s %12s %8s\n' "batch: record_events x$batch vs COPY (rows/s)" "$batch_rate" "$copy_rate" "$(ratio "$batch_rate" "$copy_rate")"
-printf '%-44s %12.0f %12.0f %8s\n' "single: record_event vs INSERT, ${BENCH_CLIENTS} clients (tps)" "$record_tps" "$insert_tps" "$(ratio "$record_tps" "$insert_tps")"
-echo "(best of $BENCH_ROUNDS alternating rounds; single: ${BENCH_SECONDS} s per run; targets: batch >= 0.5, single >= 0.8)"
+printf '%-52s %10s %10s %8s\n' "ingest (medians of $BENCH_ROUNDS alternating rounds)" "extension" "baseline" "ratio"
+printf '%-52s %10.0f %10.0f %8s\n' "batch: record_events x$batch vs COPY (rows/s)" "$(median $batch_rates)" "$(median $copy_rates)" "$(median $batch_ratios)"
+printf '%-52s %10.0f %10.0f %8s\n' "single: record_event vs INSERT, $BENCH_CLIENTS clients (tps)" "$(median $record_all)" "$(median $insert_all)" "$(median $single_ratios)"
+echo "(ratio: median of the per-round ratios; single: ${BENCH_SECONDS} s per run; targets: batch >= 0.5, single >= 0.8)"

@@ -54,7 +54,13 @@ pgbench_tps() {
 
 # latency_pct LOGPREFIX PCT: a percentile, in milliseconds, of the
 # per-transaction latencies pgbench --log wrote (third field, microseconds)
+# in the files LOGPREFIX*
 latency_pct() {
-	cat "$1".* | awk '{ print $3 }' | sort -n |
+	cat "$1"*[0-9] | awk '{ print $3 }' | sort -n |
 		awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.3f", v[i] / 1000 }'
+}
+
+# median N...: the median of the numbers given
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
