@@ -44,10 +44,26 @@ const top = [
 ];
 
 describe('ActivityView', () => {
-  it('says when the counting job has not run yet', async () => {
-    mockFetch([['/metrics', metrics(neverRan)]]);
+  it('says when the counting job has not run yet, and lists no top users', async () => {
+    const calls = mockFetch([
+      ['/metrics', metrics(neverRan)],
+      ['/api/counts/top', () => ({ body: [] })],
+    ]);
     render(<ActivityView active />);
     expect(await screen.findByText('The counting job has not run yet.')).toBeInTheDocument();
+    // The first visit lists the top users of the last week by itself.
+    expect(await screen.findByText('No counted activity in this range.')).toBeInTheDocument();
+    const top = calls.find((c) => c.url.pathname === '/api/counts/top')!;
+    const from = new Date(top.url.searchParams.get('from')!);
+    const to = new Date(top.url.searchParams.get('to')!);
+    expect(to.getTime() - from.getTime()).toBe(7 * 24 * 3600 * 1000);
+  });
+
+  it('loads nothing while hidden', async () => {
+    const calls = mockFetch([]);
+    render(<ActivityView active={false} />);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toHaveLength(0);
   });
 
   it('shows when the last count ran', async () => {
@@ -59,7 +75,10 @@ describe('ActivityView', () => {
   });
 
   it('shows the counting status error without breaking the view', async () => {
-    mockFetch([['/metrics', () => problem(503, 'Service Unavailable', 'database unavailable')]]);
+    mockFetch([
+      ['/metrics', () => problem(503, 'Service Unavailable', 'database unavailable')],
+      ['/api/counts/top', () => ({ body: [] })],
+    ]);
     render(<ActivityView active />);
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'Counting status unavailable: Service Unavailable: database unavailable',

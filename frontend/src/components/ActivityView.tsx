@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import {
   ApiError,
   countingStatus,
@@ -10,8 +10,11 @@ import {
 } from '../api';
 import { endOfThisMinute, formatAgo, formatLocal, hoursBefore, parseInputValue, toInputValue, toRfc3339 } from '../time';
 import { rangeErrors, userIdError } from '../validate';
-import { CountsChart } from './CountsChart';
 import { describedBy, ErrorBanner, Field } from './Field';
+
+// The charting library is most of the page's weight: load it when a chart
+// is first shown.
+const CountsChart = lazy(() => import('./CountsChart').then((m) => ({ default: m.CountsChart })));
 
 type FieldName = 'user_id' | 'from' | 'to' | 'limit';
 type Errors = Partial<Record<FieldName, string | null>>;
@@ -72,6 +75,20 @@ export function ActivityView({ active }: { active: boolean }) {
     }
     void loadStatus();
   }, [active, rangeTouched, loadStatus]);
+
+  // The first time the view is shown, list the top users of the last week.
+  const shownOnce = useRef(false);
+  useEffect(() => {
+    if (!active || shownOnce.current) return;
+    shownOnce.current = true;
+    const r = defaultRange();
+    const f = toRfc3339(parseInputValue(r.from)!);
+    const t = toRfc3339(parseInputValue(r.to)!);
+    topUsers(f, t, '10').then(
+      (rows) => setTop((cur) => cur ?? rows),
+      (err) => setTopError(errorText(err)),
+    );
+  }, [active]);
 
   const clientErrors: Errors = {
     user_id: userId.trim() === '' ? null : userIdError(userId),
@@ -230,7 +247,9 @@ export function ActivityView({ active }: { active: boolean }) {
                 {counts.total.event_count} events: {counts.total.created} created, {counts.total.updated} updated,{' '}
                 {counts.total.deleted} deleted, {counts.total.viewed} viewed
               </p>
-              <CountsChart periods={counts.periods} />
+              <Suspense fallback={<p className="loading">Loading the chart…</p>}>
+                <CountsChart periods={counts.periods} />
+              </Suspense>
             </>
           ) : (
             <p className="empty">
