@@ -57,6 +57,8 @@ static char *http_api_key_read = NULL;
 static char *http_api_key_admin = NULL;
 static int	http_log_level = 1;
 static int	http_drain_timeout = 5000;
+static bool http_group_commit = false;
+static int	http_group_max = 64;
 
 static const struct config_enum_entry log_level_options[] = {
 	{"debug", 0, false},
@@ -128,6 +130,14 @@ UaDefineHttpGucs(void)
 							"How long a stopping shim waits for requests in flight.",
 							NULL, &http_drain_timeout, 5000, 0, 600000,
 							PGC_POSTMASTER, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("user_activity.http_group_commit",
+							 "Whether concurrent single-event POSTs are committed together.",
+							 NULL, &http_group_commit, false,
+							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("user_activity.http_group_max",
+							"Most events the shim commits in one group transaction.",
+							NULL, &http_group_max, 64, 1, 1000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_cors_allowed_origins",
 							   "CORS origins allowed, comma-separated (\"*\": any).",
 							   NULL, &http_cors_origins, "*",
@@ -262,6 +272,8 @@ WorkerConfig(ShimConfig *cfg)
 	cfg->body_limit = http_body_limit;
 	cfg->timeout = http_idle_timeout;
 	cfg->statement_timeout_ms = http_statement_timeout;
+	cfg->group_commit = http_group_commit;
+	cfg->group_max = http_group_max;
 	shim_config_set(&cfg->cors_origins, http_cors_origins);
 	shim_config_set(&cfg->cors_methods, http_cors_methods);
 	shim_config_set(&cfg->cors_headers, http_cors_headers);

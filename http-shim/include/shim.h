@@ -41,6 +41,8 @@ typedef struct ShimConfig
 	long		body_limit;		/* request body cap in bytes */
 	int			timeout;		/* idle connection timeout, seconds */
 	int			statement_timeout_ms;	/* 0 = server default */
+	bool		group_commit;	/* write concurrent single events together */
+	int			group_max;		/* most events in one group transaction */
 	char	   *cors_origins;	/* comma-separated, "*" = any */
 	char	   *cors_methods;
 	char	   *cors_headers;

@@ -44,6 +44,8 @@ shim_config_defaults(ShimConfig *cfg)
 	cfg->body_limit = 1024 * 1024;
 	cfg->timeout = 120;
 	cfg->statement_timeout_ms = 0;
+	cfg->group_commit = false;
+	cfg->group_max = 64;
 	shim_config_set(&cfg->cors_origins, "*");
 	shim_config_set(&cfg->cors_methods, "GET,POST,DELETE");
 	shim_config_set(&cfg->cors_headers, "Content-Type,Authorization");
@@ -173,6 +175,7 @@ shim_config_from_env(ShimConfig *cfg, ShimGetenv get, char *err, size_t errlen)
 		false},
 		{"DB_STATEMENT_TIMEOUT_MS", offsetof(ShimConfig, statement_timeout_ms),
 		0, INT_MAX, false},
+		{"HTTP_GROUP_MAX", offsetof(ShimConfig, group_max), 1, 1000, false},
 		{"HTTP_CORS_MAX_AGE_HOURS_CACHE",
 		offsetof(ShimConfig, cors_max_age_hours), 0, 24 * 365, false},
 	};
@@ -203,6 +206,10 @@ shim_config_from_env(ShimConfig *cfg, ShimGetenv get, char *err, size_t errlen)
 	v = get("HTTP_CORS_ALLOW_CREDENTIALS");
 	if (v != NULL && !ParseBool("HTTP_CORS_ALLOW_CREDENTIALS", v,
 								&cfg->cors_credentials, err, errlen))
+		return false;
+	v = get("HTTP_GROUP_COMMIT");
+	if (v != NULL && !ParseBool("HTTP_GROUP_COMMIT", v, &cfg->group_commit,
+								err, errlen))
 		return false;
 	v = get("LOG_LEVEL");
 	if (v != NULL && !ParseLogLevel(v, &cfg->log_level, err, errlen))
@@ -275,6 +282,13 @@ shim_config_validate(const ShimConfig *cfg, char *err, size_t errlen)
 		snprintf(err, errlen,
 				 "invalid DB_POOL_SIZE %d: must be at least HTTP_THREADS (%d)",
 				 cfg->pool_size, cfg->threads);
+		return false;
+	}
+	if (cfg->group_max < 1 || cfg->group_max > 1000)
+	{
+		snprintf(err, errlen,
+				 "invalid HTTP_GROUP_MAX %d: must be from 1 to 1000",
+				 cfg->group_max);
 		return false;
 	}
 	if (cfg->body_limit < 1024)

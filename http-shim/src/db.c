@@ -142,6 +142,12 @@ Prepare(ShimConn *conn, ShimQuery q, ShimDbError *err)
 	return true;
 }
 
+bool
+shim_db_prepare(ShimConn *conn, ShimQuery q, ShimDbError *err)
+{
+	return conn->prepared[q] || Prepare(conn, q, err);
+}
+
 static bool
 RunCommand(PGconn *pg, const char *sql)
 {

@@ -63,22 +63,40 @@ shim_h_post_event(ShimRequest *req)
 	ShimDbError err;
 	const char *params[1];
 	const char *body;
+	char	   *grouped = NULL;
 	int			status = 201;
 	json_t	   *doc;
 	enum MHD_Result ret;
 
-	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENT)))
-		return MHD_YES;
-	params[0] = req->body.data;
-	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, 1, params, &err);
-	shim_pool_release(req->shim->pool, conn);
-	if (res == NULL)
+	if (req->shim->group)
 	{
-		NameBodyField(&err);
-		CountRejected(&err);
-		return shim_problem_db(req, SHIM_Q_RECORD_EVENT, &err);
+		/* written together with concurrent requests, then committed */
+		res = NULL;
+		grouped = shim_group_record(req->shim->group, req->shim->pool,
+									req->body.data, &err);
+		if (grouped == NULL)
+		{
+			NameBodyField(&err);
+			CountRejected(&err);
+			return shim_problem_db(req, SHIM_Q_RECORD_EVENT, &err);
+		}
+		body = grouped;
 	}
-	body = PQgetvalue(res, 0, 0);
+	else
+	{
+		if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENT)))
+			return MHD_YES;
+		params[0] = req->body.data;
+		res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, 1, params, &err);
+		shim_pool_release(req->shim->pool, conn);
+		if (res == NULL)
+		{
+			NameBodyField(&err);
+			CountRejected(&err);
+			return shim_problem_db(req, SHIM_Q_RECORD_EVENT, &err);
+		}
+		body = PQgetvalue(res, 0, 0);
+	}
 	doc = json_loads(body, 0, NULL);
 	if (doc)
 	{
@@ -95,7 +113,9 @@ shim_h_post_event(ShimRequest *req)
 		json_decref(doc);
 	}
 	ret = shim_reply_json(req, status, body, NULL);
-	PQclear(res);
+	if (res)
+		PQclear(res);
+	free(grouped);
 	return ret;
 }
 

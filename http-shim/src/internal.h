@@ -101,6 +101,7 @@ typedef struct ShimDbError
 } ShimDbError;
 
 typedef struct ShimPool ShimPool;
+typedef struct ShimGroup ShimGroup;
 
 extern ShimPool *shim_pool_create(const ShimConfig *cfg);
 extern void shim_pool_destroy(ShimPool *pool);
@@ -117,6 +118,14 @@ extern bool shim_db_send(ShimConn *conn, ShimQuery q, int nparams,
 extern void shim_db_error_from_result(ShimConn *conn, const PGresult *res,
 									  ShimDbError *err);
 extern void shim_db_connection_error(ShimDbError *err, const char *msg);
+extern bool shim_db_prepare(ShimConn *conn, ShimQuery q, ShimDbError *err);
+
+/* ---- group.c: group commit of single events ---- */
+
+extern ShimGroup *shim_group_create(int max);
+extern void shim_group_destroy(ShimGroup *g);
+extern char *shim_group_record(ShimGroup *g, ShimPool *pool, const char *body,
+							   ShimDbError *err);
 
 /* ---- metrics.c ---- */
 
@@ -196,6 +205,7 @@ struct Shim
 	ShimConfig	cfg;
 	struct MHD_Daemon *daemon;
 	ShimPool   *pool;
+	ShimGroup  *group;			/* NULL: no group commit */
 	volatile int draining;
 	double		started;
 };

@@ -445,6 +445,8 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 
 	shim_log_setup(cfg->log_level, cfg->mode == SHIM_MODE_WORKER ? 2 : 1);
 	shim->pool = shim_pool_create(&shim->cfg);
+	if (cfg->group_commit)
+		shim->group = shim_group_create(cfg->group_max);
 	shim_pool_warm(shim->pool);
 
 	shim->daemon = MHD_start_daemon(flags, (uint16_t) cfg->port, NULL, NULL,
@@ -466,6 +468,8 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 				 cfg->listen_address, cfg->port,
 				 errno ? strerror(errno) : "unknown error");
 		shim_pool_destroy(shim->pool);
+		if (shim->group)
+			shim_group_destroy(shim->group);
 		shim_config_free(&shim->cfg);
 		free(shim);
 		return NULL;
@@ -502,6 +506,8 @@ shim_stop(Shim *shim, int drain_ms)
 				 left);
 	MHD_stop_daemon(shim->daemon);
 	shim_pool_destroy(shim->pool);
+	if (shim->group)
+		shim_group_destroy(shim->group);
 	shim_log(SHIM_LOG_INFO, "stopped");
 	shim_config_free(&shim->cfg);
 	free(shim);

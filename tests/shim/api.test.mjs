@@ -78,6 +78,36 @@ for (const [mode, base] of Object.entries(env.modes)) {
       });
     }
 
+    test('concurrent requests (grouped into one transaction) each get their own outcome', async () => {
+      const u = freshUser();
+      const dup = uuid();
+      const bodies = [];
+      for (let i = 0; i < 40; i++) bodies.push({ kind: 'ok', body: event(u, { event_id: uuid(), metadata: { i } }) });
+      for (let i = 0; i < 6; i++) bodies.push({ kind: 'bad', body: event(u, { action: 'jumped' }) });
+      for (let i = 0; i < 6; i++) bodies.push({ kind: 'dup', body: event(u, { event_id: dup }) });
+      bodies.push({ kind: 'json', body: '{"user_id":', raw: true });
+      const rs = await Promise.all(bodies.map((b) => req(base, 'POST', '/api/event', { body: b.body, raw: b.raw })));
+      const dups = [];
+      rs.forEach((r, i) => {
+        const { kind, body } = bodies[i];
+        if (kind === 'ok') {
+          assert.equal(r.status, 201, r.text);
+          assert.equal(r.json.event_id, body.event_id);
+          assert.deepEqual(r.json.metadata, body.metadata);
+        } else if (kind === 'bad') {
+          problem(r, 400, 'action', '22023');
+        } else if (kind === 'json') {
+          problem(r, 400, 'body', '22P02');
+        } else {
+          assert.ok([200, 201].includes(r.status), r.text);
+          dups.push(r);
+        }
+      });
+      assert.equal(dups.filter((r) => r.status === 201).length, 1, 'one duplicate stored');
+      assert.equal(new Set(dups.map((r) => r.json.id)).size, 1, 'all answered with the first event');
+      assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '41');
+    });
+
     test('400 for a body that is not JSON, field "body"; nothing of SQL leaks', async () => {
       const r = await req(base, 'POST', '/api/event', { body: '{"user_id": 6,', raw: true });
       problem(r, 400, 'body', '22P02');

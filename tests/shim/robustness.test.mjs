@@ -168,8 +168,8 @@ describe('streaming export with flat memory', () => {
 });
 
 describe('SIGTERM during load', () => {
-  test('stops accepting, drains, exits 0; every acknowledged event is stored', async () => {
-    const shim = await startShim(portTerm, { HTTP_THREADS: '4' });
+  for (const group of ['off', 'on']) test(`group commit ${group}: stops accepting, drains, exits 0; every acknowledged event is stored`, async () => {
+    const shim = await startShim(portTerm, { HTTP_THREADS: '4', HTTP_GROUP_COMMIT: group });
     const u = freshUser();
     const acked = [];
     let stop = false;

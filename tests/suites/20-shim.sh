@@ -62,8 +62,10 @@ psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
 $psql -d postgres -c "CREATE DATABASE shim"
 $psql -d shim -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
 
+# the standalone shim groups concurrent POSTs (HTTP_GROUP_COMMIT), the worker
+# does not: the same tests cover both ways of writing an event
 DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=shim" \
-HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 SHIM_STATIC_DIR=$static \
+HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 HTTP_GROUP_COMMIT=on SHIM_STATIC_DIR=$static \
 	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
 standalone_pid=$!
 
