@@ -20,6 +20,8 @@ export async function launch({ timezoneId = 'Europe/Berlin', viewport = { width:
       '--disable-background-networking',
       '--disable-component-update',
       '--no-first-run',
+      '--disable-quic',
+      '--disable-sync',
     ],
     acceptDownloads: true,
     timezoneId,

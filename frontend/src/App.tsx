@@ -69,7 +69,7 @@ export function App() {
         </nav>
         <Connection />
       </header>
-      <main id="main">
+      <main id="main" tabIndex={-1}>
         {VIEWS.map((v) => (
           <section key={v.id} id={`view-${v.id}`} hidden={view !== v.id} aria-labelledby={`title-${v.id}`}>
             <h2
