@@ -300,7 +300,7 @@ ParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 		JsonbIteratorNext(&it, &val, true);
 		for (i = 0; i < P_NUM; i++)
 		{
-			if (strlen(search_keys[i]) == key.val.string.len &&
+			if ((int) strlen(search_keys[i]) == key.val.string.len &&
 				memcmp(search_keys[i], key.val.string.val, key.val.string.len) == 0)
 				break;
 		}
@@ -364,7 +364,7 @@ ParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 		for (;;)
 		{
 			char	   *comma = strchr(s, ',');
-			int			len = comma ? comma - s : strlen(s);
+			int			len = comma ? (int) (comma - s) : (int) strlen(s);
 			int			a = UaActionIndex(s, len);
 
 			if (a < 0)

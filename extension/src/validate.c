@@ -90,7 +90,7 @@ UaActionIndex(const char *s, int len)
 
 	for (i = 0; i < UA_NUM_ACTIONS; i++)
 	{
-		if (strlen(ua_action_names[i]) == len &&
+		if ((int) strlen(ua_action_names[i]) == len &&
 			memcmp(ua_action_names[i], s, len) == 0)
 			return i;
 	}
@@ -499,9 +499,9 @@ UaEventFromJsonb(JsonbContainer *obj, UaEvent *ev, UaError *err)
 			continue;
 		tok = JsonbIteratorNext(&it, &val, true);
 		Assert(tok == WJB_VALUE);
-		for (i = 0; i < NUM_KNOWN_FIELDS; i++)
+		for (i = 0; i < (int) NUM_KNOWN_FIELDS; i++)
 		{
-			if (strlen(known_fields[i]) == key.val.string.len &&
+			if ((int) strlen(known_fields[i]) == key.val.string.len &&
 				memcmp(known_fields[i], key.val.string.val, key.val.string.len) == 0)
 				break;
 		}
@@ -511,7 +511,7 @@ UaEventFromJsonb(JsonbContainer *obj, UaEvent *ev, UaError *err)
 			const char *best = NULL;
 			int			bestd = 3;
 
-			for (int j = 0; j < NUM_KNOWN_FIELDS; j++)
+			for (int j = 0; j < (int) NUM_KNOWN_FIELDS; j++)
 			{
 				int			d = varstr_levenshtein_less_equal(key.val.string.val,
 															  key.val.string.len,
