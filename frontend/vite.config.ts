@@ -17,6 +17,11 @@ export default defineConfig({
   server: {
     port: 18445,
     strictPort: true,
+    // "npm run dev" without VITE_API_BASE_URL: the API of "make run",
+    // proxied so that the page and the API share an origin as they do there.
+    proxy: Object.fromEntries(
+      ['/api', '/metrics'].map((p) => [p, process.env.API_PROXY_TARGET || 'http://127.0.0.1:8080']),
+    ),
   },
   test: {
     environment: 'jsdom',

@@ -144,6 +144,23 @@ describe('the page, against the real API', () => {
     assert.equal(await page.getByRole('heading', { name: /Stored as event/ }).count(), 0);
   });
 
+  test('records an event id once: a retry is answered as a duplicate', async () => {
+    await page.goto(base + '/#record');
+    await page.reload();
+    await R().getByLabel('User id').fill(String(RECORD_USER));
+    await R().getByLabel('Action').selectOption('updated');
+    await R().getByRole('button', { name: 'Generate' }).click();
+    const eventId = await R().getByLabel('Event id (optional)').inputValue();
+    assert.match(eventId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    await R().getByRole('button', { name: 'Record event' }).click();
+    const stored = page.getByRole('heading', { name: /^Stored as event \d+$/ });
+    await stored.waitFor();
+    const id = (await stored.textContent()).match(/\d+/)[0];
+    await R().getByRole('button', { name: 'Record event' }).click();
+    await page.getByRole('heading', { name: `Already recorded: event ${id} has this event id` }).waitFor();
+    await R().getByText(eventId).waitFor();
+  });
+
   test('pages through a few hundred events with the cursor, forwards and back', async () => {
     await page.goto(base + '/#search');
     await S().getByLabel('User id').fill(String(PAGING_USER));
