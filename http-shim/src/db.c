@@ -220,6 +220,7 @@ Connect(ShimPool *pool, ShimConn *conn, ShimDbError *err)
 		if (!Prepare(conn, q, NULL) && PQstatus(conn->pg) != CONNECTION_OK)
 			goto fail;
 	}
+	shim_metrics_db_up(true);
 	return true;
 
 fail:

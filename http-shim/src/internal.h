@@ -200,11 +200,29 @@ extern int	shim_route_for_path(const char *path);
 
 typedef struct ShimStream ShimStream;
 
+/*
+ * Requests that need the database do not block the HTTP threads: their
+ * connection is suspended and the request queued to a fixed set of job
+ * threads (as many as database connections), which run the handler and
+ * resume the connection with the reply.
+ */
+typedef struct ShimJobs
+{
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	ShimRequest *head;
+	ShimRequest *tail;
+	bool		stop;
+	int			nthreads;
+	pthread_t  *threads;
+} ShimJobs;
+
 struct Shim
 {
 	ShimConfig	cfg;
 	struct MHD_Daemon *daemon;
 	ShimPool   *pool;
+	ShimJobs	jobs;
 	ShimGroup  *group;			/* NULL: no group commit */
 	volatile int draining;
 	double		started;
@@ -226,6 +244,10 @@ struct ShimRequest
 	bool		first_done;
 	bool		too_large;
 	bool		replied;
+	bool		deferred;		/* handled by a job thread */
+	bool		dispatched;
+	struct MHD_Response *pending;	/* a job thread's reply, to queue */
+	ShimRequest *next_job;
 	bool		stream_export;
 	ShimBuf		body;
 	ShimStream *stream;

@@ -117,6 +117,12 @@ shim_reply_response(ShimRequest *req, int status, struct MHD_Response *resp)
 	shim_add_common_headers(req, resp);
 	req->status = status;
 	req->replied = true;
+	if (req->deferred)
+	{
+		/* a job thread: the HTTP thread queues it when resumed */
+		req->pending = resp;
+		return MHD_YES;
+	}
 	ret = MHD_queue_response(req->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;

@@ -278,7 +278,87 @@ Dispatch(ShimRequest *req)
 	}
 	if (!Authorized(req, shim_routes[req->route].auth))
 		return Unauthorized(req);
-	return shim_routes[req->route].handler(req);
+	if (shim_routes[req->route].handler == shim_h_healthz ||
+		shim_routes[req->route].handler == shim_h_openapi)
+		return shim_routes[req->route].handler(req);
+
+	/* everything else waits on the database: hand it to a job thread */
+	req->deferred = true;
+	MHD_suspend_connection(req->conn);
+	pthread_mutex_lock(&req->shim->jobs.mu);
+	if (req->shim->jobs.tail)
+		req->shim->jobs.tail->next_job = req;
+	else
+		req->shim->jobs.head = req;
+	req->shim->jobs.tail = req;
+	pthread_cond_signal(&req->shim->jobs.cv);
+	pthread_mutex_unlock(&req->shim->jobs.mu);
+	return MHD_YES;
+}
+
+/* A job thread: runs queued handlers, then resumes their connections. */
+static void *
+JobThread(void *arg)
+{
+	Shim	   *shim = arg;
+	ShimJobs   *jobs = &shim->jobs;
+	ShimRequest *req;
+
+	for (;;)
+	{
+		pthread_mutex_lock(&jobs->mu);
+		while (jobs->head == NULL && !jobs->stop)
+			pthread_cond_wait(&jobs->cv, &jobs->mu);
+		if (jobs->head == NULL)
+		{
+			pthread_mutex_unlock(&jobs->mu);
+			return NULL;
+		}
+		req = jobs->head;
+		jobs->head = req->next_job;
+		if (jobs->head == NULL)
+			jobs->tail = NULL;
+		pthread_mutex_unlock(&jobs->mu);
+
+		req->next_job = NULL;
+		(void) shim_routes[req->route].handler(req);
+		MHD_resume_connection(req->conn);
+	}
+}
+
+static bool
+StartJobs(Shim *shim, int n)
+{
+	ShimJobs   *jobs = &shim->jobs;
+	int			i;
+
+	pthread_mutex_init(&jobs->mu, NULL);
+	pthread_cond_init(&jobs->cv, NULL);
+	jobs->threads = calloc(n, sizeof(pthread_t));
+	for (i = 0; i < n; i++)
+	{
+		if (pthread_create(&jobs->threads[i], NULL, JobThread, shim) != 0)
+			break;
+		jobs->nthreads++;
+	}
+	return jobs->nthreads == n;
+}
+
+static void
+StopJobs(Shim *shim)
+{
+	ShimJobs   *jobs = &shim->jobs;
+	int			i;
+
+	pthread_mutex_lock(&jobs->mu);
+	jobs->stop = true;
+	pthread_cond_broadcast(&jobs->cv);
+	pthread_mutex_unlock(&jobs->mu);
+	for (i = 0; i < jobs->nthreads; i++)
+		pthread_join(jobs->threads[i], NULL);
+	free(jobs->threads);
+	pthread_mutex_destroy(&jobs->mu);
+	pthread_cond_destroy(&jobs->cv);
 }
 
 static enum MHD_Result
@@ -341,8 +421,22 @@ AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (req->pending)
+	{
+		/* resumed: a job thread left its reply */
+		struct MHD_Response *resp = req->pending;
+		enum MHD_Result ret;
+
+		req->pending = NULL;
+		ret = MHD_queue_response(connection, req->status, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	if (req->replied)
 		return MHD_YES;
+	if (req->dispatched)
+		return MHD_NO;			/* the handler failed to reply */
+	req->dispatched = true;
 	if (req->body.data == NULL)
 		shim_buf_append(&req->body, "", 0);
 	return Dispatch(req);
@@ -401,7 +495,7 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 	struct sockaddr_in6 sin6;
 	struct sockaddr *addr;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-		MHD_USE_ITC | MHD_USE_ERROR_LOG;
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	if (!shim_config_validate(cfg, err, errlen))
 		return NULL;
@@ -445,6 +539,15 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 
 	shim_log_setup(cfg->log_level, cfg->mode == SHIM_MODE_WORKER ? 2 : 1);
 	shim->pool = shim_pool_create(&shim->cfg);
+	if (!StartJobs(shim, cfg->pool_size > 0 ? cfg->pool_size : cfg->threads + 2))
+	{
+		snprintf(err, errlen, "cannot start the job threads");
+		StopJobs(shim);
+		shim_pool_destroy(shim->pool);
+		shim_config_free(&shim->cfg);
+		free(shim);
+		return NULL;
+	}
 	if (cfg->group_commit)
 		shim->group = shim_group_create(cfg->group_max);
 	shim_pool_warm(shim->pool);
@@ -467,6 +570,7 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot listen on %s:%d: %s",
 				 cfg->listen_address, cfg->port,
 				 errno ? strerror(errno) : "unknown error");
+		StopJobs(shim);
 		shim_pool_destroy(shim->pool);
 		if (shim->group)
 			shim_group_destroy(shim->group);
@@ -504,6 +608,7 @@ shim_stop(Shim *shim, int drain_ms)
 	if (left > 0)
 		shim_log(SHIM_LOG_WARN, "stopping with %ld requests still in flight",
 				 left);
+	StopJobs(shim);
 	MHD_stop_daemon(shim->daemon);
 	shim_pool_destroy(shim->pool);
 	if (shim->group)
