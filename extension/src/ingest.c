@@ -491,9 +491,9 @@ InsertBatch(BatchItem *items, int n, int npending)
 				 "INSERT INTO user_activity.events "
 				 "(id, user_id, action, event_action_timestamp, recorded_at, metadata) "
 				 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $6, u.m "
-				 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-				 "pg_catalog.unnest($4), pg_catalog.unnest($5)) "
-				 "AS u(id, user_id, action, t, m)",
+				 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
+				 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
+				 "pg_catalog.unnest($5) AS m) AS u",
 				 6, types);
 		args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
@@ -541,9 +541,9 @@ InsertBatch(BatchItem *items, int n, int npending)
 				 "INSERT INTO user_activity.events AS e "
 				 "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
 				 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $7, u.m, u.e "
-				 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-				 "pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) "
-				 "AS u(id, user_id, action, t, m, e) "
+				 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
+				 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
+				 "pg_catalog.unnest($5) AS m, pg_catalog.unnest($6) AS e) AS u "
 				 "ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING "
 				 "RETURNING e.id",
 				 7, types);
