@@ -24,6 +24,21 @@ const ACTIONS = ['created', 'updated', 'deleted', 'viewed'];
 
 let b; // the browser
 let page;
+let seeded = []; // the paging user's events as sent
+
+/** A date as a datetime-local value in the browser's zone (Europe/Berlin). */
+function berlinInput(date) {
+  const f = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: 'Europe/Berlin',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+  return f.format(date).replace(' ', 'T');
+}
 
 async function api(path, init) {
   const res = await fetch(base + path, init);
@@ -61,6 +76,7 @@ before(async () => {
     event_action_timestamp: new Date(now - (PAGING_EVENTS - i) * 600_000).toISOString(),
     metadata: { n: i, page: `/items/${i}`, agent: 'Mozilla/5.0 (X11; Linux x86_64) e2e seeding' },
   }));
+  seeded = all;
   const sizes = [40, 90, 60, 70];
   for (let start = 0, k = 0; k < sizes.length; start += sizes[k], k++) {
     const r = await api('/api/events', {
@@ -217,6 +233,25 @@ describe('the page, against the real API', () => {
       }
       await S().getByText(/^Downloaded user-/).waitFor();
     }
+  });
+
+  test('filters by when the users acted', async () => {
+    // Events 100..109 of the seeded ones, 10 minutes apart.
+    const t = (i) => new Date(seeded[i].event_action_timestamp).getTime();
+    await page.goto(base + '/#search');
+    await page.reload();
+    await S().getByLabel('User id').fill(String(PAGING_USER));
+    await S().getByText('When the users acted (optional)').click();
+    await S().getByLabel('Acted from').fill(berlinInput(new Date(t(100) - 300_000)));
+    await S().getByLabel('Acted before').fill(berlinInput(new Date(t(109) + 300_000)));
+    await S().getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('heading', { name: 'Page 1 · events 1–10' }).waitFor();
+    const acted = await S().locator('tbody tr td:nth-child(2)').allTextContents();
+    assert.deepEqual(
+      acted.map((x) => x.slice(0, 19)),
+      seeded.slice(100, 110).map((e) => berlinInput(new Date(e.event_action_timestamp)).replace('T', ' ')),
+    );
+    assert.equal(await S().getByRole('button', { name: 'Next →' }).isEnabled(), false);
   });
 
   test('charts a user\'s activity after a count, with the top users and the last count', async () => {

@@ -196,6 +196,8 @@ export interface SearchParams {
   from: string;
   to: string;
   action?: string;
+  action_from?: string;
+  action_to?: string;
   limit?: string;
 }
 

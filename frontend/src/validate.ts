@@ -50,3 +50,16 @@ export function newUuid(): string {
   const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/** The optional acted-at range: each bound may be empty; given ones must be
+ * dates and times, and from before to. */
+export function optionalRangeErrors(from: string, to: string): { from: string | null; to: string | null } {
+  const e = {
+    from: from.trim() === '' ? null : dateTimeError(from, 'the start'),
+    to: to.trim() === '' ? null : dateTimeError(to, 'the end'),
+  };
+  if (from.trim() && to.trim() && !e.from && !e.to && parseInputValue(from)!.getTime() >= parseInputValue(to)!.getTime()) {
+    e.to = 'The end must be after the start.';
+  }
+  return e;
+}

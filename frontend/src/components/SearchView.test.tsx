@@ -1,4 +1,4 @@
-import { render, screen, within } from '@testing-library/react';
+import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { event, mockFetch, problem } from '../test/fetch';
@@ -149,6 +149,36 @@ describe('SearchView', () => {
     expect(exp.url.searchParams.get('user_id')).toBe('6');
     expect(await created[0].text()).toBe('id,user_id\n1,6\n');
     expect(clicked).toEqual(['user-6-events.csv blob:test']);
+  });
+
+  it('filters by when the users acted, when asked', async () => {
+    const calls = mockFetch([['/api/events', () => ({ body: [event(1)] })]]);
+    const user = userEvent.setup();
+    render(<SearchView active />);
+    await user.type(screen.getByLabelText('User id'), '6');
+    await user.click(screen.getByText('When the users acted (optional)'));
+    await user.type(screen.getByLabelText('Acted from'), '2025-10-10T20:00:00');
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    await screen.findByRole('heading', { name: 'Page 1 · events 1–1' });
+    expect(calls[0].url.searchParams.get('action_from')).toBe('2025-10-10T20:00:00+02:00');
+    expect(calls[0].url.searchParams.has('action_to')).toBe(false);
+  });
+
+  it('checks the acted-at range, opening the filter to show the error', async () => {
+    const calls = mockFetch([]);
+    const user = userEvent.setup();
+    render(<SearchView active />);
+    await user.type(screen.getByLabelText('User id'), '6');
+    await user.click(screen.getByText('When the users acted (optional)'));
+    await user.type(screen.getByLabelText('Acted from'), '2025-10-10T20:00:00');
+    await user.type(screen.getByLabelText('Acted before'), '2025-10-10T19:00:00');
+    await user.click(screen.getByText('When the users acted (optional)'));
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    const to = screen.getByLabelText('Acted before');
+    expect(to).toHaveAccessibleDescription('The end must be after the start.');
+    await waitFor(() => expect(to).toHaveFocus());
+    expect(to.closest('details')!.open).toBe(true);
+    expect(calls).toHaveLength(0);
   });
 
   it('runs a search asked for by another view', async () => {

@@ -11,10 +11,10 @@ import {
   type SearchParams,
 } from '../api';
 import { endOfThisMinute, formatLocal, hoursBefore, parseInputValue, timeZoneLabel, toInputValue, toRfc3339 } from '../time';
-import { rangeErrors, userIdError } from '../validate';
+import { optionalRangeErrors, rangeErrors, userIdError } from '../validate';
 import { describedBy, ErrorBanner, Field } from './Field';
 
-type FieldName = 'user_id' | 'from' | 'to' | 'action' | 'limit';
+type FieldName = 'user_id' | 'from' | 'to' | 'action' | 'limit' | 'action_from' | 'action_to';
 type Errors = Partial<Record<FieldName, string | null>>;
 
 const INPUT_ID: Record<FieldName, string> = {
@@ -23,6 +23,8 @@ const INPUT_ID: Record<FieldName, string> = {
   to: 'search-to',
   action: 'search-action-created',
   limit: 'search-limit',
+  action_from: 'search-acted-from',
+  action_to: 'search-acted-to',
 };
 
 export const PAGE_SIZES = ['10', '25', '50', '100', '500'];
@@ -58,6 +60,9 @@ export function SearchView({ active, request }: Props) {
   const [rangeTouched, setRangeTouched] = useState(false);
   const [actions, setActions] = useState<Action[]>([]);
   const [limit, setLimit] = useState('25');
+  const [actedFrom, setActedFrom] = useState('');
+  const [actedOpen, setActedOpen] = useState(false);
+  const [actedTo, setActedTo] = useState('');
   const [submitted, setSubmitted] = useState(false);
   const [serverErrors, setServerErrors] = useState<Errors>({});
   const [banner, setBanner] = useState<string | null>(null);
@@ -83,7 +88,13 @@ export function SearchView({ active, request }: Props) {
     }
   }, [active, rangeTouched]);
 
-  const clientErrors: Errors = { user_id: userIdError(userId), ...rangeErrors(from, to) };
+  const acted = optionalRangeErrors(actedFrom, actedTo);
+  const clientErrors: Errors = {
+    user_id: userIdError(userId),
+    ...rangeErrors(from, to),
+    action_from: acted.from,
+    action_to: acted.to,
+  };
   const shown = (f: FieldName) => (submitted ? clientErrors[f] : null) ?? serverErrors[f] ?? null;
 
   function paramsOf(u: string, f: string, t: string): SearchParams {
@@ -92,8 +103,20 @@ export function SearchView({ active, request }: Props) {
       from: toRfc3339(parseInputValue(f)!),
       to: toRfc3339(parseInputValue(t)!),
       action: actions.length ? ACTIONS.filter((a) => actions.includes(a)).join(',') : undefined,
+      action_from: actedFrom.trim() ? toRfc3339(parseInputValue(actedFrom)!) : undefined,
+      action_to: actedTo.trim() ? toRfc3339(parseInputValue(actedTo)!) : undefined,
       limit,
     };
+  }
+
+  /** Focuses a field, first opening the acted-at filter if it is in there. */
+  function focusField(f: FieldName) {
+    if (f === 'action_from' || f === 'action_to') {
+      setActedOpen(true);
+      setTimeout(() => document.getElementById(INPUT_ID[f])?.focus());
+    } else {
+      document.getElementById(INPUT_ID[f])?.focus();
+    }
   }
 
   async function load(url: string, index: number, stack: string[], q: SearchParams | null) {
@@ -116,7 +139,7 @@ export function SearchView({ active, request }: Props) {
       if (err instanceof ApiError && err.field && err.field in INPUT_ID) {
         setServerErrors({ [err.field]: err.detail || err.title });
         setPage(null);
-        document.getElementById(INPUT_ID[err.field as FieldName])?.focus();
+        focusField(err.field as FieldName);
       } else if (err instanceof ApiError) {
         setBanner(err.summary);
       } else {
@@ -129,10 +152,16 @@ export function SearchView({ active, request }: Props) {
 
   function search(u = userId, f = from, t = to) {
     setSubmitted(true);
-    const errs: Errors = { user_id: userIdError(u), ...rangeErrors(f, t) };
-    const first = (['user_id', 'from', 'to'] as FieldName[]).find((k) => errs[k]);
+    const actedErrs = optionalRangeErrors(actedFrom, actedTo);
+    const errs: Errors = {
+      user_id: userIdError(u),
+      ...rangeErrors(f, t),
+      action_from: actedErrs.from,
+      action_to: actedErrs.to,
+    };
+    const first = (['user_id', 'from', 'to', 'action_from', 'action_to'] as FieldName[]).find((k) => errs[k]);
     if (first) {
-      document.getElementById(INPUT_ID[first])?.focus();
+      focusField(first);
       return;
     }
     const q = paramsOf(u, f, t);
@@ -286,6 +315,43 @@ export function SearchView({ active, request }: Props) {
             </p>
           ) : null}
         </fieldset>
+        <details
+          className="more"
+          open={actedOpen}
+          onToggle={(e) => setActedOpen((e.target as HTMLDetailsElement).open)}
+        >
+          <summary>When the users acted (optional)</summary>
+          <div className="grid-2">
+            <Field id="search-acted-from" label="Acted from" error={shown('action_from')}>
+              <input
+                id="search-acted-from"
+                type="datetime-local"
+                step={1}
+                value={actedFrom}
+                aria-invalid={shown('action_from') ? true : undefined}
+                aria-describedby={describedBy('search-acted-from', undefined, shown('action_from'))}
+                onChange={(e) => {
+                  setActedFrom(e.target.value);
+                  if (serverErrors.action_from) setServerErrors((x) => ({ ...x, action_from: null }));
+                }}
+              />
+            </Field>
+            <Field id="search-acted-to" label="Acted before" error={shown('action_to')}>
+              <input
+                id="search-acted-to"
+                type="datetime-local"
+                step={1}
+                value={actedTo}
+                aria-invalid={shown('action_to') ? true : undefined}
+                aria-describedby={describedBy('search-acted-to', undefined, shown('action_to'))}
+                onChange={(e) => {
+                  setActedTo(e.target.value);
+                  if (serverErrors.action_to) setServerErrors((x) => ({ ...x, action_to: null }));
+                }}
+              />
+            </Field>
+          </div>
+        </details>
         <p className="hint">
           Times are in your time zone, {zone}; the range covers when events were recorded.{' '}
           <button type="button" className="link-button" onClick={resetRange}>
