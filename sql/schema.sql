@@ -21,3 +21,27 @@ ORDER BY 1;
 SELECT n.nspname, r.rolname AS owner
 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner
 WHERE n.nspname = 'user_activity';
+
+-- house rules, for every object of the extension (each query lists the offenders)
+-- every object has a comment
+SELECT pg_catalog.pg_describe_object(d.classid, d.objid, 0) AS uncommented
+FROM pg_catalog.pg_depend d
+WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+  AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'user_activity')
+  AND d.deptype = 'e'
+  AND pg_catalog.obj_description(d.objid, d.classid::pg_catalog.regclass::text) IS NULL
+ORDER BY 1;
+-- every SECURITY DEFINER function pins its search_path
+SELECT p.oid::pg_catalog.regprocedure AS definer_without_search_path
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'user_activity'::pg_catalog.regnamespace AND p.prosecdef
+  AND NOT coalesce(p.proconfig @> '{"search_path=pg_catalog, pg_temp"}', false)
+ORDER BY 1::text;
+-- no function is executable by PUBLIC
+SELECT p.oid::pg_catalog.regprocedure AS executable_by_public
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'user_activity'::pg_catalog.regnamespace
+  AND pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
+ORDER BY 1::text;
+-- the search index: the primary key serves (user_id, recorded_at, id) keyset scans
+SELECT pg_catalog.pg_get_indexdef('user_activity.events_pkey'::pg_catalog.regclass);
