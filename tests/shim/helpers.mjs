@@ -15,10 +15,11 @@ export const env = {
   bin: `${process.env.SHIM_TOP}/http-shim/user-activity-shim`,
   staticDir: process.env.SHIM_STATIC_DIR,
   // base URLs of the two long-running shims: standalone and in-database worker
-  modes: {
-    standalone: `http://127.0.0.1:${process.env.SHIM_HTTP_STANDALONE}`,
-    worker: `http://127.0.0.1:${process.env.SHIM_HTTP_WORKER}`,
-  },
+  // (an empty port leaves that mode out)
+  modes: Object.fromEntries([
+    ['standalone', process.env.SHIM_HTTP_STANDALONE],
+    ['worker', process.env.SHIM_HTTP_WORKER],
+  ].filter(([, port]) => port).map(([mode, port]) => [mode, `http://127.0.0.1:${port}`])),
   standalonePid: Number(process.env.SHIM_STANDALONE_PID),
   // further ports for shims a test starts itself
   spare: (process.env.SHIM_HTTP_SPARE || '').split(',').map(Number),

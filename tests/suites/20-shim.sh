@@ -12,6 +12,8 @@
 #   SHIM_EXPORT_ROWS   rows of the flat-memory export test (default 200000;
 #                      "make bench" style runs use 1000000)
 #   SHIM_TESTS         test files to run (default: all)
+#   SHIM_SANITIZE=0    skip the last step: the API tests again, against the
+#                      standalone program built with ASan and UBSan
 set -eu
 cd "$(dirname "$0")/../.."
 top=$(pwd)
@@ -94,6 +96,37 @@ for t in ${SHIM_TESTS:-tests/shim/api.test.mjs tests/shim/robustness.test.mjs}; 
 	echo "-- $t"
 	node --test --test-timeout=300000 --test-reporter=spec "$t" || status=1
 done
+# The same API tests against the standalone program built with
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaks checked at exit).
+if [ "${SHIM_SANITIZE:-1}" = 1 ] && [ -z "${SHIM_TESTS:-}" ]; then
+	echo "-- tests/shim/api.test.mjs against a sanitizer build"
+	${CC:-gcc} -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer -D_GNU_SOURCE -Ihttp-shim/include -Ihttp-shim/src \
+		-I"$($PG_CONFIG --includedir)" http-shim/src/*.c -o "$tmp/shim-asan" \
+		-L"$($PG_CONFIG --libdir)" -lpq -lmicrohttpd -ljansson -lpthread
+	asan_port=$((base + 6))
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1 \
+	DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=shim" \
+	HTTP_PORT=$asan_port HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 HTTP_GROUP_COMMIT=on \
+	SHIM_STATIC_DIR=$static LOG_LEVEL=warn "$tmp/shim-asan" >"$tmp/asan.log" 2>&1 &
+	asan_pid=$!
+	i=0
+	until curl -sf "http://127.0.0.1:$asan_port/readyz" >/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { cat "$tmp/asan.log"; exit 1; }
+		sleep 0.2
+	done
+	SHIM_HTTP_STANDALONE=$asan_port SHIM_HTTP_WORKER= \
+		node --test --test-timeout=300000 --test-reporter=spec tests/shim/api.test.mjs || status=1
+	kill -TERM $asan_pid
+	asan_status=0
+	wait $asan_pid || asan_status=$?
+	if [ $asan_status -ne 0 ] || grep -q 'Sanitizer\|runtime error' "$tmp/asan.log"; then
+		echo "sanitizer build: exit $asan_status"
+		cat "$tmp/asan.log"
+		status=1
+	fi
+fi
 if [ $status -ne 0 ]; then
 	echo "-- standalone log (last lines)"
 	tail -n 20 "$tmp/standalone.log"
