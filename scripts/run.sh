@@ -44,14 +44,17 @@ user_activity.http_database = '$DB'
 user_activity.http_static_dir = '$top/frontend/dist'" \
 	tests/lib/cluster.sh start "$data" "$PGPORT"
 
+# Stop the cluster however we end: Ctrl-C, a signal, or an error.  Further
+# signals are ignored meanwhile, and a closed stdout (make run | tee, then
+# Ctrl-C) must not cut the shutdown short.
 stop() {
-	trap - INT TERM EXIT
-	echo
-	echo "run: stopping"
-	tests/lib/cluster.sh stop "$data"
+	trap '' INT TERM HUP PIPE
+	trap - EXIT
+	echo "run: stopping" >&2 || true
+	tests/lib/cluster.sh stop "$data" || true
 	exit 0
 }
-trap stop INT TERM EXIT
+trap stop INT TERM HUP EXIT
 
 psql="psql -X -q -h 127.0.0.1 -p $PGPORT -U postgres"
 $psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 ||
