@@ -1,10 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * group.c
- *	  Group commit for POST /api/event: requests that arrive while another
- *	  group is being written wait in a queue; one of them (the leader) then
- *	  writes the whole queue in one transaction, pipelined on one
- *	  connection:
+ *	  Group commit for POST /api/event: requests queue up; one of them (a
+ *	  leader; up to four groups are written at a time) takes the queue and
+ *	  writes it in one transaction, pipelined on one connection:
  *
  *		  BEGIN; record_event($1); ... record_event($n); COMMIT
  *
@@ -39,7 +38,8 @@ struct ShimGroup
 	pthread_cond_t cv;
 	GroupItem  *head;
 	GroupItem  *tail;
-	bool		leader_active;
+	int			leaders;		/* groups being written now */
+	int			max_leaders;
 	int			max;
 };
 
@@ -51,6 +51,7 @@ shim_group_create(int max)
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->max = max;
+	g->max_leaders = 4;
 	return g;
 }
 
@@ -153,6 +154,8 @@ WriteOnce(ShimConn *conn, GroupItem **todo, int n, ShimDbError *connerr)
 	if (alive && !PQexitPipelineMode(pg))
 		alive = false;
 	shim_metrics_db_query(SHIM_Q_RECORD_EVENT, shim_now() - start);
+	shim_log(SHIM_LOG_DEBUG, "group of %d written in %.3f ms", n,
+			 (shim_now() - start) * 1000);
 	if (alive && PQtransactionStatus(pg) != PQTRANS_IDLE)
 	{
 		res = PQexec(pg, "ROLLBACK");
@@ -261,7 +264,7 @@ shim_group_record(ShimGroup *g, ShimPool *pool, const char *body,
 
 	while (!me.done)
 	{
-		if (!g->leader_active)
+		if (g->leaders < g->max_leaders && g->head != NULL)
 		{
 			/* lead: take up to max queued items (this one among them) */
 			GroupItem  *first = g->head;
@@ -277,7 +280,7 @@ shim_group_record(ShimGroup *g, ShimPool *pool, const char *body,
 			if (g->head == NULL)
 				g->tail = NULL;
 			last->next = NULL;
-			g->leader_active = true;
+			g->leaders++;
 			pthread_mutex_unlock(&g->mu);
 
 			WriteGroup(pool, first);
@@ -285,7 +288,7 @@ shim_group_record(ShimGroup *g, ShimPool *pool, const char *body,
 			pthread_mutex_lock(&g->mu);
 			for (; first; first = first->next)
 				first->done = true;
-			g->leader_active = false;
+			g->leaders--;
 			pthread_cond_broadcast(&g->cv);
 			/* if this item was not in the group it stays queued */
 		}
