@@ -82,7 +82,74 @@ shim_buf_printf(ShimBuf *b, const char *fmt,...)
 	b->len += n;
 }
 
-/* Appends s as a quoted JSON string (NULL becomes null). */
+/*
+ * Utf8Length returns the length of the well-formed UTF-8 sequence at p (at
+ * most n bytes), or 0 when it is not one: no overlong forms, surrogates or
+ * code points beyond U+10FFFF.
+ */
+static size_t
+Utf8Length(const unsigned char *p, size_t n)
+{
+	size_t		len,
+				i;
+	unsigned int cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+	{
+		len = 2;
+		cp = p[0] & 0x1F;
+	}
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+	{
+		len = 3;
+		cp = p[0] & 0x0F;
+	}
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+	{
+		len = 4;
+		cp = p[0] & 0x07;
+	}
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++)
+	{
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+/* shim_utf8_valid tells whether s[0..n) is well-formed UTF-8 without NUL. */
+bool
+shim_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	size_t		i = 0;
+
+	while (i < n)
+	{
+		size_t		len = p[i] ? Utf8Length(p + i, n - i) : 0;
+
+		if (len == 0)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/*
+ * Appends s as a quoted JSON string (NULL becomes null).  A byte that is
+ * not part of well-formed UTF-8 (a request path may hold any byte) becomes
+ * U+FFFD, so the output is always valid JSON.
+ */
 void
 shim_buf_json_string(ShimBuf *b, const char *s)
 {
@@ -96,6 +163,24 @@ shim_buf_json_string(ShimBuf *b, const char *s)
 	shim_buf_append(b, "\"", 1);
 	for (p = (const unsigned char *) s; *p; p++)
 	{
+		if (*p >= 0x80)
+		{
+			size_t		avail = 1,
+						len;
+
+			while (avail < 4 && p[avail])
+				avail++;
+			len = Utf8Length(p, avail);
+
+			if (len == 0)
+				shim_buf_append(b, "\\ufffd", 6);
+			else
+			{
+				shim_buf_append(b, (const char *) p, len);
+				p += len - 1;
+			}
+			continue;
+		}
 		switch (*p)
 		{
 			case '"':

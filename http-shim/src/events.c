@@ -44,6 +44,16 @@ CountRejected(const ShimDbError *err)
 static void
 NameBodyField(ShimDbError *err)
 {
+	if (strcmp(err->sqlstate, "54001") == 0)
+	{
+		/* the server's stack ran out parsing the body: say why plainly */
+		snprintf(err->field, sizeof(err->field), "body");
+		snprintf(err->message, sizeof(err->message),
+				 "request body nested too deeply");
+		snprintf(err->detail, sizeof(err->detail),
+				 "The request body's JSON arrays and objects nest deeper than the server can parse.");
+		return;
+	}
 	if (err->field[0] == '\0' &&
 		(strcmp(err->sqlstate, "22P02") == 0 ||
 		 strcmp(err->sqlstate, "22P05") == 0 ||

@@ -45,6 +45,7 @@ extern void shim_buf_printf(ShimBuf *b, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 extern void shim_buf_json_string(ShimBuf *b, const char *s);
 extern void shim_buf_urlencode(ShimBuf *b, const char *s);
+extern bool shim_utf8_valid(const char *s, size_t n);
 extern double shim_now(void);
 extern bool shim_const_eq(const char *a, const char *b);
 

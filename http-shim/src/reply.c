@@ -46,6 +46,8 @@ shim_reason(int status)
 			return "Conflict";
 		case 413:
 			return "Content Too Large";
+		case 415:
+			return "Unsupported Media Type";
 		case 500:
 			return "Internal Server Error";
 		case 503:
@@ -73,6 +75,7 @@ static const struct
 	{"42P02", 500},				/* undefined_parameter */
 	{"23505", 409},				/* unique_violation */
 	{"54000", 400},				/* program_limit_exceeded (413 for batches) */
+	{"54001", 400},				/* statement_too_complex: JSON nested too deep */
 	{"22", 400},				/* data exception */
 	{"23", 400},				/* integrity constraint violation */
 	{"42", 400},				/* datatype mismatch, undefined column */

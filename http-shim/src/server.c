@@ -240,10 +240,94 @@ ApiPath(const char *path)
 	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
 }
 
+typedef struct BadArg
+{
+	bool		bad;
+	char		name[64];
+} BadArg;
+
+static enum MHD_Result
+CheckArg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+		 const char *value, size_t value_size)
+{
+	BadArg	   *b = cls;
+
+	(void) kind;
+	if (shim_utf8_valid(key, key_size) &&
+		(value == NULL || shim_utf8_valid(value, value_size)))
+		return MHD_YES;
+	b->bad = true;
+	if (shim_utf8_valid(key, key_size) && key_size < sizeof(b->name))
+		snprintf(b->name, sizeof(b->name), "%s", key);
+	else
+		snprintf(b->name, sizeof(b->name), "query");
+	return MHD_NO;
+}
+
+/*
+ * CheckInput refuses what the handlers would otherwise pass on silently
+ * changed: a query parameter whose decoded name or value is not UTF-8 text
+ * or holds a NUL (libpq would cut it short there), a body that is not
+ * UTF-8 JSON text without NUL, or a body declared as another media type.
+ * Replies itself (the outcome in *ret) and returns false.
+ */
+static bool
+CheckInput(ShimRequest *req, enum MHD_Result *ret)
+{
+	BadArg		b;
+
+	memset(&b, 0, sizeof(b));
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, CheckArg,
+								&b);
+	if (b.bad)
+	{
+		char		detail[160];
+
+		snprintf(detail, sizeof(detail),
+				 "Query parameter \"%s\" must be UTF-8 text without NUL bytes, percent-encoded.",
+				 b.name);
+		*ret = shim_problem(req, 400, b.name, "invalid query parameter",
+							detail, NULL, NULL);
+		return false;
+	}
+	if (shim_routes[req->route].has_body)
+	{
+		const char *type = MHD_lookup_connection_value(req->conn,
+													   MHD_HEADER_KIND,
+													   MHD_HTTP_HEADER_CONTENT_TYPE);
+
+		if (type)
+		{
+			size_t		n = strcspn(type, "; \t");
+
+			if (!((n == 16 && strncasecmp(type, "application/json", n) == 0) ||
+				  (n > 17 && strncasecmp(type, "application/", 12) == 0 &&
+				   strncasecmp(type + n - 5, "+json", 5) == 0)))
+			{
+				*ret = shim_problem(req, 415, "Content-Type",
+									"unsupported media type",
+									"Header \"Content-Type\" must be application/json.",
+									NULL, NULL);
+				return false;
+			}
+		}
+		if (!shim_utf8_valid(req->body.data, req->body.len))
+		{
+			*ret = shim_problem(req, 400, "body", "invalid request body",
+								"The request body must be JSON text in UTF-8, without NUL bytes.",
+								"22P02", NULL);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Dispatch runs once the whole request (and its body) is in. */
 static enum MHD_Result
 Dispatch(ShimRequest *req)
 {
+	enum MHD_Result ret;
+
 	if (req->too_large)
 		return TooLarge(req);
 	if (strcmp(req->method, "OPTIONS") == 0 &&
@@ -278,6 +362,8 @@ Dispatch(ShimRequest *req)
 	}
 	if (!Authorized(req, shim_routes[req->route].auth))
 		return Unauthorized(req);
+	if (!CheckInput(req, &ret))
+		return ret;
 	if (shim_routes[req->route].handler == shim_h_healthz ||
 		shim_routes[req->route].handler == shim_h_openapi)
 		return shim_routes[req->route].handler(req);
