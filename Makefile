@@ -41,7 +41,7 @@ $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 	    '' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit' ''; \
 	  for f in $(SQL_PARTS); do printf '\n-- %s\n' "$$f"; cat "$$f"; done; } > $@
 
-.PHONY: deps run test bench
+.PHONY: deps run test bench fuzz
 deps:
 	scripts/deps.sh
 
@@ -53,3 +53,7 @@ test: deps
 
 bench: deps
 	tests/bench/run.sh
+
+# Robustness (README): libFuzzer, the long run.
+fuzz: deps
+	fuzz/fuzz.sh

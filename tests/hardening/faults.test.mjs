@@ -122,7 +122,7 @@ describe('faults during ingest', () => {
       await load.stop();
       const stored = checkExactlyOnce(load);
       assert.ok(kills > 5, `backends terminated: ${kills}`);
-      assert.ok(stored > 100, `events stored: ${stored}`);
+      assert.ok(stored > 20, `events stored: ${stored}`);
       assert.equal((await req(base, 'GET', '/readyz')).status, 200);
       summary.push(`${mode}: ${kills} backends terminated during ${load.sent} requests (${fmt(load.statuses)}): ${stored} acknowledged events, each stored once`);
     });

@@ -26,15 +26,26 @@ data=$tmp/data
 mkdir -p "$tmp"
 chmod 755 "$tmp"
 
+# the page files the shim's integration tests expect (see 20-shim.sh)
+static=$tmp/static
+mkdir -p "$static/assets"
+echo '<!doctype html><title>shim test page</title>' >"$static/index.html"
+echo 'console.log("app");' >"$static/assets/app.js"
+echo 'top secret' >"$static/.hidden"
+echo 'top secret' >"$tmp/secret.txt"
+
 PRELOAD=user_activity CRON_DB=hard PG_EXTRA_CONF="user_activity.http_port = $((base + 1))
 user_activity.http_listen_address = '127.0.0.1'
 user_activity.http_database = 'hard'
-user_activity.http_threads = 4" \
+user_activity.http_threads = 4
+user_activity.http_static_dir = '$static'" \
 	tests/lib/cluster.sh start "$data" "$pgport"
 
 standalone_pid=
+asan_pid=
+vg_pid=
 cleanup() {
-	[ -n "$standalone_pid" ] && kill "$standalone_pid" 2>/dev/null || true
+	for p in $standalone_pid $asan_pid $vg_pid; do kill "$p" 2>/dev/null || true; done
 	tests/lib/cluster.sh stop "$data" || true
 }
 trap cleanup EXIT
@@ -74,6 +85,78 @@ for t in ${HARD_TESTS:-$(ls tests/hardening/*.test.mjs)}; do
 	echo "-- $t"
 	node --test --test-reporter=spec "$t" || status=1
 done
+
+if [ "${HARD_SANITIZE:-1}" = 1 ]; then
+	echo "-- sanitizers: the shim and its unit tests with -fsanitize=address,undefined"
+	make -s -f fuzz/Makefile O="$tmp/build" PG_CONFIG="$PG_CONFIG" asan \
+		>"$tmp/asan-build.log" 2>&1 || { cat "$tmp/asan-build.log"; exit 1; }
+	mkdir -p "$tmp/asan"
+	export ASAN_OPTIONS="detect_leaks=1:log_path=$tmp/asan/report"
+	export UBSAN_OPTIONS="print_stacktrace=1:log_path=$tmp/asan/report"
+	if "$tmp/build/asan/unit" >"$tmp/asan-unit.tap"; then
+		grep -c '^ok' "$tmp/asan-unit.tap" | sed 's/^/ASan unit tests passed: /'
+	else
+		echo "unit tests failed under ASan/UBSan" >&2
+		cat "$tmp/asan-unit.tap" "$tmp"/asan/report* 2>/dev/null >&2
+		status=1
+	fi
+
+	# A checkout-shaped directory whose shim is the ASan build, so that the
+	# shim's own integration tests (and every shim they start) run it.
+	asantop=$tmp/asan-top
+	mkdir -p "$asantop/http-shim"
+	ln -sfn "$top/tests" "$asantop/tests"
+	printf '#!/bin/sh\nexec %s "$@"\n' "$tmp/build/asan/user-activity-shim" \
+		>"$asantop/http-shim/user-activity-shim"
+	chmod +x "$asantop/http-shim/user-activity-shim"
+	DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=hard" \
+	HTTP_PORT=$((base + 6)) HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
+	SHIM_STATIC_DIR=$static "$asantop/http-shim/user-activity-shim" \
+		>"$tmp/asan-standalone.log" 2>&1 &
+	asan_pid=$!
+	wait_ready "$((base + 6))"
+	echo "-- tests/shim/api.test.mjs against the ASan standalone shim"
+	SHIM_TOP=$asantop SHIM_HTTP_STANDALONE=$((base + 6)) SHIM_STANDALONE_PID=$asan_pid \
+	SHIM_STATIC_DIR=$static SHIM_EXPORT_ROWS=20000 \
+		node --test --test-reporter=spec tests/shim/api.test.mjs >"$tmp/asan-api.log" 2>&1 ||
+		{ tail -n 60 "$tmp/asan-api.log"; status=1; }
+	grep -E '^ℹ (pass|fail)' "$tmp/asan-api.log"
+	kill -TERM "$asan_pid"
+	wait "$asan_pid" || { echo "the ASan shim exited $?" >&2; status=1; }
+	asan_pid=
+	if ls "$tmp"/asan/report* >/dev/null 2>&1; then
+		echo "AddressSanitizer/UBSan reports:" >&2
+		cat "$tmp"/asan/report* >&2
+		status=1
+	else
+		echo "ASan/UBSan/LeakSanitizer: no report"
+	fi
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+
+	echo "-- valgrind memcheck of the standalone shim under a short load"
+	DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=hard" \
+	HTTP_PORT=$((base + 7)) HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
+		valgrind --leak-check=full --errors-for-leak-kinds=definite \
+		--error-exitcode=99 --log-file="$tmp/valgrind.log" \
+		http-shim/user-activity-shim >"$tmp/valgrind-shim.log" 2>&1 &
+	vg_pid=$!
+	wait_ready "$((base + 7))"
+	node tests/hardening/lib/traffic.mjs "http://127.0.0.1:$((base + 7))" 700 || status=1
+	kill -TERM "$vg_pid"
+	if wait "$vg_pid"; then
+		grep -E 'definitely lost|ERROR SUMMARY' "$tmp/valgrind.log" | sed 's/^==[0-9]*== *//'
+	else
+		echo "valgrind found errors or definite leaks:" >&2
+		cat "$tmp/valgrind.log" >&2
+		status=1
+	fi
+	vg_pid=
+fi
+
+echo "-- libFuzzer: regression inputs, corpora, then ${HARD_FUZZ_SECONDS:-5} s per target"
+FUZZ_DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=hard" \
+FUZZ_HTTP_PORT=$((base + 8)) fuzz/run.sh "$tmp/fuzz" "${HARD_FUZZ_SECONDS:-5}" || status=1
+
 if ! kill -0 "$standalone_pid" 2>/dev/null; then
 	echo "the standalone shim died" >&2
 	status=1
