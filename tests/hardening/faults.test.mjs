@@ -128,6 +128,28 @@ describe('faults during ingest', () => {
     });
   }
 
+  test('group commit: shim backends terminated under load, each acknowledged event stored once', async () => {
+    const shim = await startShim(env.spare[1], { HTTP_GROUP_COMMIT: 'on' });
+    try {
+      const load = ingestLoad(() => shim.base, { concurrency: 16 });
+      let kills = 0;
+      const end = Date.now() + 4000;
+      while (Date.now() < end) {
+        await sleep(150);
+        kills += Number(psql(`SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'user_activity_shim' AND datname = '${env.db}'
+          AND client_port IS NOT NULL) t`));
+      }
+      await load.stop();
+      const stored = checkExactlyOnce(load);
+      assert.ok(kills > 5, `backends terminated: ${kills}`);
+      assert.ok(stored > 20, `events stored: ${stored}`);
+      summary.push(`group commit: ${kills} backends terminated during ${load.sent} requests (${fmt(load.statuses)}): ${stored} acknowledged events, each stored once`);
+    } finally {
+      await stopShim(shim);
+    }
+  });
+
   test('standalone: PostgreSQL stopped and started under load, 503 meanwhile, recovers by itself', async () => {
     const base = env.modes.standalone;
     const load = ingestLoad(() => base);

@@ -117,6 +117,7 @@ if [ "${HARD_SANITIZE:-1}" = 1 ]; then
 	wait_ready "$((base + 6))"
 	echo "-- tests/shim/api.test.mjs against the ASan standalone shim"
 	SHIM_TOP=$asantop SHIM_HTTP_STANDALONE=$((base + 6)) SHIM_STANDALONE_PID=$asan_pid \
+	SHIM_HTTP_WORKER= \
 	SHIM_STATIC_DIR=$static SHIM_EXPORT_ROWS=20000 \
 		node --test --test-reporter=spec tests/shim/api.test.mjs >"$tmp/asan-api.log" 2>&1 ||
 		{ tail -n 60 "$tmp/asan-api.log"; status=1; }
