@@ -170,68 +170,76 @@ StoreOne(UaEvent *ev)
 		nulls[4] = 'n';
 	}
 
-	rc = SPI_execute_plan(insert_one_plan, values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
-
-	if (SPI_processed == 1)
+	for (int attempt = 1;; attempt++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		TimestampTz recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+		rc = SPI_execute_plan(insert_one_plan, values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
 
-		MemoryContextSwitchTo(outer);
-		res = UaPushEvent(&st, id, ev->user_id, ua_action_names[ev->action],
-					ev->action_time, ev->metadata,
-					ev->has_event_id ? &ev->event_id : NULL,
-					recorded_at, "stored");
-		result = JsonbValueToJsonb(res);
-	}
-	else
-	{
-		Oid			types[2] = {INT8OID, UUIDOID};
-		Datum		keys[2];
-		HeapTuple	tup;
-		TupleDesc	desc;
-		bool		eid_null;
-		Datum		eid;
-		char	   *action;
+		if (SPI_processed == 1)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[0];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			TimestampTz recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
 
-		KeepPlan(&find_one_plan,
-				 "SELECT e.id, e.user_id, e.action, e.event_action_timestamp, "
-				 "e.metadata, e.event_id, e.recorded_at "
-				 "FROM user_activity.events e "
-				 "WHERE e.user_id = $1 AND e.event_id = $2",
-				 2, types);
-		keys[0] = values[0];
-		keys[1] = values[4];
-		rc = SPI_execute_plan(find_one_plan, keys, NULL, false, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "lookup of duplicate event failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not read the event already stored with this event_id"),
-					 errdetail("It was stored by a transaction this snapshot cannot see."),
-					 errhint("Retry the transaction.")));
-		tup = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		eid = SPI_getbinval(tup, desc, 6, &eid_null);
-		action = SPI_getvalue(tup, desc, 3);
+			MemoryContextSwitchTo(outer);
+			res = UaPushEvent(&st, id, ev->user_id, ua_action_names[ev->action],
+							  ev->action_time, ev->metadata, &ev->event_id,
+							  recorded_at, "stored");
+			result = JsonbValueToJsonb(res);
+		}
+		else
+		{
+			Oid			types[2] = {INT8OID, UUIDOID};
+			Datum		keys[2];
+			HeapTuple	tup;
+			TupleDesc	desc;
+			bool		eid_null;
+			Datum		eid;
+			char	   *action;
 
-		/* built in the caller's memory, before SPI_finish frees the row */
-		MemoryContextSwitchTo(outer);
-		res = UaPushEvent(&st,
-						  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-					DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
-					action,
-					DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
-					DatumGetJsonbP(SPI_getbinval(tup, desc, 5, &isnull)),
-					eid_null ? NULL : DatumGetUUIDP(eid),
-					DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull)),
-					"duplicate");
-		result = JsonbValueToJsonb(res);
+			KeepPlan(&find_one_plan,
+					 "SELECT e.id, e.user_id, e.action, e.event_action_timestamp, "
+					 "e.metadata, e.event_id, e.recorded_at "
+					 "FROM user_activity.events e "
+					 "WHERE e.user_id = $1 AND e.event_id = $2",
+					 2, types);
+			keys[0] = values[0];
+			keys[1] = values[4];
+			rc = SPI_execute_plan(find_one_plan, keys, NULL, false, 1);
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "lookup of duplicate event failed: %s", SPI_result_code_string(rc));
+			if (SPI_processed != 1)
+			{
+				/* deleted since the insert saw it: the key is free, try again */
+				if (attempt == 3)
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not read the event already stored with this event_id"),
+							 errdetail("The event was deleted, or stored by a transaction this snapshot cannot see."),
+							 errhint("Retry the transaction.")));
+				continue;
+			}
+			tup = SPI_tuptable->vals[0];
+			desc = SPI_tuptable->tupdesc;
+			eid = SPI_getbinval(tup, desc, 6, &eid_null);
+			action = SPI_getvalue(tup, desc, 3);
+
+			/* built in the caller's memory, before SPI_finish frees the row */
+			MemoryContextSwitchTo(outer);
+			res = UaPushEvent(&st,
+							  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+							  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+							  action,
+							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
+							  DatumGetJsonbP(SPI_getbinval(tup, desc, 5, &isnull)),
+							  eid_null ? NULL : DatumGetUUIDP(eid),
+							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull)),
+							  "duplicate");
+			result = JsonbValueToJsonb(res);
+		}
+		break;
 	}
 	SPI_finish();
 
@@ -419,6 +427,8 @@ InsertBatch(BatchItem *items, int n, int npending)
 			   *metas,
 			   *uuids;
 	IdRef	   *idrefs;
+	KeyRef	   *keys;
+	int			nkeys;
 	int			k = 0;
 	Datum		args[7];
 	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
@@ -450,6 +460,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 	metas = palloc(sizeof(Datum) * npending);
 	uuids = palloc(sizeof(Datum) * npending);
 	idrefs = palloc(sizeof(IdRef) * npending);
+	keys = palloc(sizeof(KeyRef) * npending);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -510,127 +521,156 @@ InsertBatch(BatchItem *items, int n, int npending)
 	}
 
 	/*
-	 * Items with event_id: ON CONFLICT DO NOTHING on (user_id, event_id);
-	 * the ids returned are those stored.
+	 * Items with event_id.  An item neither stored nor found conflicted with
+	 * an event that was deleted (delete_user_events) between the insert and
+	 * the lookup: its key is free again, so it is tried again.
 	 */
-	k = 0;
-	for (int i = 0; i < n; i++)
+	for (int attempt = 1;; attempt++)
 	{
-		BatchItem  *it = &items[i];
+		bool		pending = false;
 
-		if (it->status != ITEM_PENDING)
-			continue;
-		idrefs[k].id = it->id;
-		idrefs[k].index = i;
-		ids[k] = Int64GetDatum(it->id);
-		user_ids[k] = Int64GetDatum(it->ev.user_id);
-		actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
-		times[k] = TimestampTzGetDatum(it->ev.action_time);
-		metas[k] = JsonbPGetDatum(it->ev.metadata);
-		uuids[k] = UUIDPGetDatum(&it->ev.event_id);
-		k++;
-	}
-	if (k > 0)
-	{
-		Oid			types[7] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-		TIMESTAMPTZARRAYOID, JSONBARRAYOID, UUIDARRAYOID, TIMESTAMPTZOID};
-		int			nkeyed = k;
-
-		qsort(idrefs, nkeyed, sizeof(IdRef), CompareIdRef);
-		KeepPlan(&insert_many_plan,
-				 "INSERT INTO user_activity.events AS e "
-				 "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
-				 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $7, u.m, u.e "
-				 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
-				 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
-				 "pg_catalog.unnest($5) AS m, pg_catalog.unnest($6) AS e) AS u "
-				 "ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING "
-				 "RETURNING e.id",
-				 7, types);
-		args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[2] = PointerGetDatum(construct_array(actions, k, TEXTOID, -1, false, TYPALIGN_INT));
-		args[3] = PointerGetDatum(construct_array(times, k, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
-		args[5] = PointerGetDatum(construct_array(uuids, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-		args[6] = TimestampTzGetDatum(recorded_at);
-		rc = SPI_execute_plan(insert_many_plan, args, NULL, false, 0);
-		if (rc != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
-
-		for (uint64 r = 0; r < SPI_processed; r++)
+		/*
+		 * Items with event_id: ON CONFLICT DO NOTHING on (user_id, event_id);
+		 * the ids returned are those stored.
+		 */
+		k = 0;
+		for (int i = 0; i < n; i++)
 		{
-			bool		isnull;
-			IdRef		key;
-			IdRef	   *found;
-
-			key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-												 SPI_tuptable->tupdesc, 1, &isnull));
-			found = bsearch(&key, idrefs, nkeyed, sizeof(IdRef), CompareIdRef);
-			if (found == NULL)
-				elog(ERROR, "inserted event " INT64_FORMAT " matches no batch item", key.id);
-			items[found->index].status = ITEM_STORED;
+			if (items[i].status != ITEM_PENDING)
+				continue;
+			keys[k].user_id = items[i].ev.user_id;
+			keys[k].uuid = &items[i].ev.event_id;
+			keys[k].index = i;
+			k++;
 		}
-	}
 
-	/* what was not stored conflicted with an event stored earlier */
-	k = 0;
-	for (int i = 0; i < n; i++)
-	{
-		if (items[i].status != ITEM_PENDING)
-			continue;
-		Assert(items[i].ev.has_event_id);
-		user_ids[k] = Int64GetDatum(items[i].ev.user_id);
-		uuids[k] = UUIDPGetDatum(&items[i].ev.event_id);
-		k++;
-	}
-	nlookup = k;
-	if (nlookup > 0)
-	{
-		Oid			types[2] = {INT8ARRAYOID, UUIDARRAYOID};
-
-		KeepPlan(&find_many_plan,
-				 "SELECT e.user_id, e.event_id, e.id, e.recorded_at "
-				 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(user_id, event_id) "
-				 "JOIN user_activity.events e "
-				 "ON e.user_id = k.user_id AND e.event_id = k.event_id",
-				 2, types);
-		args[0] = PointerGetDatum(construct_array(user_ids, nlookup, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[1] = PointerGetDatum(construct_array(uuids, nlookup, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-		rc = SPI_execute_plan(find_many_plan, args, NULL, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "lookup of duplicate events failed: %s", SPI_result_code_string(rc));
-		for (uint64 r = 0; r < SPI_processed; r++)
+		/*
+		 * In key order: two batches holding some of each other's keys then wait
+		 * for each other in one direction only, instead of deadlocking.
+		 */
+		qsort(keys, k, sizeof(KeyRef), CompareKeyRef);
+		nkeys = k;
+		k = 0;
+		for (int j = 0; j < nkeys; j++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int64		user_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-			pg_uuid_t  *uuid = DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull));
+			int			i = keys[j].index;
+			BatchItem  *it = &items[i];
 
-			for (int i = 0; i < n; i++)
+			idrefs[k].id = it->id;
+			idrefs[k].index = i;
+			ids[k] = Int64GetDatum(it->id);
+			user_ids[k] = Int64GetDatum(it->ev.user_id);
+			actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
+			times[k] = TimestampTzGetDatum(it->ev.action_time);
+			metas[k] = JsonbPGetDatum(it->ev.metadata);
+			uuids[k] = UUIDPGetDatum(&it->ev.event_id);
+			k++;
+		}
+		if (k > 0)
+		{
+			Oid			types[7] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+			TIMESTAMPTZARRAYOID, JSONBARRAYOID, UUIDARRAYOID, TIMESTAMPTZOID};
+			int			nkeyed = k;
+
+			qsort(idrefs, nkeyed, sizeof(IdRef), CompareIdRef);
+			KeepPlan(&insert_many_plan,
+					 "INSERT INTO user_activity.events AS e "
+					 "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
+					 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $7, u.m, u.e "
+					 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
+					 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
+					 "pg_catalog.unnest($5) AS m, pg_catalog.unnest($6) AS e) AS u "
+					 "ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING "
+					 "RETURNING e.id",
+					 7, types);
+			args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[2] = PointerGetDatum(construct_array(actions, k, TEXTOID, -1, false, TYPALIGN_INT));
+			args[3] = PointerGetDatum(construct_array(times, k, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
+			args[5] = PointerGetDatum(construct_array(uuids, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+			args[6] = TimestampTzGetDatum(recorded_at);
+			rc = SPI_execute_plan(insert_many_plan, args, NULL, false, 0);
+			if (rc != SPI_OK_INSERT_RETURNING)
+				elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
+
+			for (uint64 r = 0; r < SPI_processed; r++)
 			{
-				BatchItem  *it = &items[i];
+				bool		isnull;
+				IdRef		key;
+				IdRef	   *found;
 
-				if (it->status == ITEM_PENDING && it->ev.user_id == user_id &&
-					memcmp(it->ev.event_id.data, uuid->data, UUID_LEN) == 0)
+				key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+				found = bsearch(&key, idrefs, nkeyed, sizeof(IdRef), CompareIdRef);
+				if (found == NULL)
+					elog(ERROR, "inserted event " INT64_FORMAT " matches no batch item", key.id);
+				items[found->index].status = ITEM_STORED;
+			}
+		}
+
+		/* what was not stored conflicted with an event stored earlier */
+		k = 0;
+		for (int i = 0; i < n; i++)
+		{
+			if (items[i].status != ITEM_PENDING)
+				continue;
+			Assert(items[i].ev.has_event_id);
+			user_ids[k] = Int64GetDatum(items[i].ev.user_id);
+			uuids[k] = UUIDPGetDatum(&items[i].ev.event_id);
+			k++;
+		}
+		nlookup = k;
+		if (nlookup > 0)
+		{
+			Oid			types[2] = {INT8ARRAYOID, UUIDARRAYOID};
+
+			KeepPlan(&find_many_plan,
+					 "SELECT e.user_id, e.event_id, e.id, e.recorded_at "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(user_id, event_id) "
+					 "JOIN user_activity.events e "
+					 "ON e.user_id = k.user_id AND e.event_id = k.event_id",
+					 2, types);
+			args[0] = PointerGetDatum(construct_array(user_ids, nlookup, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[1] = PointerGetDatum(construct_array(uuids, nlookup, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+			rc = SPI_execute_plan(find_many_plan, args, NULL, false, 0);
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "lookup of duplicate events failed: %s", SPI_result_code_string(rc));
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[r];
+				TupleDesc	desc = SPI_tuptable->tupdesc;
+				bool		isnull;
+				int64		user_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+				pg_uuid_t  *uuid = DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull));
+
+				for (int i = 0; i < n; i++)
 				{
-					it->status = ITEM_DUPLICATE;
-					it->first = -1;
-					it->id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-					it->recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+					BatchItem  *it = &items[i];
+
+					if (it->status == ITEM_PENDING && it->ev.user_id == user_id &&
+						memcmp(it->ev.event_id.data, uuid->data, UUID_LEN) == 0)
+					{
+						it->status = ITEM_DUPLICATE;
+						it->first = -1;
+						it->id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+						it->recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+					}
 				}
 			}
 		}
+
 		for (int i = 0; i < n; i++)
-		{
 			if (items[i].status == ITEM_PENDING)
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not read the event already stored with this event_id"),
-						 errdetail("It was stored by a transaction this snapshot cannot see."),
-						 errhint("Retry the transaction.")));
-		}
+				pending = true;
+		if (!pending)
+			break;
+		if (attempt == 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not read the event already stored with this event_id"),
+					 errdetail("The event was deleted, or stored by a transaction this snapshot cannot see."),
+					 errhint("Retry the transaction.")));
 	}
 
 	SPI_finish();
