@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { launch } from './browser.mjs';
 
@@ -59,6 +60,18 @@ async function screenshot(name) {
 const R = () => page.locator('#view-record');
 const S = () => page.locator('#view-search');
 const A = () => page.locator('#view-activity');
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's WCAG 2 A/AA rules on the page as it is; the violations. */
+async function accessibilityViolations() {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
 
 /** The ids of the events in the results table, top to bottom. */
 async function shownIds() {
@@ -282,6 +295,16 @@ describe('the page, against the real API', () => {
     // A top user's button loads that user's chart.
     await top.getByRole('button', { name: `User ${RECORD_USER}` }).click();
     await page.getByRole('heading', { name: `User ${RECORD_USER}: events per counting period` }).waitFor();
+  });
+
+  test('passes axe-core\'s WCAG 2.1 A and AA checks in every view, with results shown', async () => {
+    // The views as the tests above left them: a stored event, a page of
+    // results, the chart and the top users.
+    for (const view of ['record', 'search', 'activity']) {
+      await page.goto(`${base}/#${view}`);
+      await page.locator(`#title-${view}`).waitFor();
+      assert.deepEqual(await accessibilityViolations(), [], view);
+    }
   });
 
   test('is usable at phone width, without sideways scrolling', async () => {

@@ -28,7 +28,8 @@ export async function launch({ timezoneId = 'Europe/Berlin', viewport = { width:
     locale: 'en-GB',
     viewport,
   });
-  context.setDefaultTimeout(15_000);
+  // Patient on a machine busy with other suites.
+  context.setDefaultTimeout(30_000);
   const errors = [];
   // Responses with an error status the test provoked on purpose; Chromium
   // logs each as "Failed to load resource", which is then no fault.

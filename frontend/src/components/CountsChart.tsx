@@ -9,8 +9,9 @@ export const ACTION_COLOURS: Record<(typeof ACTIONS)[number], string> = {
   viewed: '#8e6c00',
 };
 
-/** Stacked bars: one bar per counting period, one colour per action, with
- * the same numbers as a table for screen readers and keyboard users. */
+/** Stacked bars: one bar per counting period, one colour per action.  The
+ * chart can be explored with the arrow keys (Recharts' accessibility layer);
+ * the same numbers are in a table for screen readers. */
 export function CountsChart({ periods }: { periods: CountPeriod[] }) {
   // Periods end on the minute when pg_cron runs the count; show seconds
   // only when minutes would not tell them apart.
@@ -19,9 +20,14 @@ export function CountsChart({ periods }: { periods: CountPeriod[] }) {
   const data = periods.map((p, i) => ({ ...p, label: precise ? formatLocal(p.period_end).slice(0, 19) : minutes[i] }));
   return (
     <figure className="chart">
-      <div className="chart-box" aria-hidden="true">
+      <div className="chart-box">
         <ResponsiveContainer width="100%" height={300} initialDimension={{ width: 640, height: 300 }}>
-          <BarChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
+          <BarChart
+            data={data}
+            margin={{ top: 8, right: 8, bottom: 8, left: 0 }}
+            title="Events per counting period, stacked by action"
+            desc="Use the arrow keys to move between periods; the table below has the same numbers."
+          >
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" tick={{ fontSize: 12 }} minTickGap={16} />
             <YAxis allowDecimals={false} tick={{ fontSize: 12 }} width={48} />

@@ -26,8 +26,9 @@ class FixedSizeObserver {
 }
 (globalThis as unknown as { ResizeObserver: unknown }).ResizeObserver = FixedSizeObserver;
 
-// findBy* and waitFor wait up to 5 s (default 1 s) on a loaded machine.
-configure({ asyncUtilTimeout: 5000 });
+// findBy* and waitFor wait up to 15 s (default 1 s): other suites may load
+// the machine, and the chart is a lazily imported module.
+configure({ asyncUtilTimeout: 15_000 });
 
 afterEach(() => {
   cleanup();
