@@ -100,7 +100,8 @@ UaDefineHttpGucs(void)
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_role",
 							   "Role the HTTP shim switches to after login (empty: none).",
-							   NULL, &http_role, "",
+							   "By default the extension's writer role, which may call the shim's functions and nothing else.",
+							   &http_role, "user_activity_writer",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_static_dir",
 							   "Directory of the web page served at / (empty: none).",

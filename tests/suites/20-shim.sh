@@ -65,8 +65,10 @@ $psql -d postgres -c "CREATE DATABASE shim"
 $psql -d shim -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
 
 # the standalone shim groups concurrent POSTs (HTTP_GROUP_COMMIT), the worker
-# does not: the same tests cover both ways of writing an event
+# does not: the same tests cover both ways of writing an event.  Both work
+# as the extension's writer role (the worker's default user_activity.http_role)
 DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=shim" \
+DB_ROLE=user_activity_writer \
 HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 HTTP_GROUP_COMMIT=on SHIM_STATIC_DIR=$static \
 	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
 standalone_pid=$!
