@@ -388,6 +388,16 @@ for (const [mode, base] of Object.entries(env.modes)) {
       assert.ok(check.ok, check.out);
     });
 
+    test('counting freshness gauges come from counting_status_json()', async () => {
+      psql('CALL user_activity.run_counting()');
+      const page = (await req(base, 'GET', '/metrics')).text;
+      assert.equal(metric(page, 'user_activity_tracking_counting_last_run_success'), 1);
+      const since = metric(page, 'user_activity_tracking_counting_seconds_since_last_success');
+      assert.ok(since >= 0 && since < 60, `seconds since last success: ${since}`);
+      const ts = metric(page, 'user_activity_tracking_counting_last_success_timestamp_seconds');
+      assert.ok(Math.abs(ts - Date.now() / 1000) < 60, `last success at ${ts}`);
+    });
+
     test('OpenAPI 3.1 matches the real routes', async () => {
       const doc = (await req(base, 'GET', '/api/openapi.json')).json;
       assert.equal(doc.openapi, '3.1.0');
