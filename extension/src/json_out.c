@@ -105,12 +105,6 @@ UaAppendUuid(StringInfo buf, const pg_uuid_t *uuid)
 	}
 }
 
-void
-UaAppendJsonString(StringInfo buf, const char *s)
-{
-	escape_json(buf, s);
-}
-
 /*
  * UaAppendEventJson appends one event object.  event_id may be NULL (JSON
  * null).  Keys come in the order of docs/interfaces.md.
