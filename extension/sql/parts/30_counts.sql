@@ -286,8 +286,8 @@ $$;
 COMMENT ON FUNCTION user_activity.count_activity() IS
     'counts the events committed since the previous run, per user and action, exactly once';
 
--- No SET clause: a procedure with one cannot commit.  Every name is
--- schema-qualified instead.
+-- No SET clause: a procedure with one cannot commit.  Every name, operators
+-- included, is schema-qualified instead.
 CREATE PROCEDURE user_activity.run_counting()
     LANGUAGE plpgsql
     AS $$
@@ -313,11 +313,12 @@ BEGIN
     VALUES (v_started, pg_catalog.clock_timestamp(), 'error', v_sqlstate, v_message);
     PERFORM user_activity.counting_purge_history();
     COMMIT;
-    IF v_detail <> '' AND v_hint <> '' THEN
+    -- Operators too are looked up in the caller's search_path: name them.
+    IF v_detail OPERATOR(pg_catalog.<>) '' AND v_hint OPERATOR(pg_catalog.<>) '' THEN
         RAISE EXCEPTION USING ERRCODE = v_sqlstate, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
-    ELSIF v_detail <> '' THEN
+    ELSIF v_detail OPERATOR(pg_catalog.<>) '' THEN
         RAISE EXCEPTION USING ERRCODE = v_sqlstate, MESSAGE = v_message, DETAIL = v_detail;
-    ELSIF v_hint <> '' THEN
+    ELSIF v_hint OPERATOR(pg_catalog.<>) '' THEN
         RAISE EXCEPTION USING ERRCODE = v_sqlstate, MESSAGE = v_message, HINT = v_hint;
     ELSE
         RAISE EXCEPTION USING ERRCODE = v_sqlstate, MESSAGE = v_message;
