@@ -19,6 +19,17 @@ describe('api base URL', () => {
   });
 });
 
+describe('api base URL at build time', () => {
+  it('takes VITE_API_BASE_URL, else the original REACT_APP_API_BASE_URL', () => {
+    vi.stubEnv('REACT_APP_API_BASE_URL', 'http://localhost:8080/api');
+    expect(apiBaseUrl()).toBe('http://localhost:8080');
+    vi.stubEnv('VITE_API_BASE_URL', 'http://api.example:9000/');
+    expect(apiBaseUrl()).toBe('http://api.example:9000');
+    vi.unstubAllEnvs();
+    expect(apiBaseUrl()).toBe(window.location.origin);
+  });
+});
+
 describe('nextLink', () => {
   it('finds rel="next" among links, relative or absolute', () => {
     const base = window.location.origin;
