@@ -56,6 +56,9 @@ describe('RecordView', () => {
     const ta = screen.getByLabelText('Metadata (JSON object)');
     expect(ta).toHaveAttribute('aria-invalid', 'true');
     expect(ta).toHaveAccessibleDescription(/Line 3, column 17: expected a value but found "]"/);
+    await userEvent.setup().click(screen.getByRole('button', { name: 'Go to error' }));
+    expect(ta).toHaveFocus();
+    expect((ta as HTMLTextAreaElement).selectionStart).toBe('{\n  "ip": "10.0.0.1",\n  "tags": [1, 2,'.length);
     await setMetadata('[1]');
     expect(ta).toHaveAccessibleDescription(/must be a JSON object/);
     await setMetadata('{"ip":"10.0.0.1"}');

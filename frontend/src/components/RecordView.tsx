@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ACTIONS, ApiError, recordEvent, type StoredEvent } from '../api';
 import { checkMetadata } from '../json';
 import { formatLocal, parseInputValue, timeZoneLabel, toInputValue, toRfc3339 } from '../time';
@@ -35,7 +35,6 @@ export function RecordView({ onShowUser }: Props) {
   const [banner, setBanner] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [stored, setStored] = useState<StoredEvent | null>(null);
-  const formRef = useRef<HTMLFormElement>(null);
 
   const whenDate = parseInputValue(when);
   const clientErrors: Errors = {};
@@ -109,7 +108,7 @@ export function RecordView({ onShowUser }: Props) {
 
   return (
     <div className="view-body">
-      <form ref={formRef} className="card form" onSubmit={submit} noValidate aria-busy={busy}>
+      <form className="card form" onSubmit={submit} noValidate aria-busy={busy}>
         <div className="grid-2">
           <Field id="record-user" label="User id" error={shown('user_id')}>
             <input
