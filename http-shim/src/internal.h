@@ -213,6 +213,7 @@ typedef struct ShimJobs
 	pthread_cond_t cv;
 	ShimRequest *head;
 	ShimRequest *tail;
+	bool		closed;			/* stopping: handle requests inline */
 	bool		stop;
 	int			nthreads;
 	pthread_t  *threads;
@@ -224,6 +225,7 @@ struct Shim
 	struct MHD_Daemon *daemon;
 	ShimPool   *pool;
 	ShimJobs	jobs;
+	int			suspended;		/* deferred requests not completed yet */
 	ShimGroup  *group;			/* NULL: no group commit */
 	volatile int draining;
 	double		started;

@@ -369,9 +369,16 @@ Dispatch(ShimRequest *req)
 		return shim_routes[req->route].handler(req);
 
 	/* everything else waits on the database: hand it to a job thread */
-	req->deferred = true;
-	MHD_suspend_connection(req->conn);
 	pthread_mutex_lock(&req->shim->jobs.mu);
+	if (req->shim->jobs.closed)
+	{
+		/* stopping: the daemon must not be left with suspended requests */
+		pthread_mutex_unlock(&req->shim->jobs.mu);
+		return shim_routes[req->route].handler(req);
+	}
+	req->deferred = true;
+	__atomic_add_fetch(&req->shim->suspended, 1, __ATOMIC_SEQ_CST);
+	MHD_suspend_connection(req->conn);
 	if (req->shim->jobs.tail)
 		req->shim->jobs.tail->next_job = req;
 	else
@@ -550,6 +557,8 @@ Completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 		shim_metrics_request(route, req->status, elapsed);
 	shim_log_request(req->method, shim_route_label(route), req->status,
 					 elapsed, req->request_id, req->sqlstate);
+	if (req->deferred)
+		__atomic_sub_fetch(&req->shim->suspended, 1, __ATOMIC_SEQ_CST);
 	shim_buf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
@@ -694,7 +703,20 @@ shim_stop(Shim *shim, int drain_ms)
 	if (left > 0)
 		shim_log(SHIM_LOG_WARN, "stopping with %ld requests still in flight",
 				 left);
+
+	/*
+	 * From now on requests are handled inline; wait until every request a
+	 * job thread had was resumed and completed, since libmicrohttpd aborts
+	 * when stopped with a suspended connection.
+	 */
+	pthread_mutex_lock(&shim->jobs.mu);
+	shim->jobs.closed = true;
+	pthread_mutex_unlock(&shim->jobs.mu);
 	StopJobs(shim);
+	deadline = shim_now() + 5.0;
+	while (__atomic_load_n(&shim->suspended, __ATOMIC_SEQ_CST) > 0 &&
+		   shim_now() < deadline)
+		usleep(5 * 1000);
 	MHD_stop_daemon(shim->daemon);
 	shim_pool_destroy(shim->pool);
 	if (shim->group)

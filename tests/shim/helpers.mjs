@@ -95,16 +95,19 @@ export async function waitFor(fn, ms = 30000, what = 'condition') {
 }
 
 // Starts a standalone shim with extra environment; resolves once /healthz answers.
+// A null value leaves the variable out.
 export async function startShim(port, extraEnv = {}) {
+  const childEnv = {
+    PATH: process.env.PATH,
+    DB_URL: dbUrl,
+    HTTP_PORT: String(port),
+    HTTP_LISTEN_ADDRESS: '127.0.0.1',
+    HTTP_THREADS: '4',
+    ...extraEnv,
+  };
+  for (const k of Object.keys(childEnv)) if (childEnv[k] === null) delete childEnv[k];
   const child = spawn(env.bin, [], {
-    env: {
-      PATH: process.env.PATH,
-      DB_URL: dbUrl,
-      HTTP_PORT: String(port),
-      HTTP_LISTEN_ADDRESS: '127.0.0.1',
-      HTTP_THREADS: '4',
-      ...extraEnv,
-    },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.out = '';

@@ -31,6 +31,20 @@ describe('configuration', () => {
   });
 });
 
+describe('libpq environment', () => {
+  test('without DB_URL the PG* variables apply', async () => {
+    const shim = await startShim(portKeys, {
+      DB_URL: null, PGHOST: '127.0.0.1', PGPORT: String(env.pgPort), PGUSER: 'postgres', PGDATABASE: env.db,
+    });
+    try {
+      assert.equal((await req(shim.base, 'GET', '/readyz')).status, 200);
+      assert.equal((await req(shim.base, 'POST', '/api/event', { body: event(freshUser()) })).status, 201);
+    } finally {
+      await stopShim(shim);
+    }
+  });
+});
+
 describe('API keys', () => {
   let shim;
   after(() => shim && stopShim(shim));
@@ -197,7 +211,7 @@ describe('SIGTERM during load', () => {
     const exit = await shim.exited;
     stop = true;
     await Promise.all(clients);
-    assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}`);
+    assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}: ${shim.err}`);
     assert.ok(before > 50, `load was running (${before} acknowledged before SIGTERM)`);
     assert.match(shim.out, /got SIGTERM, shutting down/);
     const stored = new Set(psql(`SELECT event_id FROM user_activity.events WHERE user_id = ${u}`).split('\n'));
