@@ -75,6 +75,16 @@ describe('API keys', () => {
     assert.equal((await req(b, 'GET', '/healthz')).status, 200);
     assert.equal((await req(b, 'GET', '/metrics')).status, 200);
     assert.doesNotMatch(shim.out, /w-key|r-key|a-key/, 'keys never logged');
+    // the log: one JSON object per line; requests with their route template
+    const lines = shim.out.trim().split('\n').map((l) => JSON.parse(l));
+    const requests = lines.filter((l) => l.msg === 'request');
+    assert.ok(requests.length >= 10);
+    for (const l of lines) assert.ok(l.time && l.level && l.msg, JSON.stringify(l));
+    for (const l of requests) {
+      for (const k of ['method', 'route', 'status', 'duration_ms', 'request_id']) assert.ok(k in l, k);
+    }
+    assert.ok(requests.some((l) => l.route === '/api/users/{id}/events' && l.method === 'DELETE'));
+    assert.ok(!shim.out.includes(String(u)), 'no user ids (raw paths, bodies) in the log');
   });
 });
 
