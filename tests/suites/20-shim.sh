@@ -39,6 +39,13 @@ if nm -D --undefined-only user_activity.so | grep -qw json_object; then
 fi
 
 echo "-- integration tests (PostgreSQL $pgport, HTTP $base..$((base + 9)))"
+# a port already taken would have the tests talk to someone else's server
+for port in $(seq "$base" $((base + 6))); do
+	if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
+		echo "port $port is already in use; set SHIM_HTTP_BASE to ten free ports" >&2
+		exit 1
+	fi
+done
 static=$tmp/static
 mkdir -p "$static/assets"
 echo '<!doctype html><title>shim test page</title>' >"$static/index.html"
