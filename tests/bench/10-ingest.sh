@@ -9,7 +9,10 @@
 #     same table (psql \copy, one client, one transaction);
 #  2. single: record_event(jsonb) one event per statement against a plain
 #     INSERT of the same event, pgbench with BENCH_CLIENTS clients for
-#     BENCH_SECONDS each, prepared statements.
+#     BENCH_SECONDS each, prepared statements.  Both build their JSON from
+#     the user id on every call, as a client sending a different event each
+#     time makes the server parse it: the INSERT its metadata, record_event
+#     the whole event.
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/bench/lib/ua-bench.sh
@@ -60,11 +63,11 @@ bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
 # Single events, one statement (and commit) each.
 cat >"$work/insert.sql" <<SQL
 \\set uid random(1, $users)
-INSERT INTO user_activity.events (user_id, action, event_action_timestamp, metadata) VALUES (:uid, 'viewed', '2025-10-10T18:30:00Z', '{"ip": "192.168.1.10", "device": "iPhone 14", "location": "Kyiv, Ukraine"}');
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, metadata) VALUES (:uid, 'viewed', '2025-10-10T18:30:00Z', ('{"ip": "192.168.1.' || :uid % 250 || '", "device": "iPhone 14", "location": "Kyiv, Ukraine"}')::jsonb);
 SQL
 cat >"$work/record.sql" <<SQL
 \\set uid random(1, $users)
-SELECT user_activity.record_event(('{"user_id": ' || :uid || ', "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "metadata": {"ip": "192.168.1.10", "device": "iPhone 14", "location": "Kyiv, Ukraine"}}')::jsonb)::text;
+SELECT user_activity.record_event(('{"user_id": ' || :uid || ', "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "metadata": {"ip": "192.168.1.' || :uid % 250 || '", "device": "iPhone 14", "location": "Kyiv, Ukraine"}}')::jsonb)::text;
 SQL
 jobs=$(nproc)
 insert_all= record_all= single_ratios=
