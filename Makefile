@@ -1,18 +1,22 @@
 # Makefile for the user_activity extension, its HTTP shim and the project's
 # two commands ("make run" and "make test").  The extension itself is built
-# with PGXS; the version is declared once, in user_activity.control.
+# with PGXS.  Versions are declared once each: extension/sql/parts assembles
+# the base version BASEVERSION (1.0), every later change is an upgrade script
+# extension/sql/user_activity--A--B.sql, and user_activity.control's
+# default_version names the newest, so CREATE EXTENSION installs the base
+# and applies the upgrades: fresh installs and upgrades run the same code.
 
 EXTENSION = user_activity
-EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+BASEVERSION = 1.0
 
 MODULE_big = user_activity
 EXT_SRCS := $(sort $(wildcard extension/src/*.c))
 OBJS = $(EXT_SRCS:.c=.o)
 
-# The install script of the current version is assembled from one file per
+# The install script of the base version is assembled from one file per
 # concern (schema, ingest, search, counting, ...), in name order.
 SQL_PARTS := $(sort $(wildcard extension/sql/parts/*.sql))
-DATA_built = extension/$(EXTENSION)--$(EXTVERSION).sql
+DATA_built = extension/$(EXTENSION)--$(BASEVERSION).sql
 DATA = $(wildcard extension/sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress: every sql/*.sql is one self-contained topic.
@@ -37,7 +41,7 @@ include $(PGXS)
 
 $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 	@mkdir -p $(dir $@)
-	{ printf '%s\n' '/* $(EXTENSION)--$(EXTVERSION).sql: assembled from extension/sql/parts, do not edit */' \
+	{ printf '%s\n' '/* $(EXTENSION)--$(BASEVERSION).sql: assembled from extension/sql/parts, do not edit */' \
 	    '' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit' ''; \
 	  for f in $(SQL_PARTS); do printf '\n-- %s\n' "$$f"; cat "$$f"; done; } > $@
 

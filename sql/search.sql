@@ -153,7 +153,7 @@ SET plan_cache_mode = force_generic_plan;
 PREPARE page(bigint, timestamptz, bigint, timestamptz, text[], timestamptz, timestamptz, bigint, bigint) AS
 SELECT e.id, e.user_id, e.action, e.event_action_timestamp, e.metadata, e.event_id, e.recorded_at
 FROM user_activity.events e
-WHERE e.user_id = $1 AND (e.recorded_at, e.id) > ($2, $3) AND e.recorded_at < $4
+WHERE e.user_id = $1 AND (e.recorded_at, e.id) > ($2, $3) AND e.recorded_at >= $2 AND e.recorded_at < $4
   AND ($5::pg_catalog.text[] IS NULL OR e.action = ANY ($5::pg_catalog.text[]::user_activity.action[]))
   AND ($6::pg_catalog.timestamptz IS NULL OR e.event_action_timestamp >= $6)
   AND ($7::pg_catalog.timestamptz IS NULL OR e.event_action_timestamp < $7)
@@ -168,6 +168,7 @@ FROM user_activity.events AS e
 WHERE e.user_id = $1
   AND (e.recorded_at, e.id) > ((user_activity.find_start($1, $2, $3, $4, $5)).recorded_at,
                                (user_activity.find_start($1, $2, $3, $4, $5)).id)
+  AND e.recorded_at >= (user_activity.find_start($1, $2, $3, $4, $5)).recorded_at
   AND e.recorded_at < $3
   AND ($6 IS NULL OR e.action = ANY ($6))
   AND ($7 IS NULL OR e.event_action_timestamp >= $7)

@@ -3,12 +3,16 @@
  * ingest.c
  *	  record_event() and record_events(): validated, idempotent ingest.
  *
- * Both insert with INSERT ... ON CONFLICT DO NOTHING on the partial unique
- * index (user_id, event_id), so a re-sent event_id is reported as a
- * duplicate exactly, with no time window, and two concurrent senders of the
- * same event_id cannot both store it: the second waits for the first and
- * then sees the conflict.  The statements are prepared once per backend
- * (SPI_keepplan); the plan cache re-plans them if the table is re-created.
+ * Both insert with INSERT ... ON CONFLICT DO NOTHING: (user_id, event_id)
+ * is claimed in user_activity.event_keys by a trigger on the (partitioned)
+ * table, which skips the row while ingest inserts when the key is taken
+ * (version 1.0: the partial unique index on the table is the arbiter).  So
+ * a re-sent event_id is reported as a duplicate exactly, with no time
+ * window, and two concurrent senders of the same event_id cannot both store
+ * it: the second waits for the first and then sees the conflict.  Before
+ * inserting, ingest makes sure a partition holds the transaction's time.
+ * The statements are prepared once per backend (SPI_keepplan); the plan
+ * cache re-plans them if the table is re-created.
  *
  * A batch is one multi-row INSERT over unnest() of arrays.  Its ids are
  * taken from the sequence beforehand, so that each returned row maps back to
@@ -45,6 +49,28 @@ static SPIPlanPtr next_ids_plan = NULL;
 static SPIPlanPtr insert_many_plan = NULL;
 static SPIPlanPtr insert_many_plain_plan = NULL;
 static SPIPlanPtr find_many_plan = NULL;
+
+/*
+ * ExecuteSkippingDuplicates runs an INSERT of events during which a taken
+ * (user_id, event_id) skips the row instead of failing the statement.
+ */
+static int
+ExecuteSkippingDuplicates(SPIPlanPtr plan, Datum *values, const char *nulls)
+{
+	volatile int rc = 0;
+
+	ua_ingest_skips_duplicates = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		ua_ingest_skips_duplicates = false;
+	}
+	PG_END_TRY();
+	return rc;
+}
 
 static SPIPlanPtr
 KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
@@ -87,12 +113,15 @@ LockEventsForIds(void)
 static Datum
 StoreWithoutKey(UaEvent *ev)
 {
-	Oid			seqid = LockEventsForIds();
-	int64		id = nextval_internal(seqid, true);
 	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
+	Oid			seqid;
+	int64		id;
 	Datum		values[6];
 	int			rc;
 
+	UaEnsureEventPartition(recorded_at);
+	seqid = LockEventsForIds();
+	id = nextval_internal(seqid, true);
 	SPI_connect();
 	{
 		Oid			types[6] = {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID,
@@ -146,6 +175,7 @@ StoreOne(UaEvent *ev)
 	if (!ev->has_event_id)
 		return StoreWithoutKey(ev);
 
+	UaEnsureEventPartition(GetCurrentTransactionStartTimestamp());
 	SPI_connect();
 	{
 		Oid			types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, UUIDOID};
@@ -154,7 +184,7 @@ StoreOne(UaEvent *ev)
 				 "INSERT INTO user_activity.events AS e "
 				 "(user_id, action, event_action_timestamp, metadata, event_id) "
 				 "VALUES ($1, $2::user_activity.action, $3, $4, $5) "
-				 "ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING "
+				 "ON CONFLICT DO NOTHING "
 				 "RETURNING e.id, e.recorded_at",
 				 5, types);
 	}
@@ -172,7 +202,7 @@ StoreOne(UaEvent *ev)
 
 	for (int attempt = 1;; attempt++)
 	{
-		rc = SPI_execute_plan(insert_one_plan, values, nulls, false, 0);
+		rc = ExecuteSkippingDuplicates(insert_one_plan, values, nulls);
 		if (rc != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
 
@@ -435,6 +465,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 	int			rc;
 	int			nlookup = 0;
 
+	UaEnsureEventPartition(recorded_at);
 	SPI_connect();
 
 	(void) LockEventsForIds();
@@ -580,7 +611,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 					 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
 					 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
 					 "pg_catalog.unnest($5) AS m, pg_catalog.unnest($6) AS e) AS u "
-					 "ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING "
+					 "ON CONFLICT DO NOTHING "
 					 "RETURNING e.id",
 					 7, types);
 			args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
@@ -590,7 +621,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 			args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
 			args[5] = PointerGetDatum(construct_array(uuids, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 			args[6] = TimestampTzGetDatum(recorded_at);
-			rc = SPI_execute_plan(insert_many_plan, args, NULL, false, 0);
+			rc = ExecuteSkippingDuplicates(insert_many_plan, args, NULL);
 			if (rc != SPI_OK_INSERT_RETURNING)
 				elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
 

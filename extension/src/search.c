@@ -82,6 +82,7 @@ static SPIPlanPtr export_plan = NULL;
 	"FROM user_activity.events e " \
 	"WHERE e.user_id = $1 " \
 	"AND (e.recorded_at, e.id) > ($2, $3) " \
+	"AND e.recorded_at >= $2 " \
 	"AND e.recorded_at < $4 " \
 	"AND ($5::pg_catalog.text[] IS NULL OR e.action = ANY ($5::pg_catalog.text[]::user_activity.action[])) " \
 	"AND ($6::pg_catalog.timestamptz IS NULL OR e.event_action_timestamp >= $6) " \

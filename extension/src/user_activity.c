@@ -27,6 +27,7 @@ _PG_init(void)
 {
 	UaDefineIngestGucs();
 	UaDefineCountGucs();
+	UaDefinePartitionGucs();
 	UaDefineHttpGucs();
 
 	MarkGUCPrefixReserved("user_activity");

@@ -38,7 +38,8 @@ AS $$
 SELECT user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
                                 find_events.page_size, find_events.after);
 -- the keyset position is a stable expression, so it is part of the index
--- condition on (user_id, recorded_at, id)
+-- condition on (user_id, recorded_at, id); its recorded_at, repeated as a
+-- plain bound, lets the planner skip the partitions before it
 SELECT e.*
 FROM user_activity.events AS e
 WHERE e.user_id = find_events.user_id
@@ -47,6 +48,8 @@ WHERE e.user_id = find_events.user_id
                                  find_events.page_size, find_events.after)).recorded_at,
        (user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
                                  find_events.page_size, find_events.after)).id)
+  AND e.recorded_at >= (user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
+                                                 find_events.page_size, find_events.after)).recorded_at
   AND e.recorded_at < find_events.until
   AND (find_events.actions IS NULL OR e.action = ANY (find_events.actions))
   AND (find_events.action_since IS NULL OR e.event_action_timestamp >= find_events.action_since)

@@ -1,0 +1,112 @@
+--
+-- Upgrade: 1.0 (unpartitioned events) to 1.1 (partitioned by recorded_at)
+-- keeps every row, id, count and key.
+--
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS user_activity CASCADE;
+CREATE EXTENSION user_activity VERSION '1.0';
+RESET client_min_messages;
+SET timezone = 'UTC';
+
+SELECT extversion FROM pg_extension WHERE extname = 'user_activity';
+SELECT relkind FROM pg_class WHERE oid = 'user_activity.events'::regclass;
+
+-- events through every path of 1.0, over several days
+SELECT r->>'status' AS status FROM user_activity.record_event(
+    '{"user_id": 1, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "created", "event_id": "eeeeeeee-0000-4000-8000-000000000001", "metadata": {"a": 1}}') r;
+SELECT r->>'status' AS status FROM user_activity.record_event(2, 'viewed', '2025-10-10 18:30Z', '{"b": 2}', 'eeeeeeee-0000-4000-8000-000000000002') r;
+SELECT r->'stored' AS stored FROM user_activity.record_events($$[
+  {"user_id": 1, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "updated", "event_id": "eeeeeeee-0000-4000-8000-000000000003"},
+  {"user_id": 3, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "deleted"}
+]$$) r;
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at, metadata, event_id)
+SELECT 1 + i % 5, (ARRAY['created', 'updated', 'deleted', 'viewed'])[1 + i % 4]::user_activity.action,
+       '2025-09-01 00:00Z'::timestamptz + i * interval '1 hour',
+       '2025-09-01 00:00Z'::timestamptz + i * interval '1 hour',
+       jsonb_build_object('i', i),
+       CASE WHEN i % 3 = 0 THEN ('eeeeeeee-0000-4000-9000-' || lpad(i::text, 12, '0'))::uuid END
+FROM generate_series(1, 500) i;
+SELECT r->>'status' AS status, r->>'events' AS events FROM user_activity.count_activity() r;
+-- more events after the count, not counted yet
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at)
+VALUES (4, 'viewed', '2025-10-01 00:00Z', '2025-10-01 00:00Z');
+GRANT SELECT ON user_activity.events TO PUBLIC;
+
+-- what must survive
+CREATE TEMP TABLE before AS
+SELECT (SELECT count(*) FROM user_activity.events) AS events,
+       (SELECT sum(id) FROM user_activity.events) AS id_sum,
+       (SELECT max(id) FROM user_activity.events) AS max_id,
+       (SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM user_activity.events e) AS digest,
+       (SELECT count(event_id) FROM user_activity.events) AS event_ids,
+       (SELECT sum(event_count) FROM user_activity.user_event_counts) AS counted,
+       (SELECT count(*) FROM user_activity.user_event_counts) AS periods,
+       (SELECT last_id FROM user_activity.counting_state) AS counted_up_to,
+       pg_sequence_last_value('user_activity.events_id_seq') AS seq;
+SELECT events, event_ids, counted, periods, counted_up_to, seq FROM before;
+
+ALTER EXTENSION user_activity UPDATE TO '1.1';
+
+SELECT extversion FROM pg_extension WHERE extname = 'user_activity';
+SELECT relkind, pg_get_partkeydef(oid) AS partition_key FROM pg_class WHERE oid = 'user_activity.events'::regclass;
+-- no row lost or changed; ids, counts and the counting position kept
+SELECT a.events = b.events AS events, a.id_sum = b.id_sum AS ids, a.max_id = b.max_id AS max_id,
+       a.digest = b.digest AS same_rows, a.event_ids = b.event_ids AS event_ids,
+       a.counted = b.counted AS counted, a.periods = b.periods AS periods,
+       a.counted_up_to = b.counted_up_to AS position, a.seq = b.seq AS sequence
+FROM before b,
+     (SELECT (SELECT count(*) FROM user_activity.events) AS events,
+             (SELECT sum(id) FROM user_activity.events) AS id_sum,
+             (SELECT max(id) FROM user_activity.events) AS max_id,
+             (SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM user_activity.events e) AS digest,
+             (SELECT count(event_id) FROM user_activity.events) AS event_ids,
+             (SELECT sum(event_count) FROM user_activity.user_event_counts) AS counted,
+             (SELECT count(*) FROM user_activity.user_event_counts) AS periods,
+             (SELECT last_id FROM user_activity.counting_state) AS counted_up_to,
+             pg_sequence_last_value('user_activity.events_id_seq') AS seq) a;
+-- every row sits in a partition of its day, none in the default
+SELECT count(*) AS in_default FROM user_activity.events_default;
+SELECT count(*) AS misplaced FROM user_activity.events e
+JOIN user_activity.event_partitions p ON p.partition = e.tableoid
+WHERE NOT (e.recorded_at >= p.partition_from AND e.recorded_at < p.partition_to
+           AND p.partition_to - p.partition_from = interval '1 day');
+-- the key of every event_id, and dedup still refuses an old one
+SELECT count(*) AS keys FROM user_activity.event_keys;
+SELECT r->>'status' AS status, r->>'id' AS id FROM user_activity.record_event(
+    '{"user_id": 1, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "created", "event_id": "eeeeeeee-0000-4000-8000-000000000001"}') r;
+SELECT r->>'status' AS status, (r->>'recorded_at')::timestamptz AS recorded_at FROM user_activity.record_event(
+    '{"user_id": 4, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "created", "event_id": "eeeeeeee-0000-4000-9000-000000000003"}') r;
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, event_id)
+VALUES (1, 'created', '2025-10-10 18:30Z', 'eeeeeeee-0000-4000-8000-000000000003');
+-- the sequence, its ownership and CACHE 1 (counting relies on it)
+SELECT s.seqcache, d.refobjid::regclass AS owned_by
+FROM pg_sequence s JOIN pg_depend d ON d.objid = s.seqrelid AND d.deptype = 'a'
+WHERE s.seqrelid = 'user_activity.events_id_seq'::regclass;
+-- privileges, the function on the row type, comments
+SELECT grantee, privilege_type FROM information_schema.role_table_grants
+WHERE table_schema = 'user_activity' AND table_name = 'events' AND grantee <> 'postgres' ORDER BY 1, 2;
+SELECT has_function_privilege('user_activity_reader',
+    'user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz)', 'EXECUTE') AS reader_finds,
+       has_function_privilege('public',
+    'user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz)', 'EXECUTE') AS public_finds;
+SELECT count(*) AS found FROM user_activity.find_events(1, '2025-09-01', '2025-10-01');
+SELECT obj_description('user_activity.events'::regclass, 'pg_class') IS NOT NULL AS commented,
+       col_description('user_activity.events'::regclass, 2) AS user_id_comment;
+-- pg_dump's list: the new table, not the dropped one
+SELECT extconfig::regclass[] @> ARRAY['user_activity.events'::regclass, 'user_activity.event_keys'::regclass] AS dumped,
+       array_position(extconfig, 0::oid) IS NULL AND NOT EXISTS (
+           SELECT FROM unnest(extconfig) o WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = o)) AS no_stale
+FROM pg_extension WHERE extname = 'user_activity';
+-- counting goes on from where it stood: only the event added after it
+SELECT r->>'status' AS status, r->>'events' AS events FROM user_activity.count_activity() r;
+SELECT (SELECT count(*) FROM user_activity.events) = (SELECT sum(event_count) FROM user_activity.user_event_counts) AS all_counted_once;
+-- search on the migrated rows
+SELECT count(*), min(recorded_at), max(recorded_at)
+FROM user_activity.find_events(2, '2025-09-05', '2025-09-07');
+-- a fresh install is the same as the upgrade
+SET client_min_messages = warning;
+DROP EXTENSION user_activity CASCADE;
+RESET client_min_messages;
+CREATE EXTENSION user_activity;
+SELECT extversion FROM pg_extension WHERE extname = 'user_activity';
+SELECT relkind FROM pg_class WHERE oid = 'user_activity.events'::regclass;
