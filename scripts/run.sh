@@ -64,6 +64,8 @@ CREATE EXTENSION IF NOT EXISTS pg_cron;
 CREATE EXTENSION IF NOT EXISTS user_activity;
 ALTER EXTENSION user_activity UPDATE;
 SELECT user_activity.schedule_counting('$SCHEDULE');
+SELECT user_activity.schedule_maintenance();
+SELECT user_activity.maintain_partitions();
 SQL
 
 cat <<MSG
@@ -74,6 +76,7 @@ run: ready
   page        http://127.0.0.1:$HTTP_PORT/
   metrics     http://127.0.0.1:$HTTP_PORT/metrics
   counting    $SCHEDULE (pg_cron job user_activity_count)
+  partitions  hourly (pg_cron job user_activity_maintenance)
 Ctrl-C stops everything.
 MSG
 tail -n 0 -f "$data/server.log" &

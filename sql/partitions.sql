@@ -15,17 +15,20 @@ SHOW user_activity.partitions_ahead;
 SELECT c.relkind, pg_catalog.pg_get_partkeydef(c.oid) AS partition_key
 FROM pg_class c WHERE c.oid = 'user_activity.events'::regclass;
 
--- CREATE EXTENSION made the current partition and 7 ahead: one day each,
--- aligned to midnight UTC, contiguous
+-- CREATE EXTENSION makes the transit default partition, the current
+-- partition and 7 ahead: one day each, aligned to midnight UTC, contiguous
 SELECT count(*) AS partitions,
        min(partition_from) = date_bin('1 day', now(), '2000-01-01 00:00Z') AS starts_today,
        bool_and(partition_to - partition_from = interval '1 day') AS one_day_each,
        max(partition_to) - min(partition_from) = interval '8 days' AS contiguous
 FROM user_activity.event_partitions;
--- they are data, not members of the extension (pg_dump dumps them)
-SELECT count(*) AS members FROM pg_depend d
+-- they are data, not members of the extension (pg_dump dumps them); the
+-- default partition is a member whose rows pg_dump keeps
+SELECT d.objid::regclass AS member FROM pg_depend d
 JOIN pg_inherits i ON i.inhrelid = d.objid AND i.inhparent = 'user_activity.events'::regclass
 WHERE d.deptype = 'e';
+SELECT c::regclass AS dumped FROM pg_extension, unnest(extconfig) c
+WHERE extname = 'user_activity' AND c::regclass::text LIKE 'user_activity.events%' ORDER BY 1;
 
 -- maintenance is idempotent
 SELECT user_activity.maintain_partitions();

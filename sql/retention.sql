@@ -8,8 +8,8 @@ CREATE EXTENSION user_activity;
 RESET client_min_messages;
 SET timezone = 'UTC';
 
--- nothing expires by default
-SELECT events_keep, counts_keep FROM user_activity.retention;
+-- nothing expires by default (no row)
+SELECT count(*) AS settings FROM user_activity.retention;
 
 -- forty days of events, one partition a day, one event an hour, every
 -- fourth with an event_id
@@ -35,7 +35,7 @@ SET ROLE user_activity_writer;
 SELECT user_activity.set_retention('30 days');
 RESET ROLE;
 SET ROLE user_activity_reader;
-SELECT events_keep, counts_keep FROM user_activity.retention;
+SELECT count(*) AS settings FROM user_activity.retention;
 RESET ROLE;
 
 SELECT user_activity.set_retention('30 days');

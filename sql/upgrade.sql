@@ -92,8 +92,8 @@ SELECT has_function_privilege('user_activity_reader',
 SELECT count(*) AS found FROM user_activity.find_events(1, '2025-09-01', '2025-10-01');
 SELECT obj_description('user_activity.events'::regclass, 'pg_class') IS NOT NULL AS commented,
        col_description('user_activity.events'::regclass, 2) AS user_id_comment;
--- pg_dump's list: the new table, not the dropped one
-SELECT extconfig::regclass[] @> ARRAY['user_activity.events'::regclass, 'user_activity.event_keys'::regclass] AS dumped,
+-- pg_dump's list: the new tables, not the dropped one
+SELECT extconfig::regclass[] @> ARRAY['user_activity.events'::regclass, 'user_activity.events_default'::regclass] AS dumped,
        array_position(extconfig, 0::oid) IS NULL AND NOT EXISTS (
            SELECT FROM unnest(extconfig) o WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = o)) AS no_stale
 FROM pg_extension WHERE extname = 'user_activity';

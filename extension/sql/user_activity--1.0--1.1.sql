@@ -51,15 +51,13 @@ CREATE TABLE user_activity.retention (
     CONSTRAINT retention_counts_keep_check CHECK (counts_keep > interval '0')
 );
 COMMENT ON TABLE user_activity.retention IS
-    'how long events and counts are kept (one row; set by set_retention and set_counts_retention)';
-COMMENT ON COLUMN user_activity.retention.singleton IS 'always true: the table has one row';
+    'how long events and counts are kept (at most one row, written by set_retention and set_counts_retention; none: both kept for ever)';
+COMMENT ON COLUMN user_activity.retention.singleton IS 'always true: the table has at most one row';
 COMMENT ON COLUMN user_activity.retention.events_keep IS
     'partitions of events wholly older than this are dropped, with their event keys; null: kept for ever';
 COMMENT ON COLUMN user_activity.retention.counts_keep IS
     'counting periods that ended longer ago than this are deleted; null: kept for ever';
 COMMENT ON COLUMN user_activity.retention.updated_at IS 'when a retention was last set';
-INSERT INTO user_activity.retention (singleton, events_keep, counts_keep, updated_at)
-VALUES (true, NULL, NULL, pg_catalog.now());
 
 --
 -- The event key table: one row per (user_id, event_id) ever stored, until
@@ -343,13 +341,15 @@ BEGIN
     -- their own (expired ones are dropped by the next run), then the current
     -- partition and those ahead of it are made.
     SELECT pg_catalog.count(*) INTO v_before FROM user_activity.event_partitions;
-    FOR r IN
-        SELECT DISTINCT pg_catalog.date_bin(user_activity.partition_interval(), d.recorded_at,
-                                            timestamptz '2000-01-01 00:00:00+00') AS bin
-        FROM user_activity.events_default d ORDER BY 1
-    LOOP
-        PERFORM user_activity.ensure_partition(r.bin);
-    END LOOP;
+    IF pg_catalog.to_regclass('user_activity.events_default') IS NOT NULL THEN
+        FOR r IN EXECUTE
+            'SELECT DISTINCT pg_catalog.date_bin(user_activity.partition_interval(), d.recorded_at,
+                                                 timestamptz ''2000-01-01 00:00:00+00'') AS bin
+             FROM user_activity.events_default d ORDER BY 1'
+        LOOP
+            PERFORM user_activity.ensure_partition(r.bin);
+        END LOOP;
+    END IF;
     FOR i IN 0 .. user_activity.partitions_ahead() LOOP
         PERFORM user_activity.ensure_partition(pg_catalog.now() + i * user_activity.partition_interval());
     END LOOP;
@@ -390,7 +390,9 @@ CREATE FUNCTION user_activity.set_retention(events interval) RETURNS jsonb
     AS $$
 BEGIN
     PERFORM user_activity.retention_check('events', events);
-    UPDATE user_activity.retention SET events_keep = events, updated_at = pg_catalog.now();
+    INSERT INTO user_activity.retention AS r (singleton, events_keep, updated_at)
+    VALUES (true, events, pg_catalog.now())
+    ON CONFLICT (singleton) DO UPDATE SET events_keep = excluded.events_keep, updated_at = excluded.updated_at;
     RETURN (SELECT pg_catalog.jsonb_build_object('events', s.events_keep, 'counts', s.counts_keep)
             FROM user_activity.retention s);
 END;
@@ -404,7 +406,9 @@ CREATE FUNCTION user_activity.set_counts_retention(counts interval) RETURNS json
     AS $$
 BEGIN
     PERFORM user_activity.retention_check('counts', counts);
-    UPDATE user_activity.retention SET counts_keep = counts, updated_at = pg_catalog.now();
+    INSERT INTO user_activity.retention AS r (singleton, counts_keep, updated_at)
+    VALUES (true, counts, pg_catalog.now())
+    ON CONFLICT (singleton) DO UPDATE SET counts_keep = excluded.counts_keep, updated_at = excluded.updated_at;
     RETURN (SELECT pg_catalog.jsonb_build_object('events', s.events_keep, 'counts', s.counts_keep)
             FROM user_activity.retention s);
 END;
@@ -475,11 +479,16 @@ CREATE TRIGGER events_release_keys_truncate
     FOR EACH STATEMENT
     EXECUTE FUNCTION user_activity.release_event_keys();
 
+-- The transit partition belongs to the extension (CREATE EXTENSION makes
+-- it; its rows are dumped, below).
 CREATE TABLE user_activity.events_default PARTITION OF user_activity.events DEFAULT;
 COMMENT ON TABLE user_activity.events_default IS
     'transit area for directly inserted events no partition holds; maintain_partitions() moves them to partitions of their own';
 
--- The current partition and those ahead, for writers that insert directly.
+-- The current partition and those ahead, so that neither direct writers
+-- nor ingest have to make one (ingest can: a partition made in an ingest
+-- transaction holds back direct writers to the default partition until it
+-- commits).
 SELECT user_activity.maintain_partitions();
 
 -- Partitions are data, not part of the extension: pg_dump dumps them and
@@ -488,17 +497,18 @@ DO $members$
 DECLARE
     r record;
 BEGIN
-    FOR r IN SELECT i.inhrelid::pg_catalog.regclass AS partition FROM pg_catalog.pg_inherits i
-             WHERE i.inhparent = 'user_activity.events'::pg_catalog.regclass
+    FOR r IN SELECT p.partition FROM user_activity.event_partitions p
     LOOP
         EXECUTE pg_catalog.format('ALTER EXTENSION user_activity DROP TABLE %s', r.partition);
     END LOOP;
 END
 $members$;
 
--- pg_dump keeps the keys and the retention with the data.
+-- pg_dump keeps the rows of the transit partition and the retention.
+-- event_keys is not dumped: restoring the events fires the trigger that
+-- claims their keys.
 SELECT pg_catalog.pg_extension_config_dump('user_activity.events', '');
-SELECT pg_catalog.pg_extension_config_dump('user_activity.event_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('user_activity.events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('user_activity.retention', '');
 
 --

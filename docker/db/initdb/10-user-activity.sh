@@ -24,4 +24,6 @@ CREATE ROLE postgres_exporter LOGIN PASSWORD :'exporter_password' IN ROLE pg_mon
 COMMENT ON ROLE postgres_exporter IS 'postgres_exporter (docker-compose service postgres_exporter)';
 
 SELECT user_activity.schedule_counting(:'schedule');
+SELECT user_activity.schedule_maintenance();
+SELECT user_activity.maintain_partitions();
 SQL

@@ -1,0 +1,35 @@
+-- user_activity on Citus: events, their keys and the counts distributed by
+-- user_id and co-located, so that everything about one user lives on one
+-- node.  Run on the coordinator (docker/citus/setup.sh); see README
+-- "Scaling out".
+
+SELECT citus_set_coordinator_host('citus-coordinator', 5432);
+SELECT citus_add_node('citus-worker-1', 5432);
+SELECT citus_add_node('citus-worker-2', 5432);
+
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+CREATE EXTENSION IF NOT EXISTS user_activity;
+
+-- Ingest creates a missing partition itself, so the transit partition for
+-- direct writes is not needed on Citus; distributed direct writes must stay
+-- within the partitions maintain_partitions() makes ahead.
+DROP TABLE IF EXISTS user_activity.events_default;
+
+-- The key trigger writes to event_keys, which is co-located: the insert of
+-- the same user_id goes to the shard on the same node.
+SET citus.enable_unsafe_triggers = on;
+ALTER SYSTEM SET citus.enable_unsafe_triggers = on;
+SELECT pg_reload_conf();
+
+SELECT create_distributed_table('user_activity.events', 'user_id')
+WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'user_activity.events'::regclass);
+SELECT create_distributed_table('user_activity.event_keys', 'user_id', colocate_with => 'user_activity.events')
+WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'user_activity.event_keys'::regclass);
+SELECT create_distributed_table('user_activity.user_event_counts', 'user_id', colocate_with => 'user_activity.events')
+WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'user_activity.user_event_counts'::regclass);
+
+-- Counting and maintenance run on the coordinator, with pg_cron.
+SELECT user_activity.schedule_counting(:'schedule');
+SELECT user_activity.schedule_maintenance();
+
+SELECT logicalrelid, partmethod, colocationid FROM pg_dist_partition ORDER BY 1;
