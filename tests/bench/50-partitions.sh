@@ -57,13 +57,19 @@ SQL
 cat >"$work/ingest_keyed.sql" <<SQL
 SELECT user_activity.record_events((SELECT jsonb_agg(jsonb_build_object('user_id', 1 + (random() * $((users - 1)))::int, 'event_action_timestamp', '2025-10-10T18:30:00Z', 'action', 'viewed', 'metadata', jsonb_build_object('ip', '192.168.1.10'), 'event_id', gen_random_uuid())) FROM generate_series(1, 100))) IS NOT NULL;
 SQL
+# the day 20 days ago, and the 30 days up to today (literal times: pgbench
+# would take the colons of a format string for variables)
+day=$(bench_psql -d part -At -c "SELECT to_char(date_bin('1 day', now(), '2000-01-01') - interval '20 days', 'YYYY-MM-DD')")
+day_end=$(bench_psql -d part -At -c "SELECT to_char(date_bin('1 day', now(), '2000-01-01') - interval '19 days', 'YYYY-MM-DD')")
+month=$(bench_psql -d part -At -c "SELECT to_char(date_bin('1 day', now(), '2000-01-01') - interval '30 days', 'YYYY-MM-DD')")
+today=$(bench_psql -d part -At -c "SELECT to_char(date_bin('1 day', now(), '2000-01-01'), 'YYYY-MM-DD')")
 cat >"$work/search_day.sql" <<SQL
 \\set uid random(1, $users)
-SELECT body, next_cursor FROM user_activity.search_events(jsonb_build_object('user_id', :uid::text, 'from', to_char(date_bin('1 day', now(), '2000-01-01') - interval '20 days', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'to', to_char(date_bin('1 day', now(), '2000-01-01') - interval '19 days', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'limit', '100'));
+SELECT body, next_cursor FROM user_activity.search_events(('{"user_id": "' || :uid || '", "from": "${day}T00:00:00Z", "to": "${day_end}T00:00:00Z", "limit": "100"}')::jsonb);
 SQL
 cat >"$work/search_month.sql" <<SQL
 \\set uid random(1, $users)
-SELECT body, next_cursor FROM user_activity.search_events(jsonb_build_object('user_id', :uid::text, 'from', to_char(date_bin('1 day', now(), '2000-01-01') - interval '30 days', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'to', to_char(date_bin('1 day', now(), '2000-01-01'), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'limit', '100'));
+SELECT body, next_cursor FROM user_activity.search_events(('{"user_id": "' || :uid || '", "from": "${month}T00:00:00Z", "to": "${today}T00:00:00Z", "limit": "100"}')::jsonb);
 SQL
 
 run() {
