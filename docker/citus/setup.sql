@@ -13,7 +13,14 @@ CREATE EXTENSION IF NOT EXISTS user_activity;
 -- Ingest creates a missing partition itself, so the transit partition for
 -- direct writes is not needed on Citus; distributed direct writes must stay
 -- within the partitions maintain_partitions() makes ahead.
-DROP TABLE IF EXISTS user_activity.events_default;
+DO $$
+BEGIN
+    IF pg_catalog.to_regclass('user_activity.events_default') IS NOT NULL THEN
+        ALTER EXTENSION user_activity DROP TABLE user_activity.events_default;
+        DROP TABLE user_activity.events_default;
+    END IF;
+END
+$$;
 
 -- The key trigger writes to event_keys, which is co-located: the insert of
 -- the same user_id goes to the shard on the same node.
