@@ -45,7 +45,7 @@ $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 	    '' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit' ''; \
 	  for f in $(SQL_PARTS); do printf '\n-- %s\n' "$$f"; cat "$$f"; done; } > $@
 
-.PHONY: deps run test bench fuzz
+.PHONY: deps run test bench soak fuzz
 deps:
 	scripts/deps.sh
 
@@ -58,6 +58,9 @@ test: deps
 bench: deps
 	tests/bench/run.sh
 
-# Robustness (README): libFuzzer, the long run.
+# Robustness (README): 60 s of wrk at 256 connections; libFuzzer, long.
+soak: deps
+	tests/soak/run.sh
+
 fuzz: deps
 	fuzz/fuzz.sh
