@@ -9,6 +9,7 @@
 #
 #   FUZZ_DB_URL     a database with the extension (fuzz_extension, fuzz_http)
 #   FUZZ_HTTP_PORT  the port fuzz_http's in-process shim listens on
+#   FUZZ_HANG_FATAL 0: a reply stalled over 10 s is reported, not a failure
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/run.sh OUT SECONDS}
@@ -38,7 +39,11 @@ for bin in "$out"/fuzz/fuzz_*; do
 	if "$bin" $opts $dirs >"$out/$t.log" 2>&1; then
 		n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")
 		r=$(find fuzz/regressions/$t -type f 2>/dev/null | wc -l)
-		echo "fuzz_$t: ${n:-0} executions, $r regression inputs replayed, no failure"
+		h=$(grep -c 'no reply within' "$out/$t.log" || true)
+		stalled=
+		[ "$h" = 0 ] || stalled=", $h stalled replies reported (FUZZ_HANG_FATAL=0)"
+		echo "fuzz_$t: ${n:-0} executions, $r regression inputs replayed, no failure$stalled"
+		[ "$h" = 0 ] || grep -A8 'no reply within' "$out/$t.log"
 		total=$((total + ${n:-0}))
 	else
 		echo "fuzz_$t FAILED:" >&2

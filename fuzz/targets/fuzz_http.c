@@ -187,8 +187,19 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 		if (poll(&pfd, 1, 10000) <= 0)
 		{
-			fprintf(stderr, "fuzz_http: no reply within 10 s\n");
+			/*
+			 * A reply stalled.  Seen rarely under long runs and not yet
+			 * reproduced alone (see README, Robustness); FUZZ_HANG_FATAL=0
+			 * reports it and goes on, FUZZ_HANG_WAIT=s leaves time to
+			 * attach a debugger.
+			 */
+			fprintf(stderr, "fuzz_http: no reply within 10 s (%zu bytes received)\n",
+					reply.len);
 			DumpActivity();
+			if (getenv("FUZZ_HANG_WAIT"))
+				sleep(atoi(getenv("FUZZ_HANG_WAIT")));
+			if (getenv("FUZZ_HANG_FATAL") && strcmp(getenv("FUZZ_HANG_FATAL"), "0") == 0)
+				break;
 			abort();
 		}
 		n = recv(fd, buf, sizeof(buf), 0);
