@@ -473,7 +473,16 @@ user_activity_search_events(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (search_plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(SEARCH_SELECT " LIMIT $8 OFFSET $9", 9, search_types);
+		/*
+		 * Always a custom plan: with the table partitioned by recorded_at, a
+		 * generic plan cannot know which partitions and how many rows a range
+		 * holds, and chose to read and sort a user's whole range instead of
+		 * walking the index in order up to the limit (10 ms instead of 0.5
+		 * ms for a 100-row page out of 1 000).  Planning with the values
+		 * prunes partitions and keeps the ordered index scan.
+		 */
+		SPIPlanPtr	plan = SPI_prepare_cursor(SEARCH_SELECT " LIMIT $8 OFFSET $9", 9,
+											  search_types, CURSOR_OPT_CUSTOM_PLAN);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the search: %s", SPI_result_code_string(SPI_result));
@@ -585,7 +594,7 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 		if (export_plan == NULL)
 		{
 			SPIPlanPtr	plan = SPI_prepare_cursor(SEARCH_SELECT, 7, search_types,
-												  CURSOR_OPT_NO_SCROLL);
+												  CURSOR_OPT_NO_SCROLL | CURSOR_OPT_CUSTOM_PLAN);
 
 			if (plan == NULL || SPI_keepplan(plan) != 0)
 				elog(ERROR, "could not prepare the export: %s", SPI_result_code_string(SPI_result));
