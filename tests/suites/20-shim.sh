@@ -46,19 +46,8 @@ for port in $(seq "$base" $((base + 6))); do
 		exit 1
 	fi
 done
-static=$tmp/static
-mkdir -p "$static/assets"
-echo '<!doctype html><title>shim test page</title>' >"$static/index.html"
-echo 'console.log("app");' >"$static/assets/app.js"
-echo 'top secret' >"$static/.hidden"
-echo 'top secret' >"$tmp/secret.txt"
-
-PRELOAD=user_activity CRON_DB=shim PG_EXTRA_CONF="user_activity.http_port = $((base + 1))
-user_activity.http_listen_address = '127.0.0.1'
-user_activity.http_database = 'shim'
-user_activity.http_threads = 4
-user_activity.http_static_dir = '$static'" \
-	tests/lib/cluster.sh start "$data" "$pgport"
+. tests/lib/shim-cluster.sh
+start_shim_cluster shim
 
 standalone_pid=
 cleanup() {

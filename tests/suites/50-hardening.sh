@@ -26,20 +26,8 @@ data=$tmp/data
 mkdir -p "$tmp"
 chmod 755 "$tmp"
 
-# the page files the shim's integration tests expect (see 20-shim.sh)
-static=$tmp/static
-mkdir -p "$static/assets"
-echo '<!doctype html><title>shim test page</title>' >"$static/index.html"
-echo 'console.log("app");' >"$static/assets/app.js"
-echo 'top secret' >"$static/.hidden"
-echo 'top secret' >"$tmp/secret.txt"
-
-PRELOAD=user_activity CRON_DB=hard PG_EXTRA_CONF="user_activity.http_port = $((base + 1))
-user_activity.http_listen_address = '127.0.0.1'
-user_activity.http_database = 'hard'
-user_activity.http_threads = 4
-user_activity.http_static_dir = '$static'" \
-	tests/lib/cluster.sh start "$data" "$pgport"
+. tests/lib/shim-cluster.sh
+start_shim_cluster hard
 
 standalone_pid=
 asan_pid=
