@@ -162,7 +162,9 @@ WHERE e.user_id = 6
   AND (NULL::text[] IS NULL OR e.action = ANY (NULL::text[]::user_activity.action[]))
 ORDER BY e.recorded_at, e.id
 LIMIT 100;
--- as search_events runs it: a generic plan prunes when it starts
+-- with parameters (a generic plan), it prunes when it starts; search_events
+-- also names the bounds of each span of partitions it reads (see
+-- search_partitions.sql)
 SET plan_cache_mode = force_generic_plan;
 PREPARE find(bigint, timestamptz, bigint, timestamptz) AS
 SELECT e.id FROM user_activity.events e
