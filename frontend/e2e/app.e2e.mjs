@@ -270,9 +270,20 @@ describe('the page, against the real API', () => {
   test('charts a user\'s activity after a count, with the top users and the last count', async () => {
     const counted = JSON.parse(sql('SELECT user_activity.count_activity()'));
     assert.equal(counted.status, 'counted');
+    // counting freshness comes from GET /api/counting/status, the schedule
+    // from the pg_cron job (yearly: it does not run during the test)
+    sql("SELECT user_activity.schedule_counting('0 0 1 1 *')");
     await page.goto(base + '/#activity');
+    const statusReply = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/counting/status');
     await page.reload();
-    await A().getByText('succeeded').waitFor();
+    assert.equal((await statusReply).status(), 200);
+    const counting = page.getByRole('region', { name: 'Counting' });
+    await counting.getByText('counted', { exact: true }).waitFor();
+    const lastId = sql('SELECT last_id FROM user_activity.counting_state');
+    await counting.getByText(`event ${lastId}, period ending`).waitFor();
+    await counting.getByText('(GMT), at most 366 d between runs').waitFor();
+    assert.match(await counting.textContent(), new RegExp(`Next run${new Date().getFullYear() + 1}-01-01 0\\d:00:00`));
+    sql('SELECT user_activity.unschedule_counting()');
     await A().getByLabel('User id').fill(String(PAGING_USER));
     await A().getByRole('button', { name: 'Show activity' }).click();
     await page.getByRole('heading', { name: `User ${PAGING_USER}: events per counting period` }).waitFor();

@@ -6,7 +6,7 @@ import { event, mockFetch } from './test/fetch';
 
 describe('App', () => {
   it('switches views by the address, moving focus to the view heading', async () => {
-    mockFetch([['/api/counts/top', () => ({ body: [] })], ['/metrics', () => ({ text: '' })]]);
+    mockFetch([['/api/counts/top', () => ({ body: [] })], ['/api/counting/status', () => ({ body: {} })]]);
     const user = userEvent.setup();
     render(<App />);
     expect(screen.getByRole('heading', { level: 2, name: 'Record an event' })).toBeVisible();

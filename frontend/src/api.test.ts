@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, apiBaseUrl, countingFromMetrics, errorFromResponse, nextLink, normalizeBase } from './api';
+import { ApiError, apiBaseUrl, countingStale, errorFromResponse, nextLink, normalizeBase } from './api';
 
 describe('api base URL', () => {
   it('drops trailing slashes and the original page\'s trailing /api', () => {
@@ -70,28 +70,34 @@ describe('errorFromResponse', () => {
   });
 });
 
-describe('countingFromMetrics', () => {
-  it('reads the counting gauges', () => {
-    const s = countingFromMetrics(
-      [
-        'user_activity_tracking_db_up 1',
-        'user_activity_tracking_counting_last_success_timestamp_seconds 1760112000.000',
-        'user_activity_tracking_counting_seconds_since_last_success 61.5',
-        'user_activity_tracking_counting_last_run_success 0',
-      ].join('\n'),
-    );
-    expect(s).toMatchObject({
-      last_success_at: '2025-10-10T16:00:00.000Z',
-      seconds_since_last_success: 61.5,
-      last_outcome: 'failed',
-    });
+describe('counting status', () => {
+  const base = {
+    last_run_at: null, last_success_at: null, last_outcome: null, last_error: null, schedule: null,
+    events_counted: null, position: null, next_run_at: null, pg_cron: null,
+  } as const;
+
+  it('is stale after twice the expected interval, else after 8 h', () => {
+    expect(countingStale({ ...base, seconds_since_last_success: 600, expected_interval_seconds: 300 })).toBe(false);
+    expect(countingStale({ ...base, seconds_since_last_success: 601, expected_interval_seconds: 300 })).toBe(true);
+    expect(countingStale({ ...base, seconds_since_last_success: 8 * 3600, expected_interval_seconds: null })).toBe(false);
+    expect(countingStale({ ...base, seconds_since_last_success: 8 * 3600 + 1, expected_interval_seconds: null })).toBe(true);
+    expect(countingStale({ ...base, seconds_since_last_success: null, expected_interval_seconds: 60 })).toBe(false);
   });
 
-  it('knows when counting never ran', () => {
-    expect(countingFromMetrics('# TYPE user_activity_tracking_counting_last_run_success gauge\n')).toMatchObject({
-      last_success_at: null,
-      last_outcome: null,
+  it('comes from GET /api/counting/status with the read key', async () => {
+    const { countingStatus, setApiKey } = await import('./api');
+    const seen: Array<[string, string | undefined]> = [];
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      seen.push([new URL(url).pathname, (init.headers as Record<string, string>).Authorization]);
+      return new Response('{"last_outcome":"counted"}', { status: 200, headers: { 'Content-Type': 'application/json' } });
     });
+    setApiKey('read', 'r-key');
+    try {
+      expect((await countingStatus()).last_outcome).toBe('counted');
+    } finally {
+      setApiKey('read', '');
+    }
+    expect(seen).toEqual([['/api/counting/status', 'Bearer r-key']]);
   });
 });
 

@@ -43,14 +43,28 @@ export interface TopUser {
   viewed: number;
 }
 
+/** GET /api/counting/status (docs/interfaces.md): counting freshness as the
+ * extension's counting_status_json() reports it; null where unknown. */
 export interface CountingStatus {
   last_run_at: string | null;
   last_success_at: string | null;
-  last_outcome: string | null;
+  last_outcome: 'counted' | 'empty' | 'busy' | 'error' | null;
   last_error: string | null;
   seconds_since_last_success: number | null;
   schedule: string | null;
   events_counted: number | null;
+  position: { last_id: number; last_period_end: string; updated_at: string } | null;
+  expected_interval_seconds: number | null;
+  next_run_at: string | null;
+  pg_cron: {
+    timezone: string;
+    job: {
+      name: string;
+      schedule: string;
+      active: boolean;
+      last_run: { status: string; started_at: string | null; ended_at: string | null; message: string | null } | null;
+    } | null;
+  } | null;
 }
 
 declare global {
@@ -270,35 +284,18 @@ export function topUsers(from: string, to: string, limit: string, signal?: Abort
   return getJson(apiUrl('/api/counts/top', { from, to, limit }), signal);
 }
 
-const METRIC = 'user_activity_tracking_counting_';
+/** When counting is stale: as the CountingStale alert says (prometheus/
+ * rules), no success for twice the schedule's longest interval, or for
+ * STALE_FALLBACK_SECONDS when there is no schedule to go by. */
+export const STALE_FALLBACK_SECONDS = 8 * 3600;
 
-/** Reads the counting gauges out of a Prometheus text exposition. */
-export function countingFromMetrics(text: string): CountingStatus {
-  const values: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const m = /^user_activity_tracking_counting_(\w+)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m && Number.isFinite(Number(m[2]))) values[m[1]] = Number(m[2]);
-  }
-  const ts = values.last_success_timestamp_seconds;
-  const ok = values.last_run_success;
-  return {
-    last_run_at: null,
-    last_success_at: ts !== undefined && ts > 0 ? new Date(ts * 1000).toISOString() : null,
-    last_outcome: ok === undefined ? null : ok === 1 ? 'ok' : 'failed',
-    last_error: null,
-    seconds_since_last_success: values.seconds_since_last_success ?? null,
-    schedule: null,
-    events_counted: null,
-  };
+export function countingStale(s: CountingStatus): boolean {
+  if (s.seconds_since_last_success == null) return false;
+  const limit = s.expected_interval_seconds != null ? 2 * s.expected_interval_seconds : STALE_FALLBACK_SECONDS;
+  return s.seconds_since_last_success > limit;
 }
 
-/** When counting last ran and how it went, from the shim's /metrics (the
- * gauges user_activity_tracking_counting_*, docs/interfaces.md). */
-export async function countingStatus(signal?: AbortSignal): Promise<CountingStatus> {
-  const res = await send(apiUrl('/metrics'), { headers: headers('text/plain'), signal });
-  const text = await res.text();
-  if (!text.includes(METRIC)) {
-    return { ...countingFromMetrics(''), last_error: null };
-  }
-  return countingFromMetrics(text);
+/** How fresh the counts are: GET /api/counting/status (read key). */
+export function countingStatus(signal?: AbortSignal): Promise<CountingStatus> {
+  return getJson(apiUrl('/api/counting/status'), signal);
 }

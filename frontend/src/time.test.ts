@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endOfThisMinute, formatAgo, formatLocal, offsetString, parseInputValue, toInputValue, toRfc3339 } from './time';
+import { endOfThisMinute, formatAgo, formatDuration, formatLocal, offsetString, parseInputValue, toInputValue, toRfc3339 } from './time';
 
 // package.json runs the tests with TZ=Europe/Berlin: +01:00 in winter,
 // +02:00 in summer.
@@ -40,5 +40,10 @@ describe('time', () => {
     expect(formatAgo(5)).toBe('5 s ago');
     expect(formatAgo(150)).toBe('2 min ago');
     expect(formatAgo(3 * 3600 + 60)).toBe('3 h 1 min ago');
+    expect(formatDuration(4 * 3600)).toBe('4 h');
+    expect(formatDuration(3 * 86400)).toBe('3 d');
+    expect(formatDuration(86400 + 1800)).toBe('1 d 30 min');
+    expect(formatDuration(5)).toBe('5 s');
+    expect(formatDuration(0)).toBe('0 s');
   });
 });

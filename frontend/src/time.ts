@@ -77,6 +77,21 @@ export function formatAgo(seconds: number): string {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h ago`;
 }
 
+/** "4 h", "1 d 12 h", "5 min" for a number of seconds. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '';
+  const s = Math.max(0, Math.round(seconds));
+  const parts: string[] = [];
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d) parts.push(`${d} d`);
+  if (h) parts.push(`${h} h`);
+  if (m) parts.push(`${m} min`);
+  if (s % 60 || parts.length === 0) parts.push(`${s % 60} s`);
+  return parts.join(' ');
+}
+
 /** now, rounded up to the next whole minute: the default end of a range,
  * so that whatever was recorded up to now falls inside it. */
 export function endOfThisMinute(now: Date = new Date()): Date {

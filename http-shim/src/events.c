@@ -559,7 +559,10 @@ BadId(ShimRequest *req)
 						"22P02", NULL);
 }
 
-/* Runs a one-parameter statement returning JSON text and replies 200. */
+/*
+ * Runs a statement returning JSON text, with one parameter or (param NULL)
+ * none, and replies 200.
+ */
 static enum MHD_Result
 JsonQuery(ShimRequest *req, ShimQuery q, const char *param)
 {
@@ -572,7 +575,7 @@ JsonQuery(ShimRequest *req, ShimQuery q, const char *param)
 	if (!(conn = shim_req_conn(req, q)))
 		return MHD_YES;
 	params[0] = param;
-	res = shim_db_exec(conn, q, 1, params, &err);
+	res = shim_db_exec(conn, q, param ? 1 : 0, params, &err);
 	shim_pool_release(req->shim->pool, conn);
 	if (res == NULL)
 		return shim_problem_db(req, q, &err);
@@ -605,6 +608,41 @@ shim_h_top_users(ShimRequest *req)
 
 	free(json);
 	return ret;
+}
+
+/* Keeps the name of the first query parameter. */
+static enum MHD_Result
+FirstArg(void *cls, enum MHD_ValueKind kind, const char *key,
+		 const char *value)
+{
+	(void) kind;
+	(void) value;
+	*(const char **) cls = key;
+	return MHD_NO;
+}
+
+/*
+ * GET /api/counting/status: how fresh the counts are (counting_status_json).
+ * It takes no parameters; one sent anyway is named, as the other queries
+ * name an unknown one, rather than ignored.
+ */
+enum MHD_Result
+shim_h_counting_status(ShimRequest *req)
+{
+	const char *unknown = NULL;
+	char		message[128];
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, FirstArg,
+							  &unknown);
+	if (unknown)
+	{
+		snprintf(message, sizeof(message), "unknown parameter \"%.64s\"",
+				 unknown);
+		return shim_problem(req, 400, unknown, message,
+							"GET /api/counting/status takes no parameters.",
+							"42703", NULL);
+	}
+	return JsonQuery(req, SHIM_Q_COUNTING_STATUS, NULL);
 }
 
 /* DELETE /api/users/{id}/events: events and counts, in one transaction. */

@@ -295,6 +295,7 @@ extern enum MHD_Result shim_h_get_events(ShimRequest *req);
 extern enum MHD_Result shim_h_user_counts(ShimRequest *req);
 extern enum MHD_Result shim_h_top_users(ShimRequest *req);
 extern enum MHD_Result shim_h_delete_user(ShimRequest *req);
+extern enum MHD_Result shim_h_counting_status(ShimRequest *req);
 extern enum MHD_Result shim_h_healthz(ShimRequest *req);
 extern enum MHD_Result shim_h_readyz(ShimRequest *req);
 extern enum MHD_Result shim_h_metrics(ShimRequest *req);

@@ -66,8 +66,8 @@ ParseUtc(const char *s, double *out)
 }
 
 /*
- * CountingStatus reads counting_status_json() (a single-row view, cheap)
- * into the freshness gauges.  Nothing is filled when the function is
+ * CountingStatus reads counting_status_json() (a single-row view and the
+ * pg_cron job, cheap) into the freshness gauges.  Nothing is filled when the function is
  * missing or the database is down: the gauges then have no sample.
  */
 static void
@@ -272,6 +272,12 @@ Operation(const ShimRoute *r)
 					Content("application/json", json_pack("{s:s}", "type", "array")));
 		AddProblems(resp, read_errors);
 	}
+	else if (strcmp(id, "countingStatus") == 0)
+	{
+		AddResponse(resp, 200, "the last run and the last success, the position, the pg_cron job, its next run and expected interval (nulls where unknown)",
+					Content("application/json", Ref("CountingStatus")));
+		AddProblems(resp, read_errors);
+	}
 	else if (strcmp(id, "deleteUserEvents") == 0)
 	{
 		AddResponse(resp, 200, "erased: how many events and count rows",
@@ -299,6 +305,59 @@ Operation(const ShimRoute *r)
 		json_decref(params);
 	json_object_set_new(op, "responses", resp);
 	return op;
+}
+
+/* A type that may also be null. */
+static json_t *
+Nullable(const char *type, const char *format)
+{
+	json_t	   *t = json_pack("{s:[ss]}", "type", type, "null");
+
+	if (format)
+		json_object_set_new(t, "format", json_string(format));
+	return t;
+}
+
+/* What counting_status_json() returns (docs/interfaces.md). */
+static json_t *
+CountingStatusSchema(void)
+{
+	json_t	   *props = shim_json_object();
+	json_t	   *position = shim_json_object();
+	json_t	   *job = shim_json_object();
+	json_t	   *last_run = shim_json_object();
+
+	json_object_set_new(props, "last_run_at", Nullable("string", "date-time"));
+	json_object_set_new(props, "last_success_at", Nullable("string", "date-time"));
+	json_object_set_new(props, "last_outcome",
+						json_pack("{s:[ss], s:[sssso]}", "type", "string", "null",
+								  "enum", "counted", "empty", "busy", "error", json_null()));
+	json_object_set_new(props, "last_error", Nullable("string", NULL));
+	json_object_set_new(props, "seconds_since_last_success", Nullable("number", NULL));
+	json_object_set_new(props, "schedule", Nullable("string", NULL));
+	json_object_set_new(props, "events_counted", Nullable("integer", "int64"));
+	json_object_set_new(position, "last_id", json_pack("{s:s, s:s}", "type", "integer", "format", "int64"));
+	json_object_set_new(position, "last_period_end", json_pack("{s:s, s:s}", "type", "string", "format", "date-time"));
+	json_object_set_new(position, "updated_at", json_pack("{s:s, s:s}", "type", "string", "format", "date-time"));
+	json_object_set_new(props, "position",
+						json_pack("{s:[ss], s:o}", "type", "object", "null", "properties", position));
+	json_object_set_new(props, "expected_interval_seconds", Nullable("integer", NULL));
+	json_object_set_new(props, "next_run_at", Nullable("string", "date-time"));
+	json_object_set_new(last_run, "status", json_pack("{s:s}", "type", "string"));
+	json_object_set_new(last_run, "started_at", Nullable("string", "date-time"));
+	json_object_set_new(last_run, "ended_at", Nullable("string", "date-time"));
+	json_object_set_new(last_run, "message", Nullable("string", NULL));
+	json_object_set_new(job, "name", json_pack("{s:s}", "type", "string"));
+	json_object_set_new(job, "schedule", json_pack("{s:s}", "type", "string"));
+	json_object_set_new(job, "active", json_pack("{s:s}", "type", "boolean"));
+	json_object_set_new(job, "last_run",
+						json_pack("{s:[ss], s:o}", "type", "object", "null", "properties", last_run));
+	json_object_set_new(props, "pg_cron",
+						json_pack("{s:[ss], s:{s:{s:s}, s:{s:[ss], s:o}}}",
+								  "type", "object", "null", "properties",
+								  "timezone", "type", "string",
+								  "job", "type", "object", "null", "properties", job));
+	return json_pack("{s:s, s:o}", "type", "object", "properties", props);
 }
 
 static json_t *
@@ -341,6 +400,7 @@ Components(void)
 								  "error", "type", "string", "field", "type", "string",
 								  "sqlstate", "type", "string", "instance", "type", "string",
 								  "request_id", "type", "string"));
+	json_object_set_new(schemas, "CountingStatus", CountingStatusSchema());
 	return json_pack("{s:o, s:{s:O, s:O, s:o}}", "schemas", schemas,
 					 "securitySchemes", "readKey", bearer, "writeKey", bearer,
 					 "adminKey", bearer);

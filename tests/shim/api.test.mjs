@@ -307,6 +307,40 @@ for (const [mode, base] of Object.entries(env.modes)) {
       assert.ok(Array.isArray(r.json));
     });
 
+    test('GET /api/counting/status: the last run, the position, the pg_cron job', async () => {
+      psql('CALL user_activity.run_counting()');
+      let r = await req(base, 'GET', '/api/counting/status');
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.headers.get('content-type'), /^application\/json/);
+      const s = r.json;
+      assert.ok(['counted', 'empty'].includes(s.last_outcome), s.last_outcome);
+      assert.equal(s.last_error, null);
+      assert.ok(Math.abs(Date.parse(s.last_success_at) - Date.now()) < 60000, s.last_success_at);
+      assert.ok(s.seconds_since_last_success >= 0 && s.seconds_since_last_success < 60);
+      assert.equal(s.last_run_at, s.last_success_at);
+      assert.equal(String(s.position.last_id), psql('SELECT last_id FROM user_activity.counting_state'));
+      assert.match(s.position.last_period_end, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      // pg_cron is installed here; with the job the schedule gives the
+      // interval and the next run (yearly, so it never runs during the test)
+      assert.deepEqual(s.pg_cron, { timezone: 'GMT', job: null });
+      assert.equal(s.expected_interval_seconds, null);
+      assert.equal(s.next_run_at, null);
+      psql("SELECT user_activity.schedule_counting('0 0 1 1 *')");
+      try {
+        r = await req(base, 'GET', '/api/counting/status');
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.schedule, '0 0 1 1 *');
+        assert.equal(r.json.pg_cron.job.name, 'user_activity_count');
+        assert.equal(r.json.pg_cron.job.active, true);
+        assert.equal(r.json.expected_interval_seconds, 366 * 86400);
+        const next = new Date(r.json.next_run_at);
+        assert.equal(next.toISOString(), `${new Date().getUTCFullYear() + 1}-01-01T00:00:00.000Z`);
+      } finally {
+        psql('SELECT user_activity.unschedule_counting()');
+      }
+      problem(await req(base, 'GET', '/api/counting/status?since=1'), 400, 'since', '42703');
+    });
+
     test('DELETE /api/users/{id}/events erases the events', async (t) => {
       if (!functionExists('delete_user_events')) return t.skip('delete_user_events not installed yet');
       const u = freshUser();

@@ -69,6 +69,8 @@ describe('API keys', () => {
     assert.equal((await req(b, 'GET', q, { headers: auth('w-key') })).status, 401);
     assert.equal((await req(b, 'GET', q, { headers: auth('r-key') })).status, 200);
     assert.equal((await req(b, 'GET', q, { headers: auth('a-key') })).status, 200);
+    assert.equal((await req(b, 'GET', '/api/counting/status')).status, 401);
+    assert.equal((await req(b, 'GET', '/api/counting/status', { headers: auth('r-key') })).status, 200);
     assert.equal((await req(b, 'DELETE', `/api/users/${u}/events`, { headers: auth('r-key') })).status, 401);
     assert.equal((await req(b, 'DELETE', `/api/users/${u}/events`, { headers: auth('a-key') })).status, 200);
     // operations stay open

@@ -4,28 +4,45 @@ import { describe, expect, it } from 'vitest';
 import { mockFetch, problem } from '../test/fetch';
 import { ActivityView } from './ActivityView';
 
-// The shim's /metrics before the first count, and after one.
-const neverRan = [
-  '# TYPE user_activity_tracking_db_up gauge',
-  'user_activity_tracking_db_up 1',
-  '# TYPE user_activity_tracking_counting_last_success_timestamp_seconds gauge',
-  '# TYPE user_activity_tracking_counting_seconds_since_last_success gauge',
-  '# TYPE user_activity_tracking_counting_last_run_success gauge',
-  '',
-].join('\n');
+// GET /api/counting/status before the first count (pg_cron without a job),
+// and after one, with the job's schedule.
+const neverRan = {
+  last_run_at: null,
+  last_success_at: null,
+  last_outcome: null,
+  last_error: null,
+  seconds_since_last_success: null,
+  schedule: null,
+  events_counted: null,
+  position: null,
+  expected_interval_seconds: null,
+  next_run_at: null,
+  pg_cron: { timezone: 'GMT', job: null },
+};
 
-const ran = [
-  '# TYPE user_activity_tracking_counting_last_success_timestamp_seconds gauge',
-  'user_activity_tracking_counting_last_success_timestamp_seconds 1760112000.250',
-  '# TYPE user_activity_tracking_counting_seconds_since_last_success gauge',
-  'user_activity_tracking_counting_seconds_since_last_success 310.000',
-  '# TYPE user_activity_tracking_counting_last_run_success gauge',
-  'user_activity_tracking_counting_last_run_success 1',
-  'user_activity_tracking_build_info{version="1.0",mode="worker"} 1',
-  '',
-].join('\n');
+const ran = {
+  ...neverRan,
+  last_run_at: '2025-10-10T16:00:00.25Z',
+  last_success_at: '2025-10-10T16:00:00.25Z',
+  last_outcome: 'counted',
+  seconds_since_last_success: 310,
+  schedule: '0 */4 * * *',
+  events_counted: 42,
+  position: { last_id: 1234, last_period_end: '2025-10-10T16:00:00.2Z', updated_at: '2025-10-10T16:00:00.2Z' },
+  expected_interval_seconds: 14400,
+  next_run_at: '2025-10-10T20:00:00Z',
+  pg_cron: {
+    timezone: 'GMT',
+    job: {
+      name: 'user_activity_count',
+      schedule: '0 */4 * * *',
+      active: true,
+      last_run: { status: 'succeeded', started_at: '2025-10-10T16:00:00Z', ended_at: '2025-10-10T16:00:00.3Z', message: 'CALL' },
+    },
+  },
+};
 
-const metrics = (text: string) => () => ({ text, headers: { 'Content-Type': 'text/plain; version=0.0.4' } });
+const reply = (body: unknown) => () => ({ body });
 
 const counts = {
   user_id: 6,
@@ -46,7 +63,7 @@ const top = [
 describe('ActivityView', () => {
   it('says when the counting job has not run yet, and lists no top users', async () => {
     const calls = mockFetch([
-      ['/metrics', metrics(neverRan)],
+      ['/api/counting/status', reply(neverRan)],
       ['/api/counts/top', () => ({ body: [] })],
     ]);
     render(<ActivityView active />);
@@ -67,16 +84,52 @@ describe('ActivityView', () => {
   });
 
   it('shows when the last count ran', async () => {
-    mockFetch([['/metrics', metrics(ran)]]);
+    mockFetch([['/api/counting/status', reply(ran)]]);
     render(<ActivityView active />);
     const status = await screen.findByRole('region', { name: 'Counting' });
-    expect(await within(status).findByText('succeeded')).toBeInTheDocument();
+    expect(await within(status).findByText('counted')).toBeInTheDocument();
     expect(status).toHaveTextContent('Last successful count2025-10-10 18:00:00.250 (5 min ago');
+    expect(within(status).getByText('counted')).toBeInTheDocument();
+    expect(status).toHaveTextContent('Counted up toevent 1234, period ending 2025-10-10 18:00:00.200');
+    expect(status).toHaveTextContent('Schedule0 */4 * * * (GMT), at most 4 h between runs');
+    expect(status).toHaveTextContent('Next run2025-10-10 22:00:00');
+    expect(status).toHaveTextContent('Last pg_cron runsucceeded 2025-10-10 18:00:00');
+    expect(within(status).queryByText('stale')).toBeNull();
+  });
+
+  it('marks the counts stale after twice the longest interval, or 8 h without a schedule', async () => {
+    mockFetch([['/api/counting/status', reply({ ...ran, last_outcome: 'error', last_error: 'canceling statement due to statement timeout', seconds_since_last_success: 2 * 14400 + 1 })]]);
+    const { unmount } = render(<ActivityView active />);
+    let region = await screen.findByRole('region', { name: 'Counting' });
+    expect(await within(region).findByText('stale')).toBeInTheDocument();
+    expect(within(region).getByText('error')).toHaveClass('badge-bad');
+    expect(region).toHaveTextContent('Last errorcanceling statement due to statement timeout');
+    unmount();
+    mockFetch([['/api/counting/status', reply({ ...ran, schedule: null, expected_interval_seconds: null, next_run_at: null, pg_cron: null, seconds_since_last_success: 7 * 3600 })]]);
+    const second = render(<ActivityView active />);
+    region = await screen.findByRole('region', { name: 'Counting' });
+    await within(region).findByText('counted');
+    expect(within(region).queryByText('stale')).toBeNull();
+    expect(region).toHaveTextContent('pg_cron is not installed: counting runs only when called');
+    second.unmount();
+    mockFetch([['/api/counting/status', reply({ ...ran, schedule: null, expected_interval_seconds: null, next_run_at: null, pg_cron: null, seconds_since_last_success: 8 * 3600 + 1 })]]);
+    render(<ActivityView active />);
+    region = await screen.findByRole('region', { name: 'Counting' });
+    expect(await within(region).findByText('stale')).toBeInTheDocument();
+  });
+
+  it('shows a paused job', async () => {
+    const paused = { ...ran, expected_interval_seconds: null, next_run_at: null, pg_cron: { timezone: 'GMT', job: { ...ran.pg_cron.job, active: false } } };
+    mockFetch([['/api/counting/status', reply(paused)]]);
+    render(<ActivityView active />);
+    const region = await screen.findByRole('region', { name: 'Counting' });
+    expect(await within(region).findByText('paused')).toBeInTheDocument();
+    expect(region).not.toHaveTextContent('Next run');
   });
 
   it('shows the counting status error without breaking the view', async () => {
     mockFetch([
-      ['/metrics', () => problem(503, 'Service Unavailable', 'database unavailable')],
+      ['/api/counting/status', () => problem(503, 'Service Unavailable', 'database unavailable')],
       ['/api/counts/top', () => ({ body: [] })],
     ]);
     render(<ActivityView active />);
@@ -88,7 +141,7 @@ describe('ActivityView', () => {
 
   it("charts a user's counts per period and lists the top users", async () => {
     const calls = mockFetch([
-      ['/metrics', metrics(ran)],
+      ['/api/counting/status', reply(ran)],
       ['/api/users/6/counts', () => ({ body: counts })],
       ['/api/counts/top', () => ({ body: top })],
     ]);
@@ -115,7 +168,7 @@ describe('ActivityView', () => {
 
   it('loads a top user on click, and says when there is nothing counted', async () => {
     const calls = mockFetch([
-      ['/metrics', metrics(ran)],
+      ['/api/counting/status', reply(ran)],
       ['/api/users/9/counts', () => ({ body: { ...counts, user_id: 9, periods: [], total: { event_count: 0, created: 0, updated: 0, deleted: 0, viewed: 0 } } })],
       ['/api/counts/top', () => ({ body: top })],
     ]);
@@ -130,7 +183,7 @@ describe('ActivityView', () => {
 
   it('puts a field error from the server next to the field', async () => {
     mockFetch([
-      ['/metrics', metrics(ran)],
+      ['/api/counting/status', reply(ran)],
       ['/api/counts/top', () => problem(400, 'Bad Request', 'Field "to" must be after "from".', 'to')],
     ]);
     const user = userEvent.setup();

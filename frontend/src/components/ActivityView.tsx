@@ -1,6 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import {
   ApiError,
+  countingStale,
   countingStatus,
   topUsers,
   userCounts,
@@ -8,7 +9,7 @@ import {
   type TopUser,
   type UserCounts,
 } from '../api';
-import { endOfThisMinute, formatAgo, formatLocal, hoursBefore, parseInputValue, toInputValue, toRfc3339 } from '../time';
+import { endOfThisMinute, formatAgo, formatDuration, formatLocal, hoursBefore, parseInputValue, toInputValue, toRfc3339 } from '../time';
 import { rangeErrors, userIdError } from '../validate';
 import { describedBy, ErrorBanner, Field } from './Field';
 
@@ -317,14 +318,76 @@ export function ActivityView({ active }: { active: boolean }) {
 }
 
 function CountingSummary({ status, at }: { status: CountingStatus; at: Date | null }) {
+  const job = status.pg_cron?.job ?? null;
+  const schedule = (
+    <>
+      {status.schedule ? (
+        <>
+          <dt>Schedule</dt>
+          <dd>
+            <code>{status.schedule}</code>
+            {status.pg_cron ? ` (${status.pg_cron.timezone})` : ''}
+            {job && !job.active ? (
+              <>
+                {' '}
+                <span className="badge badge-bad">paused</span>
+              </>
+            ) : null}
+            {status.expected_interval_seconds != null
+              ? `, at most ${formatDuration(status.expected_interval_seconds)} between runs`
+              : ''}
+          </dd>
+        </>
+      ) : (
+        <>
+          <dt>Schedule</dt>
+          <dd>
+            {status.pg_cron
+              ? 'no pg_cron job: counting runs only when called'
+              : 'pg_cron is not installed: counting runs only when called'}
+          </dd>
+        </>
+      )}
+      {status.next_run_at ? (
+        <>
+          <dt>Next run</dt>
+          <dd>
+            <time dateTime={status.next_run_at} title={status.next_run_at}>
+              {formatLocal(status.next_run_at)}
+            </time>
+          </dd>
+        </>
+      ) : null}
+      {job?.last_run ? (
+        <>
+          <dt>Last pg_cron run</dt>
+          <dd>
+            <span className={`badge ${job.last_run.status === 'failed' ? 'badge-bad' : 'badge-ok'}`}>
+              {job.last_run.status}
+            </span>
+            {job.last_run.started_at ? (
+              <>
+                {' '}
+                <time dateTime={job.last_run.started_at} title={job.last_run.started_at}>
+                  {formatLocal(job.last_run.started_at)}
+                </time>
+              </>
+            ) : null}
+          </dd>
+        </>
+      ) : null}
+    </>
+  );
   if (!status.last_run_at && !status.last_success_at && status.last_outcome == null) {
     return (
-      <p className="empty">
-        The counting job has not run yet{status.schedule ? ` (schedule ${status.schedule})` : ''}.
-      </p>
+      <>
+        <p className="empty">The counting job has not run yet.</p>
+        <dl className="details compact">{schedule}</dl>
+      </>
     );
   }
-  const good = ['ok', 'counted', 'empty', 'success'].includes(status.last_outcome ?? '');
+  const good = ['counted', 'empty'].includes(status.last_outcome ?? '');
+  const stale = countingStale(status);
   return (
     <dl className="details compact">
       <dt>Last successful count</dt>
@@ -341,6 +404,12 @@ function CountingSummary({ status, at }: { status: CountingStatus; at: Date | nu
                 {at ? `, as of ${formatLocal(at.toISOString()).slice(11)}` : ''})
               </>
             ) : null}
+            {stale ? (
+              <>
+                {' '}
+                <span className="badge badge-bad">stale</span>
+              </>
+            ) : null}
           </>
         ) : (
           'never'
@@ -355,22 +424,12 @@ function CountingSummary({ status, at }: { status: CountingStatus; at: Date | nu
             </time>{' '}
           </>
         ) : null}
-        <span className={`badge ${good ? 'badge-ok' : 'badge-bad'}`}>
-          {status.last_outcome === 'ok' ? 'succeeded' : status.last_outcome === 'failed' ? 'failed' : (status.last_outcome ?? 'unknown')}
-        </span>
+        <span className={`badge ${good ? 'badge-ok' : 'badge-bad'}`}>{status.last_outcome ?? 'unknown'}</span>
       </dd>
       {status.last_error ? (
         <>
           <dt>Last error</dt>
           <dd className="field-error">{status.last_error}</dd>
-        </>
-      ) : null}
-      {status.schedule ? (
-        <>
-          <dt>Schedule</dt>
-          <dd>
-            <code>{status.schedule}</code>
-          </dd>
         </>
       ) : null}
       {status.events_counted != null ? (
@@ -379,6 +438,18 @@ function CountingSummary({ status, at }: { status: CountingStatus; at: Date | nu
           <dd>{status.events_counted}</dd>
         </>
       ) : null}
+      {status.position ? (
+        <>
+          <dt>Counted up to</dt>
+          <dd>
+            event {status.position.last_id}, period ending{' '}
+            <time dateTime={status.position.last_period_end} title={status.position.last_period_end}>
+              {formatLocal(status.position.last_period_end)}
+            </time>
+          </dd>
+        </>
+      ) : null}
+      {schedule}
     </dl>
   );
 }
