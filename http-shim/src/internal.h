@@ -145,6 +145,8 @@ typedef struct ShimMetricsExtra
 	double		seconds_since_success;
 	bool		have_last_outcome;
 	bool		last_run_ok;
+	bool		have_interval;
+	double		expected_interval;
 } ShimMetricsExtra;
 
 extern void shim_metrics_reset(void);

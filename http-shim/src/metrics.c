@@ -312,6 +312,12 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 			shim_buf_printf(out,
 							"user_activity_tracking_counting_last_run_success %d\n",
 							extra->last_run_ok ? 1 : 0);
+		Header(out, "counting_expected_interval_seconds", "gauge",
+			   "Longest time between two runs of the pg_cron counting job's schedule; no sample without an active job.");
+		if (extra->have_interval)
+			shim_buf_printf(out,
+							"user_activity_tracking_counting_expected_interval_seconds %.0f\n",
+							extra->expected_interval);
 	}
 
 	Header(out, "build_info", "gauge",

@@ -103,6 +103,13 @@ CountingStatus(ShimRequest *req, ShimMetricsExtra *extra)
 			extra->seconds_since_success = (double) time(NULL) -
 				extra->last_success_ts;
 	}
+	/* computed by the extension from the pg_cron job's cron expression */
+	v = json_object_get(doc, "expected_interval_seconds");
+	if (json_is_number(v) && json_number_value(v) > 0)
+	{
+		extra->have_interval = true;
+		extra->expected_interval = json_number_value(v);
+	}
 	s = json_string_value(json_object_get(doc, "last_outcome"));
 	if (s)
 	{

@@ -298,6 +298,8 @@ TestMetrics(void)
 	extra.seconds_since_success = 12.5;
 	extra.have_last_outcome = true;
 	extra.last_run_ok = true;
+	extra.have_interval = true;
+	extra.expected_interval = 14400;
 	shim_buf_init(&b);
 	shim_metrics_render(&b, &extra);
 
@@ -323,7 +325,8 @@ TestMetrics(void)
 		  strstr(b.data, "user_activity_tracking_db_up 1\n") != NULL,
 		  "pool gauges and db_up");
 	Check(strstr(b.data, "user_activity_tracking_counting_seconds_since_last_success 12.500\n") != NULL &&
-		  strstr(b.data, "user_activity_tracking_counting_last_run_success 1\n") != NULL,
+		  strstr(b.data, "user_activity_tracking_counting_last_run_success 1\n") != NULL &&
+		  strstr(b.data, "user_activity_tracking_counting_expected_interval_seconds 14400\n") != NULL,
 		  "counting freshness gauges");
 	Check(strstr(b.data, "user_activity_tracking_build_info{version=\"" SHIM_VERSION "\",mode=\"worker\"} 1\n") != NULL,
 		  "build_info with version and mode");

@@ -65,6 +65,7 @@ MUST_HAVE_DATA = [
     "Time since the last successful count",
     "Last count outcome",
     "Last successful count at",
+    "Counting staleness",
 ]
 
 # Grafana's global variables, as Grafana would expand them for a 5-minute

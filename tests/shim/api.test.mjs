@@ -430,6 +430,19 @@ for (const [mode, base] of Object.entries(env.modes)) {
       assert.ok(since >= 0 && since < 60, `seconds since last success: ${since}`);
       const ts = metric(page, 'user_activity_tracking_counting_last_success_timestamp_seconds');
       assert.ok(Math.abs(ts - Date.now() / 1000) < 60, `last success at ${ts}`);
+      // the expected interval: from the job's schedule, no sample without one
+      const interval = 'user_activity_tracking_counting_expected_interval_seconds';
+      assert.match(page, new RegExp(`^# TYPE ${interval} gauge$`, 'm'));
+      assert.doesNotMatch(page, new RegExp(`^${interval} `, 'm'));
+      psql("SELECT user_activity.schedule_counting('0 9 * * 1-5')");
+      try {
+        const scheduled = (await req(base, 'GET', '/metrics')).text;
+        assert.equal(metric(scheduled, interval), 3 * 86400, 'Friday 09:00 to Monday 09:00');
+        const check = promtoolCheck(scheduled);
+        assert.ok(check.ok, check.out);
+      } finally {
+        psql('SELECT user_activity.unschedule_counting()');
+      }
     });
 
     test('OpenAPI 3.1 matches the real routes', async () => {
