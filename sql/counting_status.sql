@@ -8,6 +8,9 @@ CREATE EXTENSION user_activity;
 RESET client_min_messages;
 SET timezone = 'UTC';
 
+-- partitions for the direct INSERTs below (recorded_at defaults to now())
+SELECT user_activity.maintain_partitions() IS NOT NULL AS partitions_ready;
+
 -- cron expressions as pg_cron reads them: the longest gap between two runs
 -- (seconds) and the first run after a fixed time (a Thursday, 21:50:30)
 SELECT s AS schedule,

@@ -6,6 +6,11 @@ DROP EXTENSION IF EXISTS user_activity CASCADE;
 CREATE EXTENSION user_activity;
 RESET client_min_messages;
 SET timezone = 'UTC';
+
+-- partitions for the direct INSERTs below: the current one and those
+-- ahead (recorded_at defaults to now()), and the day of the fixed times
+SELECT user_activity.maintain_partitions() IS NOT NULL AS partitions_ready;
+SELECT user_activity.ensure_partitions('2025-10-10 00:00Z', '2025-10-11 00:00Z') AS made;
 \set SHOW_CONTEXT never
 
 \d user_activity.user_event_counts

@@ -9,6 +9,9 @@ CREATE EXTENSION user_activity;
 RESET client_min_messages;
 SET timezone = 'UTC';
 
+-- partitions for the direct INSERTs below (recorded_at defaults to now())
+SELECT user_activity.maintain_partitions() IS NOT NULL AS partitions_ready;
+
 CREATE FUNCTION pg_temp.show(r jsonb) RETURNS TABLE (idx int, status text, id bigint)
 LANGUAGE sql AS $$
     SELECT (x->>'index')::int, x->>'status', (x->>'id')::bigint

@@ -7,6 +7,9 @@ DROP EXTENSION IF EXISTS pg_cron;
 CREATE EXTENSION user_activity;
 RESET client_min_messages;
 SET timezone = 'UTC';
+
+-- partitions for the direct INSERTs below (recorded_at defaults to now())
+SELECT user_activity.maintain_partitions() IS NOT NULL AS partitions_ready;
 \set SHOW_CONTEXT never
 
 -- errors as data: SQLSTATE, the field (column) and the texts

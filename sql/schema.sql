@@ -11,10 +11,12 @@ SET timezone = 'UTC';
 \d user_activity.events
 SELECT pg_catalog.enum_range(NULL::user_activity.action);
 
--- every unique index includes user_id (distributable by user_id)
+-- the indexes of events are each partition's own, made from the template;
+-- every unique one includes user_id (distributable by user_id)
+\d user_activity.events_template
 SELECT indexrelid::regclass AS index, pg_catalog.pg_get_indexdef(indexrelid) AS definition
 FROM pg_catalog.pg_index
-WHERE indrelid = 'user_activity.events'::regclass AND indisunique
+WHERE indrelid IN ('user_activity.events'::regclass, 'user_activity.events_template'::regclass) AND indisunique
 ORDER BY 1;
 
 -- the schema belongs to the extension
@@ -43,5 +45,6 @@ FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'user_activity'::pg_catalog.regnamespace
   AND pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
 ORDER BY 1::text;
--- the search index: the primary key serves (user_id, recorded_at, id) keyset scans
-SELECT pg_catalog.pg_get_indexdef('user_activity.events_pkey'::pg_catalog.regclass);
+-- the search index: the primary key of every partition serves
+-- (user_id, recorded_at, id) keyset scans
+SELECT pg_catalog.pg_get_indexdef('user_activity.events_template_pkey'::pg_catalog.regclass);

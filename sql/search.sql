@@ -9,6 +9,9 @@ CREATE EXTENSION user_activity;
 RESET client_min_messages;
 SET timezone = 'UTC';
 
+-- partitions for the fixed recorded times of the direct INSERTs below
+SELECT user_activity.ensure_partitions('2025-10-12 00:00Z', '2025-10-14 00:00Z') AS made;
+
 CREATE FUNCTION pg_temp.err(query text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE

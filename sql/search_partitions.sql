@@ -1,9 +1,10 @@
 --
 -- Search across partitions: search_events reads a range span by span of
 -- partitions (one, then two, four...) with a kept plan per span; pages
--- cross partition bounds with ties on them, empty partitions, a gap that
--- the default partition fills, partitions attached and dropped between two
--- searches of one session, and the unpartitioned table of version 1.0.
+-- cross partition bounds with ties on them, empty partitions, a gap with no
+-- partition (version 1.2 has no default partition), partitions attached and
+-- dropped between two searches of one session, and the unpartitioned table
+-- of version 1.0.
 --
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS user_activity CASCADE;
@@ -39,26 +40,30 @@ SELECT coalesce(array_agg(id ORDER BY recorded_at, id), '{}') FROM user_activity
 WHERE user_id = uid AND recorded_at >= since AND recorded_at < until
   AND (acts IS NULL OR action::text = ANY (acts))
 $$;
--- the partitions of October 2025 and the default partition that the
--- current transaction holds a lock on
+-- the partitions of October 2025 that the current transaction holds a lock
+-- on
 CREATE FUNCTION pg_temp.locked() RETURNS text
 LANGUAGE sql AS $$
 SELECT string_agg(replace(c.relname, '_000000', ''), ' ' ORDER BY c.relname)
 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
 WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND c.relkind = 'r'
-  AND (c.relname LIKE 'events_p202510%' OR c.relname = 'events_default')
+  AND c.relname LIKE 'events_p202510%'
 $$;
 
--- Days 2025-10-10 to 2025-10-19, but for the 15th: that day is a gap, and
--- its rows wait in the default partition, as do those of September.
+-- Days 2025-10-10 to 2025-10-19, but for the 15th: that day is a gap,
+-- with no partition and so no rows (until it gets its partition, below);
+-- and the last day of September.
 SELECT count(*) FROM (SELECT user_activity.ensure_partition(t)
                       FROM generate_series('2025-10-10 00:00Z'::timestamptz, '2025-10-19 00:00Z', '1 day') t
                       WHERE t <> '2025-10-15 00:00Z') p;
+SELECT user_activity.ensure_partitions('2025-09-30 00:00Z', '2025-10-01 00:00Z') AS september;
 SELECT partition, partition_from, partition_to FROM user_activity.event_partitions
 WHERE partition_from < '2025-11-01' ORDER BY partition_from;
 -- user 6: ties at the last instant of the 11th and at the first of the
--- 12th, nothing on the 13th and 14th (the 14th holds nobody's rows), ties
--- in the gap, and rows before any partition; user 7 fills the 13th
+-- 12th, nothing on the 13th and 14th (the 14th holds nobody's rows), rows
+-- at the end of September, with a gap of nine days before the 10th; user 7
+-- fills the 13th.  Rows 13 and 14, ties on the 15th, come with its
+-- partition, below.
 INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at, metadata) VALUES
   (6, 'created', '2025-09-01 00:00Z', '2025-09-30 23:00Z',               '{"n": 1}'),
   (6, 'viewed',  '2025-09-01 00:00Z', '2025-09-30 23:00Z',               '{"n": 2}'),
@@ -72,8 +77,6 @@ INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recor
   (6, 'updated', '2025-10-01 00:00Z', '2025-10-12 00:00Z',               '{"n": 10}'),
   (6, 'viewed',  '2025-10-01 00:00Z', '2025-10-12 00:00Z',               '{"n": 11}'),
   (7, 'viewed',  '2025-10-01 00:00Z', '2025-10-13 10:00Z',               '{"n": 12}'),
-  (6, 'viewed',  '2025-10-01 00:00Z', '2025-10-15 06:00Z',               '{"n": 13}'),
-  (6, 'created', '2025-10-01 00:00Z', '2025-10-15 06:00Z',               '{"n": 14}'),
   (6, 'viewed',  '2025-10-01 00:00Z', '2025-10-16 00:00Z',               '{"n": 15}'),
   (6, 'viewed',  '2025-10-01 00:00Z', '2025-10-19 23:59:59.999999Z',     '{"n": 16}'),
   (6, 'deleted', '2025-10-01 00:00Z', '2025-10-19 23:59:59.999999Z',     '{"n": 17}'),
@@ -115,14 +118,14 @@ FROM user_activity.search_events('{"user_id": "6", "from": "2025-10-10T00:00:00Z
 
 -- Only the spans walked are opened: a page of 3 found on the 10th reads
 -- one more row from the span of the 11th and 12th and stops; no other
--- partition is locked, nor the default one, which no day of it can hold.
+-- partition is locked.
 BEGIN;
 SELECT (SELECT array_agg(e->'metadata'->>'n') FROM jsonb_array_elements(body::jsonb) e) AS n, next_cursor IS NOT NULL AS more
 FROM user_activity.search_events('{"user_id": "6", "from": "2025-10-10T00:00:00Z", "to": "2025-10-20T00:00:00Z", "limit": "3"}');
 SELECT pg_temp.locked();
 COMMIT;
--- from the 13th: the 13th, then the 14th with the gap (the default
--- partition), then the 16th to the 19th, where the page ends
+-- from the 13th: the 13th, then the 14th, then (over the gap) the 16th to
+-- the 19th, where the page ends
 BEGIN;
 SELECT (SELECT array_agg(e->'metadata'->>'n') FROM jsonb_array_elements(body::jsonb) e) AS n, next_cursor IS NOT NULL AS more
 FROM user_activity.search_events('{"user_id": "6", "from": "2025-10-13T00:00:00Z", "to": "2025-10-20T00:00:00Z", "limit": "3"}');
@@ -141,8 +144,7 @@ COMMIT;
 
 -- The query of one span, as search_events plans it once and keeps it
 -- (generic, with the span's bounds as constants): the partitions in order
--- under one Append, each read through its index, no sort, no default
--- partition, no Merge Append
+-- under one Append, each read through its index, no sort, no Merge Append
 SET plan_cache_mode = force_generic_plan;
 PREPARE span(bigint, timestamptz, bigint, timestamptz) AS
 SELECT e.id, e.user_id, e.action, e.event_action_timestamp, e.metadata, e.event_id, e.recorded_at
@@ -153,7 +155,7 @@ WHERE e.user_id = $1 AND (e.recorded_at, e.id) > ($2, $3) AND e.recorded_at >= $
 ORDER BY e.recorded_at, e.id LIMIT 101;
 EXPLAIN (COSTS OFF) EXECUTE span(6, '2025-10-11 00:00Z', 0, '2025-10-20 00:00Z');
 DEALLOCATE span;
--- a span over the gap also reads the default partition, merged in order
+-- a span over the gap reads the partition before it, nothing for the gap
 PREPARE span(bigint, timestamptz, bigint, timestamptz) AS
 SELECT e.id, e.user_id, e.action, e.event_action_timestamp, e.metadata, e.event_id, e.recorded_at
 FROM user_activity.events e
@@ -166,17 +168,19 @@ DEALLOCATE span;
 RESET plan_cache_mode;
 
 -- Partitions change between two searches of one session, whose plans are
--- kept: the gap gets its partition (its rows move out of the default
--- one), the 16th is dropped.  The same search then reads the new partition
--- instead of the default one (its kept plan was made again), and a walk
--- over the whole range misses only the dropped row.
+-- kept: the gap gets its partition, and rows 13 and 14 go there, the 16th
+-- is dropped.  The same search then reads the new partition (its kept plan
+-- was made again), and a walk over the whole range misses only the dropped
+-- row.
 BEGIN;
 SELECT (SELECT array_agg(e->'metadata'->>'n') FROM jsonb_array_elements(body::jsonb) e) AS n
 FROM user_activity.search_events('{"user_id": "6", "from": "2025-10-13T00:00:00Z", "to": "2025-10-16T00:00:00Z"}');
 SELECT pg_temp.locked();
 COMMIT;
 SELECT partition_from, partition_to FROM user_activity.ensure_partition('2025-10-15 12:00Z');
-SELECT count(*) AS in_default FROM user_activity.events_default WHERE recorded_at >= '2025-10-01';
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at, metadata) VALUES
+  (6, 'viewed',  '2025-10-01 00:00Z', '2025-10-15 06:00Z',               '{"n": 13}'),
+  (6, 'created', '2025-10-01 00:00Z', '2025-10-15 06:00Z',               '{"n": 14}');
 ALTER TABLE user_activity.events DETACH PARTITION user_activity.events_p20251016_000000;
 DROP TABLE user_activity.events_p20251016_000000;
 BEGIN;

@@ -1,6 +1,7 @@
 --
 -- Upgrade: 1.0 (unpartitioned events) to 1.1 (partitioned by recorded_at)
--- keeps every row, id, count and key.
+-- to 1.2 (no default partition; indexes of the partitions' own) keeps every
+-- row, id, count and key.
 --
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS user_activity CASCADE;
@@ -103,10 +104,121 @@ SELECT (SELECT count(*) FROM user_activity.events) = (SELECT sum(event_count) FR
 -- search on the migrated rows
 SELECT count(*), min(recorded_at), max(recorded_at)
 FROM user_activity.find_events(2, '2025-09-05', '2025-09-07');
--- a fresh install is the same as the upgrade
+
+--
+-- 1.1 to 1.2: the rows of the default partition move to partitions of
+-- their own, and it goes
+--
+-- direct INSERTs that no partition held, on three days, with keys
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at, event_id)
+SELECT 7, 'viewed', t, t, CASE WHEN n % 2 = 0 THEN ('eeeeeeee-0000-4000-a000-' || lpad(n::text, 12, '0'))::uuid END
+FROM generate_series('2019-06-01 00:00Z'::timestamptz, '2019-06-03 23:00Z', '5 hours') WITH ORDINALITY AS g(t, n);
+SELECT count(*) AS in_default FROM user_activity.events_default;
+-- a partition made with another interval, between rows of the default
+SET user_activity.partition_interval = '6h';
+SELECT * FROM user_activity.ensure_partition('2019-06-02 07:00Z');
+RESET user_activity.partition_interval;
+SELECT count(*) AS in_default FROM user_activity.events_default;
+SELECT r->>'status' AS status, r->>'events' AS events FROM user_activity.count_activity() r;
+CREATE TEMP TABLE before_1_2 AS
+SELECT (SELECT count(*) FROM user_activity.events) AS events,
+       (SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM user_activity.events e) AS digest,
+       (SELECT count(*) FROM user_activity.event_keys) AS keys,
+       (SELECT md5(string_agg(k::text, ',' ORDER BY k.user_id, k.event_id)) FROM user_activity.event_keys k) AS keys_digest,
+       (SELECT sum(event_count) FROM user_activity.user_event_counts) AS counted,
+       (SELECT last_id FROM user_activity.counting_state) AS counted_up_to,
+       pg_sequence_last_value('user_activity.events_id_seq') AS seq,
+       (SELECT count(*) FROM user_activity.event_partitions) AS partitions;
+SELECT events, keys, counted, partitions FROM before_1_2;
+
+ALTER EXTENSION user_activity UPDATE TO '1.2';
+
+SELECT extversion FROM pg_extension WHERE extname = 'user_activity';
+SELECT to_regclass('user_activity.events_default') AS default_partition,
+       (SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'user_activity.events'::regclass
+          AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT') AS default_partitions;
+-- no row, key, count or id lost or changed
+SELECT a.events = b.events AS events, a.digest = b.digest AS same_rows, a.keys = b.keys AS keys,
+       a.keys_digest = b.keys_digest AS same_keys, a.counted = b.counted AS counted,
+       a.counted_up_to = b.counted_up_to AS position, a.seq = b.seq AS sequence
+FROM before_1_2 b,
+     (SELECT (SELECT count(*) FROM user_activity.events) AS events,
+             (SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM user_activity.events e) AS digest,
+             (SELECT count(*) FROM user_activity.event_keys) AS keys,
+             (SELECT md5(string_agg(k::text, ',' ORDER BY k.user_id, k.event_id)) FROM user_activity.event_keys k) AS keys_digest,
+             (SELECT sum(event_count) FROM user_activity.user_event_counts) AS counted,
+             (SELECT last_id FROM user_activity.counting_state) AS counted_up_to,
+             pg_sequence_last_value('user_activity.events_id_seq') AS seq) a;
+-- the former default rows are in partitions of their range (the 6-hour one
+-- kept, the gaps around it filled)
+SELECT p.partition, p.partition_from, p.partition_to, count(*) AS events
+FROM user_activity.events e JOIN user_activity.event_partitions p ON p.partition = e.tableoid
+WHERE e.user_id = 7 AND e.recorded_at < '2020-01-01'
+GROUP BY 1, 2, 3 ORDER BY 2;
+SELECT count(*) AS misplaced FROM user_activity.events e
+JOIN user_activity.event_partitions p ON p.partition = e.tableoid
+WHERE NOT (e.recorded_at >= p.partition_from AND e.recorded_at < p.partition_to);
+-- the partitions made by 1.1 when they were used stay, even empty ones
+SELECT count(*) - (SELECT partitions FROM before_1_2) AS partitions_added FROM user_activity.event_partitions;
+-- the table has no index of its own; every partition has the template's
+SELECT count(*) AS indexes_of_events FROM pg_index WHERE indrelid = 'user_activity.events'::regclass;
+SELECT count(DISTINCT p.partition) AS partitions, count(*) / count(DISTINCT p.partition) AS indexes_each,
+       count(*) FILTER (WHERE i.indisprimary) AS primary_keys,
+       count(h.inhparent) AS attached_to_a_parent_index
+FROM user_activity.event_partitions p JOIN pg_index i ON i.indrelid = p.partition
+LEFT JOIN pg_inherits h ON h.inhrelid = i.indexrelid;
+SELECT pg_get_indexdef(indexrelid) AS template_index FROM pg_index
+WHERE indrelid = 'user_activity.events_template'::regclass ORDER BY 1;
+-- pg_dump's list: no stale entry; every partition, those made by the
+-- upgrade too, is data that pg_dump dumps, not a member of the extension
+SELECT NOT EXISTS (SELECT FROM unnest(extconfig) o WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = o)) AS no_stale
+FROM pg_extension WHERE extname = 'user_activity';
+SELECT count(*) AS member_partitions FROM user_activity.event_partitions p
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = p.partition AND d.deptype = 'e';
+-- dedup on a key of a former default row and of a 1.0 row
+SELECT r->>'status' AS status, r->>'recorded_at' AS recorded_at FROM user_activity.record_event(
+    '{"user_id": 7, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "event_id": "eeeeeeee-0000-4000-a000-000000000004"}') r;
+SELECT r->>'status' AS status FROM user_activity.record_event(
+    '{"user_id": 1, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "created", "event_id": "eeeeeeee-0000-4000-8000-000000000001"}') r;
+SELECT r->'stored' AS stored, r->'duplicates' AS duplicates FROM user_activity.record_events($$[
+  {"user_id": 7, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "event_id": "eeeeeeee-0000-4000-a000-000000000002"},
+  {"user_id": 7, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "event_id": "eeeeeeee-0000-4000-a000-000000000099"}
+]$$) r;
+-- a direct INSERT that no partition holds is refused; nothing is stored
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at)
+VALUES (7, 'viewed', '2018-01-01 00:00Z', '2018-01-01 00:00Z');
+SELECT count(*) AS stored FROM user_activity.events WHERE recorded_at < '2019-01-01';
+-- counting goes on: only the event stored since
+SELECT r->>'status' AS status, r->>'events' AS events FROM user_activity.count_activity() r;
+SELECT (SELECT count(*) FROM user_activity.events) = (SELECT sum(event_count) FROM user_activity.user_event_counts) AS all_counted_once;
+
+-- a fresh install is the same as the upgrade, with no partition yet
 SET client_min_messages = warning;
 DROP EXTENSION user_activity CASCADE;
 RESET client_min_messages;
 CREATE EXTENSION user_activity;
 SELECT extversion FROM pg_extension WHERE extname = 'user_activity';
 SELECT relkind FROM pg_class WHERE oid = 'user_activity.events'::regclass;
+SELECT count(*) AS partitions, to_regclass('user_activity.events_default') AS default_partition
+FROM pg_inherits WHERE inhparent = 'user_activity.events'::regclass;
+SELECT count(*) AS indexes_of_events FROM pg_index WHERE indrelid = 'user_activity.events'::regclass;
+SELECT count(*) AS template_indexes FROM pg_index WHERE indrelid = 'user_activity.events_template'::regclass;
+
+-- 1.0 with rows straight to 1.2: the rows' partitions stay, the ones made
+-- for now and ahead go with the install's empty ones
+SET client_min_messages = warning;
+DROP EXTENSION user_activity CASCADE;
+RESET client_min_messages;
+CREATE EXTENSION user_activity VERSION '1.0';
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at, event_id)
+SELECT 1, 'viewed', t, t, ('eeeeeeee-0000-4000-b000-' || lpad(n::text, 12, '0'))::uuid
+FROM generate_series('2025-09-01 00:00Z'::timestamptz, '2025-09-03 23:00Z', '12 hours') WITH ORDINALITY AS g(t, n);
+CREATE TEMP TABLE before_1_0 AS
+SELECT (SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM user_activity.events e) AS digest;
+ALTER EXTENSION user_activity UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'user_activity';
+SELECT (SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM user_activity.events e) = b.digest AS same_rows,
+       (SELECT count(*) FROM user_activity.event_keys) AS keys
+FROM before_1_0 b;
+SELECT partition, partition_from, partition_to FROM user_activity.event_partitions ORDER BY 2;

@@ -23,6 +23,301 @@
 -- ----------------------------------------------------------------------
 -- Partitions and retention
 -- ----------------------------------------------------------------------
+--
+-- 1.2 drops the default partition and makes pg_dump/pg_restore clean.
+--
+-- - No default partition.  1.1 kept user_activity.events_default for direct
+--   INSERTs whose recorded_at no partition held; such rows sat where they
+--   had to be moved before any partition of their range could be attached.
+--   Now every row is in a partition of its own range.  ingest makes the
+--   partition of its time when it is missing (UaEnsureEventPartition), so
+--   record_event and record_events never fail for want of one;
+--   maintain_partitions() keeps the current partition and partitions_ahead
+--   more ready for direct INSERTs at now(); ensure_partition() makes one
+--   for any other time (a backfill).  A direct INSERT no partition holds
+--   fails with PostgreSQL's check_violation "no partition of relation
+--   "events" found for row", naming its recorded_at: nothing lands where it
+--   would block maintenance.  (It cannot be made then: tuple routing fixes
+--   the partitions when the statement starts, and a BEFORE STATEMENT
+--   trigger on the table may not create or attach one, as the table is in
+--   use by the statement.)
+--
+-- - Partitions are made when first needed, never by CREATE EXTENSION, and
+--   their indexes are their own, made from user_activity.events_template,
+--   not partitions of indexes on user_activity.events.  pg_restore runs
+--   CREATE EXTENSION and then makes every dumped partition: a partition
+--   CREATE EXTENSION had made already, or an index ATTACH PARTITION had
+--   made from one on the parent before pg_restore makes the dumped one,
+--   would fail as "already exists".  The primary key (user_id, recorded_at,
+--   id) of every partition includes the partition key, so it is as unique
+--   as one on the parent.
+--
+
+-- Rows of the default partition go to partitions of their own range: 1.1's
+-- ensure_partition() moves the rows of the partition it makes out of it.
+DO $default$
+DECLARE
+    v_first timestamptz;
+    v_previous timestamptz;
+BEGIN
+    LOOP
+        SELECT pg_catalog.min(d.recorded_at) INTO v_first FROM user_activity.events_default d;
+        EXIT WHEN v_first IS NULL;
+        IF v_first IS NOT DISTINCT FROM v_previous THEN
+            RAISE EXCEPTION 'cannot move the rows of user_activity.events_default recorded at % to a partition', v_first
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        PERFORM user_activity.ensure_partition(v_first);
+        v_previous := v_first;
+    END LOOP;
+END
+$default$;
+ALTER EXTENSION user_activity DROP TABLE user_activity.events_default;
+DROP TABLE user_activity.events_default;
+
+-- The partitions that this CREATE EXTENSION or ALTER EXTENSION made and
+-- left empty (1.1 makes the current one and those ahead at install) go:
+-- the first writer or maintain_partitions() makes them again.  Their
+-- pg_class rows were written by this transaction or one of its
+-- subtransactions (a savepoint's), whose ids are not older than its own:
+-- age() is 0 or negative for them.
+DO $empty$
+DECLARE
+    r record;
+    v_empty boolean;
+BEGIN
+    FOR r IN
+        SELECT p.partition FROM user_activity.event_partitions p
+        JOIN pg_catalog.pg_class c ON c.oid = p.partition
+        WHERE pg_catalog.age(c.xmin) <= 0
+    LOOP
+        EXECUTE pg_catalog.format('SELECT NOT EXISTS (SELECT FROM %s)', r.partition) INTO v_empty;
+        IF v_empty THEN
+            EXECUTE pg_catalog.format('DROP TABLE %s', r.partition);
+        END IF;
+    END LOOP;
+END
+$empty$;
+
+-- The indexes of user_activity.events become the template's; every
+-- partition keeps its own copies, detached from the parent's and attached
+-- again (which reads each partition once to check its bounds).
+CREATE TABLE user_activity.events_template (LIKE user_activity.events INCLUDING ALL);
+COMMENT ON TABLE user_activity.events_template IS
+    'never holds rows: ensure_partition() makes each partition of events LIKE it, with its indexes; it has the columns of events';
+DO $indexes$
+DECLARE
+    r record;
+    v_parts user_activity.event_partitions[];
+BEGIN
+    SELECT COALESCE(pg_catalog.array_agg(p ORDER BY p.partition_from), '{}') INTO v_parts
+    FROM user_activity.event_partitions p;
+    FOR i IN 1 .. pg_catalog.cardinality(v_parts) LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE user_activity.events DETACH PARTITION %s', (v_parts[i]).partition);
+    END LOOP;
+    FOR r IN SELECT c.conname FROM pg_catalog.pg_constraint c
+             WHERE c.conrelid = 'user_activity.events'::regclass AND c.contype IN ('p', 'u', 'x')
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE user_activity.events DROP CONSTRAINT %I', r.conname);
+    END LOOP;
+    FOR r IN SELECT i.indexrelid::regclass AS index FROM pg_catalog.pg_index i
+             WHERE i.indrelid = 'user_activity.events'::regclass
+    LOOP
+        EXECUTE pg_catalog.format('DROP INDEX %s', r.index);
+    END LOOP;
+    FOR i IN 1 .. pg_catalog.cardinality(v_parts) LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE user_activity.events ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)',
+                                  (v_parts[i]).partition, (v_parts[i]).partition_from, (v_parts[i]).partition_to);
+    END LOOP;
+END
+$indexes$;
+
+-- Partitions are data, not members of the extension (pg_dump dumps them):
+-- those made above for the default partition's rows, inside this script,
+-- became members as they were made.
+DO $members$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT p.partition FROM user_activity.event_partitions p
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                   AND d.objid = p.partition AND d.deptype = 'e'
+    LOOP
+        EXECUTE pg_catalog.format('ALTER EXTENSION user_activity DROP TABLE %s', r.partition);
+    END LOOP;
+END
+$members$;
+
+COMMENT ON VIEW user_activity.event_partitions IS
+    'the partitions of user_activity.events and the recorded_at range [partition_from, partition_to) each holds';
+
+CREATE OR REPLACE FUNCTION user_activity.ensure_partition(recorded_at timestamptz,
+                                                          OUT partition_from timestamptz, OUT partition_to timestamptz)
+    RETURNS record
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_name text;
+    v_bound timestamptz;
+BEGIN
+    IF ensure_partition.recorded_at IS NULL THEN
+        RAISE EXCEPTION 'missing parameter "recorded_at"'
+            USING ERRCODE = 'not_null_violation', COLUMN = 'recorded_at',
+                  DETAIL = 'Parameter "recorded_at" must be a timestamp.';
+    END IF;
+    SELECT p.partition_from, p.partition_to INTO partition_from, partition_to
+    FROM user_activity.event_partitions p
+    WHERE ensure_partition.recorded_at >= p.partition_from AND ensure_partition.recorded_at < p.partition_to;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+
+    -- One creator at a time (SHARE UPDATE EXCLUSIVE conflicts with itself,
+    -- not with writers); a concurrent one may have created it meanwhile.
+    LOCK TABLE user_activity.events IN SHARE UPDATE EXCLUSIVE MODE;
+    SELECT p.partition_from, p.partition_to INTO partition_from, partition_to
+    FROM user_activity.event_partitions p
+    WHERE ensure_partition.recorded_at >= p.partition_from AND ensure_partition.recorded_at < p.partition_to;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+
+    partition_from := pg_catalog.date_bin(user_activity.partition_interval(), ensure_partition.recorded_at,
+                                          timestamptz '2000-01-01 00:00:00+00');
+    partition_to := partition_from + user_activity.partition_interval();
+    -- neighbours made with another interval keep their bounds
+    SELECT pg_catalog.max(p.partition_to) INTO v_bound FROM user_activity.event_partitions p
+    WHERE p.partition_to <= ensure_partition.recorded_at;
+    partition_from := GREATEST(partition_from, v_bound);
+    SELECT pg_catalog.min(p.partition_from) INTO v_bound FROM user_activity.event_partitions p
+    WHERE p.partition_from > ensure_partition.recorded_at;
+    partition_to := LEAST(partition_to, v_bound);
+
+    -- Made apart with the template's indexes, then attached: ATTACH
+    -- PARTITION takes SHARE UPDATE EXCLUSIVE on the table, which writers do
+    -- not conflict with, and reads nothing (the new table is empty).
+    v_name := 'events_p' || pg_catalog.to_char(partition_from AT TIME ZONE 'UTC', 'YYYYMMDD"_"HH24MISS');
+    EXECUTE pg_catalog.format('CREATE TABLE user_activity.%I (LIKE user_activity.events_template INCLUDING ALL)', v_name);
+    EXECUTE pg_catalog.format(
+        'ALTER TABLE user_activity.events ATTACH PARTITION user_activity.%I FOR VALUES FROM (%L) TO (%L)',
+        v_name, partition_from, partition_to);
+    EXECUTE pg_catalog.format('COMMENT ON TABLE user_activity.%I IS %L', v_name,
+        pg_catalog.format('events recorded in [%s, %s)', user_activity.counting_rfc3339(partition_from),
+                          user_activity.counting_rfc3339(partition_to)));
+END;
+$$;
+COMMENT ON FUNCTION user_activity.ensure_partition(timestamptz) IS
+    'the bounds of the partition of events that holds recorded_at, created (partition_interval wide, clipped by its neighbours, LIKE events_template) when missing';
+
+CREATE FUNCTION user_activity.ensure_partitions(range_from timestamptz, range_to timestamptz) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_at timestamptz := range_from;
+    v_before integer;
+    v_after integer;
+BEGIN
+    IF range_from IS NULL OR range_to IS NULL THEN
+        RAISE EXCEPTION 'missing parameter "%"', CASE WHEN range_from IS NULL THEN 'range_from' ELSE 'range_to' END
+            USING ERRCODE = 'not_null_violation', COLUMN = CASE WHEN range_from IS NULL THEN 'range_from' ELSE 'range_to' END,
+                  DETAIL = 'Parameters "range_from" and "range_to" must be timestamps.';
+    END IF;
+    IF NOT pg_catalog.isfinite(range_from) THEN
+        RAISE EXCEPTION 'range_from out of range: %', range_from
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'range_from',
+                  DETAIL = 'Parameter "range_from" must be a finite timestamp.';
+    END IF;
+    IF NOT pg_catalog.isfinite(range_to) OR range_to < range_from OR range_to > range_from + interval '100 years' THEN
+        RAISE EXCEPTION 'range_to out of range: %', range_to
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'range_to',
+                  DETAIL = 'Parameter "range_to" must be a finite timestamp, not before "range_from" nor more than 100 years after it.';
+    END IF;
+    SELECT pg_catalog.count(*) INTO v_before FROM user_activity.event_partitions;
+    -- each step starts where the partition holding the last one ends, so
+    -- partitions of other widths are crossed as they are
+    WHILE v_at < range_to LOOP
+        SELECT p.partition_to INTO v_at FROM user_activity.ensure_partition(v_at) p;
+    END LOOP;
+    SELECT pg_catalog.count(*) INTO v_after FROM user_activity.event_partitions;
+    RETURN v_after - v_before;
+END;
+$$;
+COMMENT ON FUNCTION user_activity.ensure_partitions(timestamptz, timestamptz) IS
+    'makes the partitions of events missing for recorded_at in [range_from, range_to) (before a backfill by direct INSERTs); returns how many it made';
+REVOKE ALL ON FUNCTION user_activity.ensure_partitions(timestamptz, timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION user_activity.maintain_partitions() RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_events_keep interval;
+    v_counts_keep interval;
+    v_cutoff timestamptz;
+    v_dropped text[] := '{}';
+    v_dropped_until timestamptz;
+    v_keys bigint := 0;
+    v_counts bigint := 0;
+    v_created integer := 0;
+    v_before integer;
+    v_postponed boolean := false;
+    v_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+    r record;
+BEGIN
+    SELECT s.events_keep, s.counts_keep INTO v_events_keep, v_counts_keep FROM user_activity.retention s;
+
+    -- Retention first: dropping takes ACCESS EXCLUSIVE on the table, so it
+    -- gives up after lock_timeout rather than queue every writer behind a
+    -- long reader, and is retried by the next run.
+    IF v_events_keep IS NOT NULL THEN
+        v_cutoff := pg_catalog.now() - v_events_keep;
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout', '5s', true);
+            FOR r IN
+                SELECT p.partition, p.partition_to FROM user_activity.event_partitions p
+                WHERE p.partition_to <= v_cutoff ORDER BY p.partition_from
+            LOOP
+                EXECUTE pg_catalog.format('ALTER TABLE user_activity.events DETACH PARTITION %s', r.partition);
+                v_dropped := v_dropped || r.partition::text;
+                EXECUTE pg_catalog.format('DROP TABLE %s', r.partition);
+                v_dropped_until := GREATEST(v_dropped_until, r.partition_to);
+            END LOOP;
+            IF v_dropped_until IS NOT NULL THEN
+                DELETE FROM user_activity.event_keys k WHERE k.recorded_at < v_dropped_until;
+                GET DIAGNOSTICS v_keys = ROW_COUNT;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            v_postponed := true;
+            v_dropped := '{}';
+            v_keys := 0;
+        END;
+        PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+    END IF;
+    IF v_counts_keep IS NOT NULL THEN
+        DELETE FROM user_activity.user_event_counts c WHERE c.period_end < pg_catalog.now() - v_counts_keep;
+        GET DIAGNOSTICS v_counts = ROW_COUNT;
+    END IF;
+
+    -- The current partition and those ahead, for direct INSERTs at now().
+    SELECT pg_catalog.count(*) INTO v_before FROM user_activity.event_partitions;
+    FOR i IN 0 .. user_activity.partitions_ahead() LOOP
+        PERFORM user_activity.ensure_partition(pg_catalog.now() + i * user_activity.partition_interval());
+    END LOOP;
+    SELECT pg_catalog.count(*) - v_before INTO v_created FROM user_activity.event_partitions;
+
+    RETURN pg_catalog.jsonb_build_object(
+        'partitions_created', v_created,
+        'partitions_dropped', pg_catalog.to_jsonb(v_dropped),
+        'event_keys_deleted', v_keys,
+        'counts_deleted', v_counts,
+        'retention_postponed', v_postponed);
+END;
+$$;
+COMMENT ON FUNCTION user_activity.maintain_partitions() IS
+    'drops the partitions of events older than the events retention (with their keys), deletes counts older than the counts retention, and creates the current partition and partitions_ahead more';
 
 
 -- ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ clients=${BENCH_SEARCH_CLIENTS:-4}
 
 # Events spread over 30 days of recorded time; ids and recorded_at grow together.
 echo "loading $BENCH_EVENTS events"
+bench_psql -c "SELECT user_activity.ensure_partitions('2025-10-01 00:00Z', '2025-11-01 00:00Z')" >/dev/null
 bench_psql -c "
     INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at, metadata)
     SELECT 1 + i % $users, (ARRAY['created','updated','deleted','viewed'])[1 + i % 4]::user_activity.action,

@@ -36,6 +36,8 @@ psql="env PGOPTIONS=-cclient_min_messages=warning psql -X -q -v ON_ERROR_STOP=1 
 $psql -d postgres -c "DROP DATABASE IF EXISTS counts_bench" -c "CREATE DATABASE counts_bench"
 psql="$psql -d counts_bench"
 $psql -c "CREATE EXTENSION user_activity"
+# the current partition and those ahead, for direct INSERTs at now()
+$psql -c "SELECT user_activity.maintain_partitions()" >/dev/null
 
 # INSERT of N events spread over U users, all four actions
 events_sql() {

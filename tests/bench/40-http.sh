@@ -57,6 +57,8 @@ psql="env PGOPTIONS=-cclient_min_messages=warning psql -X -q -v ON_ERROR_STOP=1 
 $psql -d postgres -c "CREATE DATABASE http_bench"
 psql="$psql -d http_bench"
 $psql -c "CREATE EXTENSION user_activity"
+# the current partition and those ahead, for direct INSERTs at now()
+$psql -c "SELECT user_activity.maintain_partitions()" >/dev/null
 # the user whose pages are read: 10 000 events
 $psql -c "INSERT INTO user_activity.events (user_id, action, event_action_timestamp, metadata)
           SELECT 1, 'viewed', '2025-10-10T18:30:00Z', '{\"ip\": \"192.168.1.10\", \"device\": \"iPhone 14\"}'

@@ -59,6 +59,8 @@ trap cleanup EXIT
 psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
 $psql -d postgres -c "CREATE DATABASE shim"
 $psql -d shim -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
+# the current partition and those ahead, for the tests' direct INSERTs
+$psql -d shim -c "SELECT user_activity.maintain_partitions()" >/dev/null
 
 # the standalone shim groups concurrent POSTs (HTTP_GROUP_COMMIT), the worker
 # does not: the same tests cover both ways of writing an event.  Both work

@@ -26,6 +26,8 @@ checkpoint_timeout = 30min
 work_mem = 16MB" tests/lib/cluster.sh start "$bench_data" "$BENCH_PGPORT" || return 1
 	trap 'tests/lib/cluster.sh stop "$bench_data"' EXIT
 	bench_psql -c "CREATE EXTENSION user_activity" >/dev/null
+	# the current partition and those ahead, for direct INSERTs at now()
+	bench_psql -c "SELECT user_activity.maintain_partitions()" >/dev/null
 }
 
 bench_psql() {
