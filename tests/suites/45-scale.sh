@@ -6,6 +6,10 @@
 # in a profile (a plain "up" starts what it started before); the set-up
 # distributes events, event_keys and user_event_counts by user_id,
 # co-located, and calls only functions the extension's scripts define.
+# Then pg_dump and restore of partitioned events, against a real cluster
+# (tests/scale/dump-restore.sh).
+#
+#   SCALE_PGPORT   PostgreSQL port of the dump and restore test (default 55360)
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -96,3 +100,6 @@ if failures:
     sys.exit(1)
 print(f"ok - citus profile: {', '.join(sorted(citus))}")
 PY
+
+echo "-- pg_dump and restore"
+tests/scale/dump-restore.sh "${SCALE_PGPORT:-55360}"
