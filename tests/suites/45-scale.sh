@@ -9,7 +9,7 @@
 # Then pg_dump and restore of partitioned events, against a real cluster
 # (tests/scale/dump-restore.sh).
 #
-#   SCALE_PGPORT   PostgreSQL port of the dump and restore test (default 55360)
+#   SCALE_PGPORT   PostgreSQL port of the dump and restore test (default 55390)
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -102,4 +102,4 @@ print(f"ok - citus profile: {', '.join(sorted(citus))}")
 PY
 
 echo "-- pg_dump and restore"
-tests/scale/dump-restore.sh "${SCALE_PGPORT:-55360}"
+tests/scale/dump-restore.sh "${SCALE_PGPORT:-55390}"
