@@ -44,6 +44,7 @@ static char *http_role = NULL;
 static char *http_static_dir = NULL;
 static int	http_threads = 8;
 static int	http_pool_size = 0;
+static int	http_max_exports = 0;
 static int	http_body_limit = 1024 * 1024;
 static int	http_idle_timeout = 120;
 static int	http_statement_timeout = 0;
@@ -114,6 +115,11 @@ UaDefineHttpGucs(void)
 	DefineCustomIntVariable("user_activity.http_pool_size",
 							"Database connections of the shim (0: threads + 2).",
 							NULL, &http_pool_size, 0, 0, 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("user_activity.http_max_exports",
+							"Streaming exports the shim runs at once (0: half the pool).",
+							"Each export holds a database connection while its client reads; one over the limit is answered 429 at once.",
+							&http_max_exports, 0, 0, 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("user_activity.http_body_limit",
 							"Largest request body the shim accepts.",
@@ -270,6 +276,7 @@ WorkerConfig(ShimConfig *cfg)
 	cfg->port = http_port;
 	cfg->threads = http_threads;
 	cfg->pool_size = http_pool_size;
+	cfg->max_exports = http_max_exports;
 	cfg->body_limit = http_body_limit;
 	cfg->timeout = http_idle_timeout;
 	cfg->statement_timeout_ms = http_statement_timeout;

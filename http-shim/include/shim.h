@@ -38,6 +38,7 @@ typedef struct ShimConfig
 	int			port;			/* HTTP port, 1..65535 */
 	int			threads;		/* MHD worker threads */
 	int			pool_size;		/* database connections (>= threads) */
+	int			max_exports;	/* streaming exports at once, 0 = half the pool */
 	long		body_limit;		/* request body cap in bytes */
 	int			timeout;		/* idle connection timeout, seconds */
 	int			statement_timeout_ms;	/* 0 = server default */
@@ -66,6 +67,8 @@ extern bool shim_config_validate(const ShimConfig *cfg, char *err,
 								 size_t errlen);
 extern void shim_config_set(char **field, const char *value);
 extern void shim_config_free(ShimConfig *cfg);
+extern int	shim_config_pool_size(const ShimConfig *cfg);
+extern int	shim_config_max_exports(const ShimConfig *cfg);
 
 /* server.c */
 typedef struct Shim Shim;

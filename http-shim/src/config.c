@@ -30,6 +30,29 @@ shim_config_set(char **field, const char *value)
 	*field = copy;
 }
 
+/* The database connections: DB_POOL_SIZE, else HTTP_THREADS + 2. */
+int
+shim_config_pool_size(const ShimConfig *cfg)
+{
+	return cfg->pool_size > 0 ? cfg->pool_size : cfg->threads + 2;
+}
+
+/*
+ * How many streaming exports may run at once: HTTP_MAX_EXPORTS, else half
+ * the pool (at least one).  An export holds its database connection for as
+ * long as the client takes to read it, so without a bound enough of them
+ * hold every connection and all other requests wait, then fail.
+ */
+int
+shim_config_max_exports(const ShimConfig *cfg)
+{
+	int			half = shim_config_pool_size(cfg) / 2;
+
+	if (cfg->max_exports > 0)
+		return cfg->max_exports;
+	return half > 0 ? half : 1;
+}
+
 void
 shim_config_defaults(ShimConfig *cfg)
 {
@@ -169,6 +192,7 @@ shim_config_from_env(ShimConfig *cfg, ShimGetenv get, char *err, size_t errlen)
 		{"HTTP_PORT", offsetof(ShimConfig, port), 1, 65535, false},
 		{"HTTP_THREADS", offsetof(ShimConfig, threads), 1, 256, false},
 		{"DB_POOL_SIZE", offsetof(ShimConfig, pool_size), 1, 1024, false},
+		{"HTTP_MAX_EXPORTS", offsetof(ShimConfig, max_exports), 1, 1024, false},
 		{"HTTP_BODY_LIMIT_BYTES", offsetof(ShimConfig, body_limit), 1024,
 		1024L * 1024 * 1024, true},
 		{"HTTP_IDLE_TIMEOUT_SECONDS", offsetof(ShimConfig, timeout), 1, 86400,
@@ -282,6 +306,13 @@ shim_config_validate(const ShimConfig *cfg, char *err, size_t errlen)
 		snprintf(err, errlen,
 				 "invalid DB_POOL_SIZE %d: must be at least HTTP_THREADS (%d)",
 				 cfg->pool_size, cfg->threads);
+		return false;
+	}
+	if (cfg->max_exports < 0 || cfg->max_exports > shim_config_pool_size(cfg))
+	{
+		snprintf(err, errlen,
+				 "invalid HTTP_MAX_EXPORTS %d: must be from 1 to the database connections (%d)",
+				 cfg->max_exports, shim_config_pool_size(cfg));
 		return false;
 	}
 	if (cfg->group_max < 1 || cfg->group_max > 1000)

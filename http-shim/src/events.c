@@ -358,6 +358,31 @@ StreamRead(void *cls, uint64_t pos, char *buf, size_t max)
 	return (ssize_t) used;
 }
 
+/*
+ * shim_export_begin takes one of the shim's export slots, false when all
+ * are taken; shim_export_end gives it back.  Other requests thereby keep
+ * the rest of the pool however many clients export at once.
+ */
+bool
+shim_export_begin(Shim *shim)
+{
+	int			n = __atomic_load_n(&shim->exports, __ATOMIC_RELAXED);
+
+	do
+	{
+		if (n >= shim->max_exports)
+			return false;
+	} while (!__atomic_compare_exchange_n(&shim->exports, &n, n + 1, false,
+										  __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	return true;
+}
+
+void
+shim_export_end(Shim *shim)
+{
+	__atomic_sub_fetch(&shim->exports, 1, __ATOMIC_ACQ_REL);
+}
+
 void
 shim_stream_free(ShimStream *st)
 {
@@ -370,6 +395,7 @@ shim_stream_free(ShimStream *st)
 		st->conn->pg = NULL;
 	}
 	shim_pool_release(st->shim->pool, st->conn);
+	shim_export_end(st->shim);
 	free(st);
 }
 
@@ -391,9 +417,27 @@ Export(ShimRequest *req, const char *format, const char *content_type)
 	struct MHD_Response *resp;
 	double		start = shim_now();
 
+	/*
+	 * Over the limit, say so at once rather than wait for a connection:
+	 * another export would only take one that other requests need.  429,
+	 * not 503: the shim is well, the client is asked to come back.
+	 */
+	if (!shim_export_begin(req->shim))
+	{
+		static const ShimHeader retry[] = {{"Retry-After", "5"}, {NULL, NULL}};
+		char		detail[256];
+
+		free(json);
+		snprintf(detail, sizeof(detail),
+				 "At most %d exports stream at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports), so that other requests keep the rest of the database connections; try again later.",
+				 req->shim->max_exports);
+		return shim_problem(req, 429, NULL, "too many exports at once", detail,
+							NULL, retry);
+	}
 	if (!(conn = shim_req_conn(req, SHIM_Q_EXPORT_EVENTS)))
 	{
 		free(json);
+		shim_export_end(req->shim);
 		return MHD_YES;
 	}
 	params[0] = json;
@@ -402,6 +446,7 @@ Export(ShimRequest *req, const char *format, const char *content_type)
 	{
 		free(json);
 		shim_pool_release(req->shim->pool, conn);
+		shim_export_end(req->shim);
 		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
 	}
 	free(json);

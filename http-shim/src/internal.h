@@ -229,6 +229,8 @@ struct Shim
 	ShimJobs	jobs;
 	int			suspended;		/* deferred requests not completed yet */
 	ShimGroup  *group;			/* NULL: no group commit */
+	int			exports;		/* streaming exports holding a connection */
+	int			max_exports;
 	volatile int draining;
 	double		started;
 };
@@ -304,6 +306,8 @@ extern enum MHD_Result shim_h_metrics(ShimRequest *req);
 extern enum MHD_Result shim_h_openapi(ShimRequest *req);
 extern enum MHD_Result shim_h_static(ShimRequest *req);
 extern void shim_stream_free(ShimStream *stream);
+extern bool shim_export_begin(Shim *shim);
+extern void shim_export_end(Shim *shim);
 extern char *shim_openapi_json(void);
 
 /* Waits for a pooled connection; replies 503 itself when there is none. */

@@ -256,6 +256,8 @@ Operation(const ShimRoute *r)
 		AddResponse(resp, 200,
 					"one page (JSON; Link rel=\"next\" while more remain), or with Accept application/x-ndjson or text/csv every match, streamed",
 					ok);
+		AddResponse(resp, 429, "an export while HTTP_MAX_EXPORTS exports stream already (Retry-After)",
+					Content("application/problem+json", Ref("Problem")));
 		json_object_set_new(json_object_get(resp, "200"), "headers",
 							json_pack("{s:{s:s, s:{s:s}}}", "Link",
 									  "description", "<...&cursor=...>; rel=\"next\"",

@@ -630,6 +630,7 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 	shim->cfg.api_key_admin = strdup(cfg->api_key_admin);
 	shim->cfg.static_dir = strdup(cfg->static_dir);
 	shim->started = shim_now();
+	shim->max_exports = shim_config_max_exports(cfg);
 	request_seed = ((uint64_t) time(NULL) << 20) ^ (uint64_t) getpid();
 
 	shim_log_setup(cfg->log_level, cfg->mode == SHIM_MODE_WORKER ? 2 : 1);
@@ -674,10 +675,10 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	shim_log(SHIM_LOG_INFO,
-			 "listening on %s:%d (%s mode, %d threads, %d database connections)",
+			 "listening on %s:%d (%s mode, %d threads, %d database connections, at most %d exports)",
 			 cfg->listen_address, cfg->port,
 			 cfg->mode == SHIM_MODE_WORKER ? "worker" : "standalone",
-			 cfg->threads, cfg->pool_size > 0 ? cfg->pool_size : cfg->threads + 2);
+			 cfg->threads, shim_config_pool_size(cfg), shim->max_exports);
 	return shim;
 }
 

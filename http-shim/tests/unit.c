@@ -169,6 +169,35 @@ TestConfig(void)
 		shim_config_free(&cfg);
 	}
 	{
+		const char *const env[] = {"HTTP_THREADS", "4", "DB_POOL_SIZE", "6", NULL};
+
+		Check(ParseWith(env, &cfg, err) && shim_config_max_exports(&cfg) == 3,
+			  "exports default to half the pool");
+		shim_config_free(&cfg);
+	}
+	{
+		const char *const env[] = {"HTTP_THREADS", "1", "DB_POOL_SIZE", "1", NULL};
+
+		Check(ParseWith(env, &cfg, err) && shim_config_max_exports(&cfg) == 1,
+			  "a pool of one still allows one export");
+		shim_config_free(&cfg);
+	}
+	{
+		const char *const env[] = {"HTTP_THREADS", "4", "HTTP_MAX_EXPORTS", "7", NULL};
+
+		Check(!ParseWith(env, &cfg, err) &&
+			  strstr(err, "HTTP_MAX_EXPORTS 7") != NULL && strstr(err, "(6)") != NULL,
+			  "more exports than connections are refused");
+		shim_config_free(&cfg);
+	}
+	{
+		const char *const env[] = {"HTTP_MAX_EXPORTS", "0", NULL};
+
+		Check(!ParseWith(env, &cfg, err) && strstr(err, "HTTP_MAX_EXPORTS") != NULL,
+			  "HTTP_MAX_EXPORTS 0 is refused");
+		shim_config_free(&cfg);
+	}
+	{
 		const char *const env[] = {"HTTP_CORS_ALLOW_CREDENTIALS", "true", NULL};
 
 		Check(!ParseWith(env, &cfg, err) && strstr(err, "credentials") != NULL,

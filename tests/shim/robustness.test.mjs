@@ -9,10 +9,10 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import {
   env, dbUrl, req, event, freshUser, uuid, range, psql, startShim, stopShim,
-  cluster, rss, workerPid, waitFor, sleep,
+  cluster, rss, workerPid, waitFor, sleep, metric,
 } from './helpers.mjs';
 
-const [portKeys, portCors, portTerm, portDown] = env.spare;
+const [portKeys, portCors, portTerm, portDown, portExports] = env.spare;
 
 describe('configuration', () => {
   test('an invalid setting stops the program with one line naming it', () => {
@@ -190,6 +190,96 @@ describe('streaming export with flat memory', () => {
       return /db_pool_connections\{state="busy"\} 0/.test(page);
     }, 10000, 'pool connection released');
     assert.equal((await req(base, 'GET', `/api/events?user_id=${u}&${range}&limit=1`)).status, 200);
+  });
+});
+
+describe('exports bounded so that other requests keep the pool', () => {
+  const rows = 60000;
+  let u;
+  let shim;
+  const held = [];
+  after(async () => {
+    for (const h of held) h.destroy();
+    if (shim) await stopShim(shim);
+  });
+
+  // An export whose client reads nothing: it holds its database connection
+  // until the client goes away.
+  const holdExport = (base) => new Promise((resolve, reject) => {
+    const rq = http.get(`${base}/api/events?user_id=${u}&${range}`,
+      { headers: { Accept: 'application/x-ndjson' } }, (res) => {
+        res.pause();
+        const h = { status: res.statusCode, destroy: () => rq.destroy() };
+        held.push(h);
+        resolve(h);
+      });
+    rq.on('error', (e) => { if (!held.length) reject(e); });
+  });
+  const busy = async (base) => metric((await req(base, 'GET', '/metrics')).text,
+    'user_activity_tracking_db_pool_connections{state="busy"}');
+  // ten ingests and ten searches at once, each timed
+  const others = (base) => Promise.all(Array.from({ length: 20 }, async (_, i) => {
+    const t0 = Date.now();
+    const r = i % 2
+      ? await req(base, 'POST', '/api/event', { body: event(freshUser()) })
+      : await req(base, 'GET', `/api/events?user_id=${u}&${range}&limit=5`);
+    return { status: r.status, ms: Date.now() - t0 };
+  }));
+
+  test(`load ${rows} events to export`, () => {
+    u = freshUser();
+    psql(`INSERT INTO user_activity.events (user_id, action, event_action_timestamp, metadata)
+          SELECT ${u}, 'viewed', '2025-10-10T18:30:00Z', jsonb_build_object('n', g, 'pad', repeat('x', 300))
+          FROM generate_series(1, ${rows}) AS g`);
+  });
+
+  test('an export over the limit is answered 429 at once; ingest and search keep answering', async () => {
+    // four connections: by default at most two exports
+    shim = await startShim(portExports, { HTTP_THREADS: '2', DB_POOL_SIZE: '4' });
+    await waitFor(() => /4 database connections, at most 2 exports/.test(shim.out), 5000, 'the start line');
+    const b = shim.base;
+    for (let i = 0; i < 2; i++) assert.equal((await holdExport(b)).status, 200);
+    await waitFor(async () => (await busy(b)) === 2, 10000, 'two connections held by exports');
+    const t0 = Date.now();
+    const r = await req(b, 'GET', `/api/events?user_id=${u}&${range}`, { headers: { Accept: 'text/csv' } });
+    const ms = Date.now() - t0;
+    assert.equal(r.status, 429, r.text);
+    assert.ok(ms < 1000, `answered in ${ms} ms, without waiting for a connection`);
+    assert.match(r.headers.get('content-type'), /^application\/problem\+json/);
+    assert.equal(r.headers.get('retry-after'), '5');
+    assert.equal(r.json.status, 429);
+    assert.equal(r.json.title, 'Too Many Requests');
+    assert.match(r.json.detail, /At most 2 exports stream at once \(HTTP_MAX_EXPORTS/);
+    assert.equal(r.json.request_id, r.headers.get('x-request-id'));
+    // the other requests have the other two connections
+    const done = await others(b);
+    for (const d of done) {
+      assert.ok([200, 201].includes(d.status), `status ${d.status}`);
+      assert.ok(d.ms < 4000, `answered in ${d.ms} ms`);
+    }
+    console.log(`# two exports held: 20 ingests and searches at once, slowest ${Math.max(...done.map((d) => d.ms))} ms`);
+    // a finished (here: abandoned) export frees its slot
+    held.shift().destroy();
+    await waitFor(async () => (await busy(b)) === 1, 10000, 'the abandoned export released');
+    assert.equal((await holdExport(b)).status, 200);
+    assert.equal((await req(b, 'GET', `/api/events?user_id=${u}&${range}`,
+      { headers: { Accept: 'application/x-ndjson' } })).status, 429);
+    for (const h of held.splice(0)) h.destroy();
+    await waitFor(async () => (await busy(b)) === 0, 10000, 'every export released');
+    await stopShim(shim);
+    shim = null;
+  });
+
+  test('HTTP_MAX_EXPORTS as large as the pool: exports starve the other requests', async () => {
+    // what the bound prevents: the same load with every connection exportable
+    shim = await startShim(portExports, { HTTP_THREADS: '2', DB_POOL_SIZE: '4', HTTP_MAX_EXPORTS: '4' });
+    const b = shim.base;
+    for (let i = 0; i < 4; i++) assert.equal((await holdExport(b)).status, 200);
+    await waitFor(async () => (await busy(b)) === 4, 10000, 'four connections held by exports');
+    const r = await req(b, 'GET', `/api/events?user_id=${u}&${range}&limit=5`);
+    assert.equal(r.status, 503, r.text);
+    for (const h of held.splice(0)) h.destroy();
+    await waitFor(async () => (await busy(b)) === 0, 10000, 'every export released');
   });
 });
 

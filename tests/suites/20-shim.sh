@@ -8,7 +8,8 @@
 #
 #   SHIM_PGPORT        PostgreSQL port (default 55320)
 #   SHIM_HTTP_BASE     first of ten HTTP ports (default 18320): standalone,
-#                      worker, then spares for shims the tests start
+#                      worker, then spares for shims the tests start (+2..+5,
+#                      +7; +6 is the sanitizer build's)
 #   SHIM_EXPORT_ROWS   rows of the flat-memory export test (default 200000;
 #                      "make bench" style runs use 1000000)
 #   SHIM_TESTS         test files to run (default: all)
@@ -40,7 +41,7 @@ fi
 
 echo "-- integration tests (PostgreSQL $pgport, HTTP $base..$((base + 9)))"
 # a port already taken would have the tests talk to someone else's server
-for port in $(seq "$base" $((base + 6))); do
+for port in $(seq "$base" $((base + 7))); do
 	if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
 		echo "port $port is already in use; set SHIM_HTTP_BASE to ten free ports" >&2
 		exit 1
@@ -87,7 +88,7 @@ done
 export SHIM_TOP=$top SHIM_PGPORT=$pgport SHIM_PGDATA=$data SHIM_DB=shim
 export SHIM_HTTP_STANDALONE=$base SHIM_HTTP_WORKER=$((base + 1))
 export SHIM_STANDALONE_PID=$standalone_pid SHIM_STATIC_DIR=$static
-export SHIM_HTTP_SPARE="$((base + 2)),$((base + 3)),$((base + 4)),$((base + 5))"
+export SHIM_HTTP_SPARE="$((base + 2)),$((base + 3)),$((base + 4)),$((base + 5)),$((base + 7))"
 export SHIM_EXPORT_ROWS=${SHIM_EXPORT_ROWS:-200000}
 
 status=0
