@@ -45,6 +45,25 @@ INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recor
 -- UTC, fraction only when non-zero
 SELECT body, next_cursor IS NULL AS last_page FROM user_activity.search_events(
     '{"user_id": "6", "from": "2025-10-12T10:00:00Z", "to": "2025-10-12T11:00:00.123457Z"}');
+-- metadata is printed as jsonb prints it: escapes, numbers, nesting, empty
+-- containers, keys that need escaping
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, recorded_at, metadata) VALUES
+  (10, 'viewed', '2025-10-10 00:00Z', '2025-10-12 10:00Z',
+   '{"s": "quote \" backslash \\ slash / tab \t nl \n cr \r bs \b ff \f ctl \u0001 \u001f del \u007f é 日本 😀"}'),
+  (10, 'viewed', '2025-10-10 00:00Z', '2025-10-12 10:01Z',
+   '{"n": 1.50, "z": -0, "e": 1e3, "neg": -12.5e-3, "big": 12345678901234567890.123}'),
+  (10, 'viewed', '2025-10-10 00:00Z', '2025-10-12 10:02Z',
+   '{"nested": {"a": [1, [2, {"b": null}], {}], "t": true, "f": false}, "empty_a": [], "empty_o": {}}'),
+  (10, 'viewed', '2025-10-10 00:00Z', '2025-10-12 10:03Z', '{}'),
+  (10, 'viewed', '2025-10-10 00:00Z', '2025-10-12 10:04Z', '{"k\"e\\y\n": 1, "": [""], "a": [[], [{}]]}');
+SELECT e.metadata::text AS stored,
+       strpos(s.body, '"metadata": ' || e.metadata::text || ', "event_id"') > 0 AS printed_the_same,
+       (s.body::jsonb) -> (row_number() OVER (ORDER BY e.id) - 1)::int -> 'metadata' = e.metadata AS parses_back
+FROM user_activity.search_events('{"user_id": "10", "from": "2025-10-12T00:00:00Z", "to": "2025-10-13T00:00:00Z"}') s,
+     user_activity.events e
+WHERE e.user_id = 10
+ORDER BY e.id;
+DELETE FROM user_activity.events WHERE user_id = 10;
 
 -- bounds: from is inclusive, to is exclusive
 SELECT (SELECT array_agg((e->'metadata'->>'n')::int) FROM jsonb_array_elements(body::jsonb) e) AS n

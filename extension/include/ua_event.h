@@ -63,6 +63,7 @@ extern char *UaQuoteValue(const char *s, int len);
 /* json_out.c */
 extern void UaAppendTimestamp(StringInfo buf, TimestampTz ts);
 extern void UaAppendUuid(StringInfo buf, const pg_uuid_t *uuid);
+extern void UaAppendJsonb(StringInfo buf, Jsonb *jb);
 extern void UaAppendEventJson(StringInfo buf, int64 id, int64 user_id,
 							  const char *action, TimestampTz action_time,
 							  Jsonb *metadata, const pg_uuid_t *event_id,

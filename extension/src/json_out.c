@@ -106,6 +106,131 @@ UaAppendUuid(StringInfo buf, const pg_uuid_t *uuid)
 }
 
 /*
+ * AppendJsonString appends len bytes of s as a JSON string, escaped exactly
+ * as escape_json() escapes: runs that need no escape are copied whole,
+ * where escape_json() appends byte by byte, from a NUL-terminated copy (a
+ * quarter of the time spent printing a page of events went there).
+ */
+static void
+AppendJsonString(StringInfo buf, const char *s, int len)
+{
+	const char *run = s;
+	const char *end = s + len;
+
+	appendStringInfoCharMacro(buf, '"');
+	for (const char *p = s; p < end; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		appendBinaryStringInfo(buf, run, p - run);
+		run = p + 1;
+		switch (c)
+		{
+			case '\b':
+				appendBinaryStringInfo(buf, "\\b", 2);
+				break;
+			case '\f':
+				appendBinaryStringInfo(buf, "\\f", 2);
+				break;
+			case '\n':
+				appendBinaryStringInfo(buf, "\\n", 2);
+				break;
+			case '\r':
+				appendBinaryStringInfo(buf, "\\r", 2);
+				break;
+			case '\t':
+				appendBinaryStringInfo(buf, "\\t", 2);
+				break;
+			case '"':
+				appendBinaryStringInfo(buf, "\\\"", 2);
+				break;
+			case '\\':
+				appendBinaryStringInfo(buf, "\\\\", 2);
+				break;
+			default:
+				appendStringInfo(buf, "\\u%04x", (int) c);
+				break;
+		}
+	}
+	appendBinaryStringInfo(buf, run, end - run);
+	appendStringInfoCharMacro(buf, '"');
+}
+
+/*
+ * UaAppendJsonb appends jb as JSON text, the same text as jsonb output
+ * (JsonbToCString): ", " between items, ": " after keys.
+ */
+void
+UaAppendJsonb(StringInfo buf, Jsonb *jb)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	bool		first = true;	/* no ", " before the next item */
+
+	if (JB_ROOT_IS_SCALAR(jb))
+	{
+		JsonbToCString(buf, &jb->root, VARSIZE(jb));
+		return;
+	}
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (tok)
+		{
+			case WJB_BEGIN_ARRAY:
+			case WJB_BEGIN_OBJECT:
+				if (!first)
+					appendBinaryStringInfo(buf, ", ", 2);
+				appendStringInfoCharMacro(buf, tok == WJB_BEGIN_OBJECT ? '{' : '[');
+				first = true;
+				break;
+			case WJB_END_ARRAY:
+			case WJB_END_OBJECT:
+				appendStringInfoCharMacro(buf, tok == WJB_END_OBJECT ? '}' : ']');
+				first = false;
+				break;
+			case WJB_KEY:
+				if (!first)
+					appendBinaryStringInfo(buf, ", ", 2);
+				AppendJsonString(buf, v.val.string.val, v.val.string.len);
+				appendBinaryStringInfo(buf, ": ", 2);
+				first = true;	/* the value follows the key directly */
+				break;
+			case WJB_VALUE:
+			case WJB_ELEM:
+				if (!first)
+					appendBinaryStringInfo(buf, ", ", 2);
+				switch (v.type)
+				{
+					case jbvString:
+						AppendJsonString(buf, v.val.string.val, v.val.string.len);
+						break;
+					case jbvNumeric:
+						appendStringInfoString(buf,
+											   DatumGetCString(DirectFunctionCall1(numeric_out,
+																				   NumericGetDatum(v.val.numeric))));
+						break;
+					case jbvBool:
+						appendStringInfoString(buf, v.val.boolean ? "true" : "false");
+						break;
+					case jbvNull:
+						appendStringInfoString(buf, "null");
+						break;
+					default:
+						elog(ERROR, "unexpected jsonb value type %d", (int) v.type);
+				}
+				first = false;
+				break;
+			case WJB_DONE:
+				break;
+		}
+	}
+}
+
+/*
  * UaAppendEventJson appends one event object.  event_id may be NULL (JSON
  * null).  Keys come in the order of docs/interfaces.md.
  */
@@ -124,9 +249,9 @@ UaAppendEventJson(StringInfo buf, int64 id, int64 user_id,
 	appendStringInfoString(buf, ", \"event_action_timestamp\": \"");
 	UaAppendTimestamp(buf, action_time);
 	appendStringInfoString(buf, "\", \"action\": ");
-	escape_json(buf, action);
+	AppendJsonString(buf, action, strlen(action));
 	appendStringInfoString(buf, ", \"metadata\": ");
-	JsonbToCString(buf, &metadata->root, VARSIZE(metadata));
+	UaAppendJsonb(buf, metadata);
 	appendStringInfoString(buf, ", \"event_id\": ");
 	if (event_id)
 	{
@@ -160,7 +285,7 @@ UaAppendEventCsv(StringInfo buf, int64 id, int64 user_id,
 	UaAppendTimestamp(buf, action_time);
 	appendStringInfo(buf, ",%s,\"", action);
 	initStringInfo(&meta);
-	JsonbToCString(&meta, &metadata->root, VARSIZE(metadata));
+	UaAppendJsonb(&meta, metadata);
 	for (p = meta.data; *p; p++)
 	{
 		if (*p == '"')
