@@ -500,9 +500,9 @@ UsableBound(TimestampTz ts)
  * and returns the number of cuts, at least two, in *bounds, ascending:
  * the greatest bound at or before from (DT_NOBEGIN if none), every bound
  * strictly between, and the least bound at or after to (DT_NOEND if none).
- * Two cuts in a row delimit one partition, or a gap in them that only the
- * default partition can fill.  Version 1.0's table is not partitioned: one
- * span, unbounded.
+ * Two cuts in a row delimit one partition, or a gap between partitions
+ * (empty, or in version 1.1 the default partition's).  Version 1.0's table
+ * is not partitioned: one span, unbounded.
  */
 static int
 PageBounds(TimestampTz from, TimestampTz to, TimestampTz **bounds)
@@ -576,8 +576,8 @@ PageBounds(TimestampTz from, TimestampTz to, TimestampTz **bounds)
  * The plan is generic (parameters, not values), yet good for every value,
  * because the span is in the query as constants besides the parameters.
  * From them the planner leaves out, when it plans, every partition outside
- * the span, and the default partition too unless the span has a gap that
- * only it can fill; as the remaining partitions are disjoint ranges of
+ * the span (and version 1.1's default partition unless the span has a gap
+ * only it can fill); as the remaining partitions are disjoint ranges of
  * recorded_at, it reads them in order with one Append that walks each
  * one's (user_id, recorded_at, id) index up to the page's last row, with
  * neither sort nor Merge Append.  The LIMIT is a constant too: with a
