@@ -283,7 +283,6 @@ describe('the page, against the real API', () => {
     await counting.getByText(`event ${lastId}, period ending`).waitFor();
     await counting.getByText('(GMT), at most 366 d between runs').waitFor();
     assert.match(await counting.textContent(), new RegExp(`Next run${new Date().getFullYear() + 1}-01-01 0\\d:00:00`));
-    sql('SELECT user_activity.unschedule_counting()');
     await A().getByLabel('User id').fill(String(PAGING_USER));
     await A().getByRole('button', { name: 'Show activity' }).click();
     await page.getByRole('heading', { name: `User ${PAGING_USER}: events per counting period` }).waitFor();
@@ -303,6 +302,7 @@ describe('the page, against the real API', () => {
     const firstRow = await top.locator('tbody tr').first().locator('td').allTextContents();
     assert.deepEqual(firstRow.slice(1, 3), [`User ${PAGING_USER}`, String(PAGING_EVENTS)]);
     await screenshot('activity');
+    sql('SELECT user_activity.unschedule_counting()');
     // A top user's button loads that user's chart.
     await top.getByRole('button', { name: `User ${RECORD_USER}` }).click();
     await page.getByRole('heading', { name: `User ${RECORD_USER}: events per counting period` }).waitFor();
