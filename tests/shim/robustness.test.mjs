@@ -270,6 +270,21 @@ describe('exports bounded so that other requests keep the pool', () => {
     shim = null;
   });
 
+  test('worker: the same bound (user_activity.http_max_exports, default half of 6)', async () => {
+    const b = env.modes.worker;
+    for (let i = 0; i < 3; i++) assert.equal((await holdExport(b)).status, 200);
+    await waitFor(async () => (await busy(b)) === 3, 10000, 'three worker connections held by exports');
+    const r = await req(b, 'GET', `/api/events?user_id=${u}&${range}`, { headers: { Accept: 'text/csv' } });
+    assert.equal(r.status, 429, r.text);
+    assert.match(r.json.detail, /At most 3 exports stream at once/);
+    for (const d of await others(b)) {
+      assert.ok([200, 201].includes(d.status), `status ${d.status}`);
+      assert.ok(d.ms < 4000, `answered in ${d.ms} ms`);
+    }
+    for (const h of held.splice(0)) h.destroy();
+    await waitFor(async () => (await busy(b)) === 0, 10000, 'every worker export released');
+  });
+
   test('HTTP_MAX_EXPORTS as large as the pool: exports starve the other requests', async () => {
     // what the bound prevents: the same load with every connection exportable
     shim = await startShim(portExports, { HTTP_THREADS: '2', DB_POOL_SIZE: '4', HTTP_MAX_EXPORTS: '4' });
