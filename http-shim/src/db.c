@@ -334,6 +334,46 @@ shim_pool_acquire(ShimPool *pool, int wait_ms, ShimDbError *err)
 }
 
 /*
+ * shim_pool_try_acquire hands out an idle, live connection with statement
+ * q prepared, or NULL at once when there is none: it neither waits nor
+ * connects, so an HTTP thread may call it.  The caller then falls back to
+ * shim_pool_acquire on a job thread, which does both.
+ */
+ShimConn *
+shim_pool_try_acquire(ShimPool *pool, ShimQuery q)
+{
+	int			i,
+				pick = -1;
+	ShimConn   *conn;
+
+	pthread_mutex_lock(&pool->mu);
+	for (i = 0; i < pool->size; i++)
+	{
+		if (pool->state[i] == SLOT_IDLE && pool->conns[i].prepared[q])
+		{
+			pick = i;
+			break;
+		}
+	}
+	if (pick >= 0)
+		pool->state[pick] = SLOT_BUSY;
+	pthread_mutex_unlock(&pool->mu);
+	if (pick < 0)
+		return NULL;
+
+	conn = &pool->conns[pick];
+	if (Stale(conn))
+	{
+		/* its slot reconnects on a job thread's next use */
+		PQfinish(conn->pg);
+		conn->pg = NULL;
+		shim_pool_release(pool, conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/*
  * shim_pool_release gives a connection back.  One left in the middle of a
  * query, or broken, is closed; its slot reconnects on next use.
  */
@@ -421,12 +461,25 @@ shim_db_exec(ShimConn *conn, ShimQuery q, int nparams,
 	PGresult   *res;
 	char		name[32];
 	double		start = shim_now();
-	ExecStatusType st;
 
 	if (!conn->prepared[q] && !Prepare(conn, q, err))
 		return NULL;
 	snprintf(name, sizeof(name), "shim_%s", shim_query_names[q]);
 	res = PQexecPrepared(conn->pg, name, nparams, params, NULL, NULL, 0);
+	return shim_db_result(conn, q, res, start, err);
+}
+
+/*
+ * shim_db_result takes the result of statement q started at start (NULL if
+ * libpq returned none): counts it in the metrics and returns it when it
+ * succeeded, else clears it and returns NULL with err filled.
+ */
+PGresult *
+shim_db_result(ShimConn *conn, ShimQuery q, PGresult *res, double start,
+			   ShimDbError *err)
+{
+	ExecStatusType st;
+
 	shim_metrics_db_query(q, shim_now() - start);
 	st = PQresultStatus(res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)

@@ -61,52 +61,25 @@ NameBodyField(ShimDbError *err)
 		snprintf(err->field, sizeof(err->field), "body");
 }
 
-/*
- * POST /api/event: 201 with the stored event; a duplicate event_id answers
- * 200 with the event first stored and "status": "duplicate".
- */
-enum MHD_Result
-shim_h_post_event(ShimRequest *req)
+/* Replies to a failed POST /api/event. */
+static enum MHD_Result
+PostEventFailed(ShimRequest *req, ShimDbError *err)
 {
-	ShimConn   *conn;
-	PGresult   *res;
-	ShimDbError err;
-	const char *params[1];
-	const char *body;
-	char	   *grouped = NULL;
+	NameBodyField(err);
+	CountRejected(err);
+	return shim_problem_db(req, SHIM_Q_RECORD_EVENT, err);
+}
+
+/*
+ * Replies to a stored POST /api/event with body, what record_event
+ * returned: 201, or 200 when it was a duplicate.
+ */
+static enum MHD_Result
+PostEventStored(ShimRequest *req, const char *body)
+{
 	int			status = 201;
 	json_t	   *doc;
-	enum MHD_Result ret;
 
-	if (req->shim->group)
-	{
-		/* written together with concurrent requests, then committed */
-		res = NULL;
-		grouped = shim_group_record(req->shim->group, req->shim->pool,
-									req->body.data, &err);
-		if (grouped == NULL)
-		{
-			NameBodyField(&err);
-			CountRejected(&err);
-			return shim_problem_db(req, SHIM_Q_RECORD_EVENT, &err);
-		}
-		body = grouped;
-	}
-	else
-	{
-		if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENT)))
-			return MHD_YES;
-		params[0] = req->body.data;
-		res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, 1, params, &err);
-		shim_pool_release(req->shim->pool, conn);
-		if (res == NULL)
-		{
-			NameBodyField(&err);
-			CountRejected(&err);
-			return shim_problem_db(req, SHIM_Q_RECORD_EVENT, &err);
-		}
-		body = PQgetvalue(res, 0, 0);
-	}
 	doc = json_loads(body, 0, NULL);
 	if (doc)
 	{
@@ -122,10 +95,61 @@ shim_h_post_event(ShimRequest *req)
 																	"action")));
 		json_decref(doc);
 	}
-	ret = shim_reply_json(req, status, body, NULL);
-	if (res)
-		PQclear(res);
-	free(grouped);
+	return shim_reply_json(req, status, body, NULL);
+}
+
+/* The completion of a POST /api/event sent from an HTTP thread. */
+void
+shim_post_event_done(ShimRequest *req, PGresult *res, const ShimDbError *err)
+{
+	ShimDbError e;
+
+	if (res == NULL)
+	{
+		e = *err;
+		(void) PostEventFailed(req, &e);
+		return;
+	}
+	(void) PostEventStored(req, PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+/*
+ * POST /api/event: 201 with the stored event; a duplicate event_id answers
+ * 200 with the event first stored and "status": "duplicate".  Usually the
+ * HTTP thread sends the statement itself (server.c, SendAsync) and this
+ * runs only when that could not be done at once.
+ */
+enum MHD_Result
+shim_h_post_event(ShimRequest *req)
+{
+	ShimConn   *conn;
+	PGresult   *res;
+	ShimDbError err;
+	const char *params[1];
+	char	   *grouped;
+	enum MHD_Result ret;
+
+	if (req->shim->group)
+	{
+		/* written together with concurrent requests, then committed */
+		grouped = shim_group_record(req->shim->group, req->shim->pool,
+									req->body.data, &err);
+		if (grouped == NULL)
+			return PostEventFailed(req, &err);
+		ret = PostEventStored(req, grouped);
+		free(grouped);
+		return ret;
+	}
+	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENT)))
+		return MHD_YES;
+	params[0] = req->body.data;
+	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, 1, params, &err);
+	shim_pool_release(req->shim->pool, conn);
+	if (res == NULL)
+		return PostEventFailed(req, &err);
+	ret = PostEventStored(req, PQgetvalue(res, 0, 0));
+	PQclear(res);
 	return ret;
 }
 

@@ -109,11 +109,14 @@ extern void shim_pool_destroy(ShimPool *pool);
 extern void shim_pool_warm(ShimPool *pool);
 extern ShimConn *shim_pool_acquire(ShimPool *pool, int wait_ms,
 								   ShimDbError *err);
+extern ShimConn *shim_pool_try_acquire(ShimPool *pool, ShimQuery q);
 extern void shim_pool_release(ShimPool *pool, ShimConn *conn);
 extern void shim_pool_counts(ShimPool *pool, int *idle, int *busy,
 							 int *broken);
 extern PGresult *shim_db_exec(ShimConn *conn, ShimQuery q, int nparams,
 							  const char *const *params, ShimDbError *err);
+extern PGresult *shim_db_result(ShimConn *conn, ShimQuery q, PGresult *res,
+								double start, ShimDbError *err);
 extern bool shim_db_send(ShimConn *conn, ShimQuery q, int nparams,
 						 const char *const *params, ShimDbError *err);
 extern void shim_db_error_from_result(ShimConn *conn, const PGresult *res,
@@ -127,6 +130,24 @@ extern ShimGroup *shim_group_create(int max);
 extern void shim_group_destroy(ShimGroup *g);
 extern char *shim_group_record(ShimGroup *g, ShimPool *pool, const char *body,
 							   ShimDbError *err);
+
+/* ---- async.c: statements sent from the HTTP threads ---- */
+
+typedef struct ShimAsync ShimAsync;
+typedef struct ShimRequest ShimRequest;
+
+/*
+ * Called on the waiting thread with the statement's result (NULL, with err
+ * filled, when it failed); replies to the request.  The result is the
+ * callee's to clear.
+ */
+typedef void (*ShimAsyncDone) (ShimRequest *req, PGresult *res,
+							   const ShimDbError *err);
+
+extern ShimAsync *shim_async_create(ShimPool *pool);
+extern void shim_async_destroy(ShimAsync *a);
+extern bool shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
+							const char *param, ShimAsyncDone done);
 
 /* ---- metrics.c ---- */
 
@@ -170,7 +191,6 @@ typedef enum ShimAuth
 	SHIM_AUTH_ADMIN
 } ShimAuth;
 
-typedef struct ShimRequest ShimRequest;
 typedef enum MHD_Result (*ShimHandler) (ShimRequest *req);
 
 typedef struct ShimRoute
@@ -231,6 +251,8 @@ struct Shim
 	ShimGroup  *group;			/* NULL: no group commit */
 	int			exports;		/* streaming exports holding a connection */
 	int			max_exports;
+	ShimAsync  *async;			/* NULL: every statement on a job thread */
+	int			async_closed;	/* stopping: nothing more to async.c */
 	volatile int draining;
 	double		started;
 };
@@ -255,6 +277,12 @@ struct ShimRequest
 	bool		dispatched;
 	struct MHD_Response *pending;	/* a job thread's reply, to queue */
 	ShimRequest *next_job;
+	/* a statement sent by the HTTP thread, awaited in async.c */
+	ShimConn   *aconn;
+	ShimQuery	aquery;
+	double		astart;
+	PGresult   *ares;
+	ShimAsyncDone adone;
 	bool		stream_export;
 	ShimBuf		body;
 	ShimStream *stream;
@@ -294,6 +322,8 @@ extern void shim_problem_json(ShimBuf *out, int status, const char *field,
 /* ---- handlers (events.c, counts.c, ops.c, static.c) ---- */
 
 extern enum MHD_Result shim_h_post_event(ShimRequest *req);
+extern void shim_post_event_done(ShimRequest *req, PGresult *res,
+								 const ShimDbError *err);
 extern enum MHD_Result shim_h_post_events(ShimRequest *req);
 extern enum MHD_Result shim_h_get_events(ShimRequest *req);
 extern enum MHD_Result shim_h_user_counts(ShimRequest *req);

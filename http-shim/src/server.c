@@ -322,6 +322,36 @@ CheckInput(ShimRequest *req, enum MHD_Result *ret)
 	return true;
 }
 
+/*
+ * SendAsync sends the request's statement (its body the one parameter) from
+ * this thread when a pooled connection is idle, and suspends the request
+ * until async.c has the result; see there why.  False when the request
+ * must go to a job thread instead.
+ */
+static bool
+SendAsync(ShimRequest *req, ShimQuery q, ShimAsyncDone done)
+{
+	Shim	   *shim = req->shim;
+
+	if (shim->async == NULL)
+		return false;
+
+	/*
+	 * Counted as suspended before looking whether the shim is stopping:
+	 * shim_stop sets async_closed before it waits for that count to reach
+	 * zero, so either it waits for this request or the request sees the
+	 * flag.
+	 */
+	req->deferred = true;
+	__atomic_add_fetch(&shim->suspended, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&shim->async_closed, __ATOMIC_SEQ_CST) &&
+		shim_async_send(shim->async, req, q, req->body.data, done))
+		return true;
+	__atomic_sub_fetch(&shim->suspended, 1, __ATOMIC_SEQ_CST);
+	req->deferred = false;
+	return false;
+}
+
 /* Dispatch runs once the whole request (and its body) is in. */
 static enum MHD_Result
 Dispatch(ShimRequest *req)
@@ -368,7 +398,13 @@ Dispatch(ShimRequest *req)
 		shim_routes[req->route].handler == shim_h_openapi)
 		return shim_routes[req->route].handler(req);
 
-	/* everything else waits on the database: hand it to a job thread */
+	/* everything else waits on the database */
+	if (shim_routes[req->route].handler == shim_h_post_event &&
+		req->shim->group == NULL && SendAsync(req, SHIM_Q_RECORD_EVENT,
+											  shim_post_event_done))
+		return MHD_YES;
+
+	/* hand it to a job thread */
 	pthread_mutex_lock(&req->shim->jobs.mu);
 	if (req->shim->jobs.closed)
 	{
@@ -646,6 +682,8 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 	}
 	if (cfg->group_commit)
 		shim->group = shim_group_create(cfg->group_max);
+	else
+		shim->async = shim_async_create(shim->pool);
 	shim_pool_warm(shim->pool);
 
 	shim->daemon = MHD_start_daemon(flags, (uint16_t) cfg->port, NULL, NULL,
@@ -667,6 +705,8 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 				 cfg->listen_address, cfg->port,
 				 errno ? strerror(errno) : "unknown error");
 		StopJobs(shim);
+		if (shim->async)
+			shim_async_destroy(shim->async);
 		shim_pool_destroy(shim->pool);
 		if (shim->group)
 			shim_group_destroy(shim->group);
@@ -713,11 +753,14 @@ shim_stop(Shim *shim, int drain_ms)
 	pthread_mutex_lock(&shim->jobs.mu);
 	shim->jobs.closed = true;
 	pthread_mutex_unlock(&shim->jobs.mu);
+	__atomic_store_n(&shim->async_closed, 1, __ATOMIC_SEQ_CST);
 	StopJobs(shim);
 	deadline = shim_now() + 5.0;
 	while (__atomic_load_n(&shim->suspended, __ATOMIC_SEQ_CST) > 0 &&
 		   shim_now() < deadline)
 		usleep(5 * 1000);
+	if (shim->async)
+		shim_async_destroy(shim->async);
 	MHD_stop_daemon(shim->daemon);
 	shim_pool_destroy(shim->pool);
 	if (shim->group)
