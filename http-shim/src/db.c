@@ -31,7 +31,10 @@ const char *const shim_query_names[SHIM_Q_COUNT] = {
 };
 
 static const char *const query_sql[SHIM_Q_COUNT] = {
-	"SELECT user_activity.record_event($1::pg_catalog.jsonb)::pg_catalog.text",
+	/* the reply's status and metrics need two fields: the server has them */
+	"SELECT r::pg_catalog.text, r OPERATOR(pg_catalog.->>) 'status', "
+	"r OPERATOR(pg_catalog.->>) 'action' "
+	"FROM user_activity.record_event($1::pg_catalog.jsonb) AS r",
 	"SELECT user_activity.record_events($1::pg_catalog.jsonb)::pg_catalog.text",
 	"SELECT body, next_cursor FROM user_activity.search_events($1::pg_catalog.jsonb)",
 	"SELECT user_activity.export_events($1::pg_catalog.jsonb, $2::pg_catalog.text)",
