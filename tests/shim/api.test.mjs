@@ -124,9 +124,16 @@ for (const [mode, base] of Object.entries(env.modes)) {
     });
 
     test('413 for a chunked body over the limit', async () => {
-      const r = await req(base, 'POST', '/api/event',
-        { body: JSON.stringify(event(6, { metadata: { x: 'y'.repeat(1100000) } })), raw: true });
-      problem(r, 413, 'body');
+      // A stream has no length, so it goes chunked: the shim reads it to the
+      // end, then refuses it.  (A string would go with Content-Length, and
+      // the early 413 closes the connection while the client still writes.)
+      const body = JSON.stringify(event(6, { metadata: { x: 'y'.repeat(1100000) } }));
+      const res = await fetch(base + '/api/event', {
+        method: 'POST', body: new Blob([body]).stream(), duplex: 'half',
+        headers: { 'Content-Type': 'application/json' },
+      });
+      const text = await res.text();
+      problem({ status: res.status, headers: res.headers, text, json: JSON.parse(text) }, 413, 'body');
     });
   });
 
