@@ -718,25 +718,20 @@ PageReceive(TupleTableSlot *slot, DestReceiver *self)
 	v = slot->tts_values;
 	isnull = slot->tts_isnull;
 
-	/* the action's label, once per enum value and page, not per row */
+	/* the action's label, looked up once per enum value and page */
 	action = DatumGetObjectId(v[2]);
 	for (a = 0; a < UA_NUM_ACTIONS; a++)
-	{
 		if (r->action_oids[a] == action)
 			break;
-		if (r->action_oids[a] == InvalidOid)
-		{
-			char	   *label = DatumGetCString(DirectFunctionCall1(enum_out, v[2]));
-
-			a = UaActionIndex(label, strlen(label));
-			if (a < 0)
-				elog(ERROR, "unknown action \"%s\"", label);
-			r->action_oids[a] = action;
-			break;
-		}
-	}
 	if (a == UA_NUM_ACTIONS)
-		elog(ERROR, "unknown action %u", action);
+	{
+		char	   *label = DatumGetCString(DirectFunctionCall1(enum_out, v[2]));
+
+		a = UaActionIndex(label, strlen(label));
+		if (a < 0)
+			elog(ERROR, "unknown action \"%s\"", label);
+		r->action_oids[a] = action;
+	}
 
 	if (r->rows > 1)
 		appendStringInfoString(r->body, ", ");
