@@ -22,10 +22,12 @@ all: $(SHIM_CORE_OBJS:.o=.bc)
 endif
 
 $(SHIM_CORE_OBJS) $(SHIM_CORE_OBJS:.o=.bc) $(SHIM_DIR)/src/main.o \
-$(SHIM_DIR)/tests/unit.o extension/src/worker.o extension/src/worker.bc: \
+$(SHIM_DIR)/tests/unit.o $(SHIM_DIR)/tests/const_eq_bench.o \
+extension/src/worker.o extension/src/worker.bc: \
 	override CPPFLAGS += -I$(SHIM_DIR)/include -I$(SHIM_DIR)/src
 
-$(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o: \
+$(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
+$(SHIM_DIR)/tests/const_eq_bench.o: \
 	$(SHIM_DIR)/include/shim.h $(SHIM_DIR)/src/internal.h
 extension/src/worker.o: $(SHIM_DIR)/include/shim.h
 
@@ -42,4 +44,14 @@ $(SHIM_UNIT): $(SHIM_DIR)/tests/unit.o $(SHIM_CORE_OBJS)
 shim-unit: $(SHIM_UNIT)
 	$(SHIM_UNIT)
 
-EXTRA_CLEAN += $(SHIM_BIN) $(SHIM_UNIT) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o
+# Timing of the API key comparison against strcmp (a report, no assertion).
+SHIM_CONST_EQ_BENCH := $(SHIM_DIR)/tests/const_eq_bench
+$(SHIM_CONST_EQ_BENCH): $(SHIM_DIR)/tests/const_eq_bench.o $(SHIM_CORE_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(SHIM_LIBS)
+
+.PHONY: shim-const-eq-bench
+shim-const-eq-bench: $(SHIM_CONST_EQ_BENCH)
+	$(SHIM_CONST_EQ_BENCH)
+
+EXTRA_CLEAN += $(SHIM_BIN) $(SHIM_UNIT) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
+	$(SHIM_CONST_EQ_BENCH) $(SHIM_DIR)/tests/const_eq_bench.o

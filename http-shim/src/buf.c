@@ -241,8 +241,13 @@ shim_now(void)
 
 /*
  * shim_const_eq compares a presented secret with the configured one in time
- * that depends only on the configured one's length, so that response times
- * reveal nothing about how much of a guess was right.
+ * that depends only on the two lengths (the configured one's, fixed, and the
+ * caller's own), never on where the first difference is, so that response
+ * times reveal nothing about how much of a guess was right.  Every byte of
+ * the secret is visited; a presented key that is shorter is read as NULs
+ * past its end through a mask instead of a branch, and the barrier on the
+ * accumulator keeps the compiler from turning the loop into one that stops
+ * early.
  */
 bool
 shim_const_eq(const char *given, const char *secret)
@@ -253,7 +258,13 @@ shim_const_eq(const char *given, const char *secret)
 	size_t		i;
 
 	for (i = 0; i < slen; i++)
-		diff |= (unsigned char) secret[i] ^
-			(unsigned char) (i < glen ? given[i] : 0);
+	{
+		/* 1 while i < glen, 0 after: the sign bit of i - glen */
+		size_t		in = (i - glen) >> (sizeof(size_t) * 8 - 1);
+		unsigned char g = (unsigned char) given[i * in];
+
+		diff |= (unsigned char) secret[i] ^ (g & (unsigned char) -in);
+		__asm__ __volatile__("" : "+r"(diff));
+	}
 	return diff == 0;
 }

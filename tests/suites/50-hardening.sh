@@ -2,8 +2,9 @@
 # Hardening: bad input over HTTP and SQL, faults (backends terminated,
 # PostgreSQL restarted, the shim killed, the counting job killed), access
 # checks, then the shim built with AddressSanitizer and UBSan running the
-# shim's integration tests, valgrind on the shim under load, and a short
-# libFuzzer run with every kept regression input replayed.
+# shim's integration tests, valgrind on the shim under load, the timing of
+# the API key comparison (a report), and a short libFuzzer run with every
+# kept regression input replayed.
 #
 # One cluster with the extension preloaded (so the in-database shim runs as
 # a worker) and one standalone shim; the Node tests reuse tests/shim's
@@ -141,6 +142,10 @@ if [ "${HARD_SANITIZE:-1}" = 1 ]; then
 	fi
 	vg_pid=
 fi
+
+echo "-- API key comparison: time by position of the first wrong byte (strcmp as control)"
+uptime | sed 's/.*load/load/'
+make -s PG_CONFIG="$PG_CONFIG" shim-const-eq-bench || status=1
 
 echo "-- libFuzzer: regression inputs, corpora, then ${HARD_FUZZ_SECONDS:-5} s per target"
 FUZZ_DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=hard" \
