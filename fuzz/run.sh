@@ -9,7 +9,9 @@
 #
 #   FUZZ_DB_URL     a database with the extension (fuzz_extension, fuzz_http)
 #   FUZZ_HTTP_PORT  the port fuzz_http's in-process shim listens on
-#   FUZZ_HANG_FATAL 0: a reply stalled over 10 s is reported, not a failure
+#   FUZZ_HANG_FATAL 0: a complete request left without a reply for 10 s is
+#                   reported, not a failure (for debugging; the suites and
+#                   "make fuzz" leave it fatal)
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/run.sh OUT SECONDS}
