@@ -36,6 +36,19 @@ extern void shim_add_common_headers(ShimRequest *req,
 static uint64_t request_seq;
 static uint64_t request_seed;
 
+/*
+ * The request heads the shim takes (see CheckHead).  Each lies inside the
+ * connection memory, which holds the whole head as received plus a record
+ * per field, so that a head over one of them reaches the shim and gets a
+ * problem document; only a head over the connection memory itself is
+ * refused by libmicrohttpd, with its own short HTML page (414 or 431).
+ * The target's limit still takes the 20 000-character cursor of the
+ * hardening suite.
+ */
+#define SHIM_MAX_TARGET_BYTES	(24 * 1024)	/* path and query, decoded */
+#define SHIM_MAX_HEADER_BYTES	(16 * 1024)	/* every field line, CRLF too */
+#define SHIM_MAX_HEADER_FIELDS	100
+
 /* A caller-supplied X-Request-Id is kept when it is short and plain. */
 static bool
 ValidRequestId(const char *s)
@@ -240,6 +253,135 @@ TooLarge(ShimRequest *req)
 			 req->shim->cfg.body_limit);
 	return shim_problem(req, 413, "body", "request body too large", detail,
 						NULL, NULL);
+}
+
+/* What CheckHead counts in the header fields. */
+typedef struct HeadTally
+{
+	size_t		target;			/* path and query parameters, decoded */
+	size_t		header_bytes;	/* "name: value" CRLF, every field */
+	int			fields;
+	int			content_length; /* how many Content-Length fields */
+	int			transfer_encoding;	/* how many Transfer-Encoding fields */
+	const char *coding;			/* the last Transfer-Encoding value */
+} HeadTally;
+
+static enum MHD_Result
+TallyHeader(void *cls, enum MHD_ValueKind kind, const char *key,
+			size_t key_size, const char *value, size_t value_size)
+{
+	HeadTally  *t = cls;
+
+	(void) kind;
+	t->fields++;
+	t->header_bytes += key_size + value_size + 4;
+	if (key_size == 14 && strncasecmp(key, "Content-Length", 14) == 0)
+		t->content_length++;
+	else if (key_size == 17 && strncasecmp(key, "Transfer-Encoding", 17) == 0)
+	{
+		t->transfer_encoding++;
+		t->coding = value ? value : "";
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result
+TallyArgument(void *cls, enum MHD_ValueKind kind, const char *key,
+			  size_t key_size, const char *value, size_t value_size)
+{
+	HeadTally  *t = cls;
+
+	(void) kind;
+	(void) value;
+	t->target += key_size + value_size + 2;
+	return MHD_YES;
+}
+
+/* True when coding, a Transfer-Encoding value, is exactly "chunked". */
+static bool
+OnlyChunked(const char *coding)
+{
+	size_t		n;
+
+	coding += strspn(coding, " \t");
+	n = strcspn(coding, " \t");
+	return n == 7 && strncasecmp(coding, "chunked", 7) == 0 &&
+		coding[n + strspn(coding + n, " \t")] == '\0';
+}
+
+/*
+ * CheckHead refuses, before any of a body is read, a request whose head
+ * the shim will not take, with a problem document and "Connection: close"
+ * (the rest of the request, if any, is never read, so the connection
+ * cannot carry another):
+ *
+ * - 400 for framing that is ambiguous or unsupported, which libmicrohttpd
+ *   0.9.75 lets through: Content-Length given more than once (it would use
+ *   the first), Content-Length together with Transfer-Encoding, and any
+ *   Transfer-Encoding but a single "chunked" (RFC 9112, 6.1 and 6.3: the
+ *   body's length could not be told reliably, and another reader of the
+ *   same bytes could tell it otherwise);
+ * - 414 for a request target over SHIM_MAX_TARGET_BYTES;
+ * - 431 for more than SHIM_MAX_HEADER_FIELDS header fields or more than
+ *   SHIM_MAX_HEADER_BYTES of them.
+ *
+ * Replies itself (the outcome in *ret) and returns false.
+ */
+static bool
+CheckHead(ShimRequest *req, enum MHD_Result *ret)
+{
+	static const ShimHeader close_conn[] = {
+		{MHD_HTTP_HEADER_CONNECTION, "close"}, {NULL, NULL}
+	};
+	HeadTally	t;
+	char		detail[200];
+
+	memset(&t, 0, sizeof(t));
+	t.target = strlen(req->path);
+	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, TallyHeader, &t);
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND,
+								TallyArgument, &t);
+	if (t.content_length <= 1 && t.transfer_encoding == 0 &&
+		t.target <= SHIM_MAX_TARGET_BYTES &&
+		t.fields <= SHIM_MAX_HEADER_FIELDS &&
+		t.header_bytes <= SHIM_MAX_HEADER_BYTES)
+		return true;
+
+	if (req->route < 0)
+		req->route = SHIM_ROUTE_UNMATCHED;
+	if (t.content_length > 1)
+		*ret = shim_problem(req, 400, "Content-Length", "ambiguous message framing",
+							"Header \"Content-Length\" must appear at most once.",
+							NULL, close_conn);
+	else if (t.transfer_encoding > 0 && t.content_length > 0)
+		*ret = shim_problem(req, 400, "Transfer-Encoding", "ambiguous message framing",
+							"A request must not carry both \"Content-Length\" and \"Transfer-Encoding\".",
+							NULL, close_conn);
+	else if (t.transfer_encoding > 1 ||
+			 (t.transfer_encoding == 1 && !OnlyChunked(t.coding)))
+		*ret = shim_problem(req, 400, "Transfer-Encoding", "unsupported transfer coding",
+							"Header \"Transfer-Encoding\" must appear at most once and be \"chunked\", the only transfer coding accepted.",
+							NULL, close_conn);
+	else if (t.target > SHIM_MAX_TARGET_BYTES)
+	{
+		snprintf(detail, sizeof(detail),
+				 "The request target (path and query, decoded) must be at most %d bytes.",
+				 SHIM_MAX_TARGET_BYTES);
+		*ret = shim_problem(req, 414, NULL, "request target too long", detail,
+							NULL, close_conn);
+	}
+	else if (t.fields > SHIM_MAX_HEADER_FIELDS ||
+			 t.header_bytes > SHIM_MAX_HEADER_BYTES)
+	{
+		snprintf(detail, sizeof(detail),
+				 "A request may carry at most %d header fields and %d bytes of them.",
+				 SHIM_MAX_HEADER_FIELDS, SHIM_MAX_HEADER_BYTES);
+		*ret = shim_problem(req, 431, NULL, "request header fields too large",
+							detail, NULL, close_conn);
+	}
+	else
+		return true;			/* a single "Transfer-Encoding: chunked" */
+	return false;
 }
 
 /* Paths the static file handler must never shadow. */
@@ -512,6 +654,7 @@ AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
 	if (req == NULL)
 	{
 		const char *clen;
+		enum MHD_Result ret;
 
 		req = calloc(1, sizeof(ShimRequest));
 		if (req == NULL)
@@ -527,6 +670,8 @@ AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
 		SetRequestId(req);
 		req->route = shim_route_match(method, url, req->id, sizeof(req->id),
 									  req->allow, sizeof(req->allow));
+		if (!CheckHead(req, &ret))
+			return ret;
 
 		/* refuse an announced oversized body before reading any of it */
 		clen = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
