@@ -586,9 +586,10 @@ PageBounds(TimestampTz from, TimestampTz to, TimestampTz **bounds)
  * from the query, rather than tested for null in every partition.
  *
  * The constants are partition bounds from the catalog, never request
- * values, and only narrow what the parameters already bound, so the query
- * means the same whatever they are: a kept plan stays correct when
- * partitions are attached or dropped later (the plan cache replans it).
+ * values.  A span's query means the rows of [lo, hi) whatever partitions
+ * exist, so a kept plan stays correct when partitions are attached or
+ * dropped later (the plan cache replans it), and any cuts of a range give
+ * the same page.
  */
 static SPIPlanPtr
 PagePlan(const SearchParams *sp, TimestampTz lo, TimestampTz hi)
@@ -775,11 +776,13 @@ SearchParamList(const Datum *values, const char *nulls, int n)
  *
  * The rows are read span by span of partitions from the keyset position
  * on: one partition, then two, then four and so on up to PAGE_SPAN_MAX,
- * until the page and the row after it are read or the range ends.  A page found in the first
- * day of a 30-day range thus starts one index scan, not 30 (starting an
- * index scan costs about what reading a few rows does), and a sparse range
- * takes a few executions.  The spans are disjoint and ascending, so the
- * rows come in (recorded_at, id) order across them.
+ * until the page and the row after it are read or the range ends.  A page
+ * found in the first day of a 30-day range thus starts one index scan, not
+ * 30 (starting an index scan costs about what reading a few rows does), and
+ * a sparse range takes a few executions.  The spans are disjoint and
+ * ascending, so the rows come in (recorded_at, id) order across them; all
+ * read with the caller's snapshot (read_only), so they are one consistent
+ * page.
  */
 Datum
 user_activity_search_events(PG_FUNCTION_ARGS)
