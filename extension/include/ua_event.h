@@ -83,5 +83,9 @@ extern JsonbValue *UaPushEvent(JsonbParseState **st, int64 id, int64 user_id,
 						Jsonb *metadata, const pg_uuid_t *event_id,
 						TimestampTz recorded_at, const char *status);
 extern void UaPushError(JsonbParseState **st, const UaError *err);
+extern Jsonb *UaEventJsonb(int64 id, int64 user_id, const char *action,
+						   TimestampTz action_time, Jsonb *metadata,
+						   const pg_uuid_t *event_id, TimestampTz recorded_at,
+						   const char *status);
 
 #endif							/* UA_EVENT_H */

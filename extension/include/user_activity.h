@@ -19,7 +19,19 @@ extern void UaDefineCountGucs(void);
 /* partition.c: time partitions of the events and their key table */
 extern bool ua_ingest_skips_duplicates;
 extern void UaDefinePartitionGucs(void);
-extern void UaEnsureEventPartition(TimestampTz recorded_at);
+
+/* Where ingest inserts; see UaLockEvents(). */
+typedef struct UaEventsTarget
+{
+	Oid			events;			/* user_activity.events, locked */
+	Oid			seq;			/* its id sequence */
+	Oid			partition;		/* the partition for the time, locked, or
+								 * InvalidOid: insert through the table */
+	const char *partition_name; /* its qualified name, quoted */
+	uint64		generation;		/* changes when partition_name does */
+} UaEventsTarget;
+
+extern void UaLockEvents(TimestampTz recorded_at, UaEventsTarget *target);
 
 /* worker.c: the in-database HTTP shim as a background worker */
 extern void UaDefineHttpGucs(void);

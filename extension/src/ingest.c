@@ -3,16 +3,24 @@
  * ingest.c
  *	  record_event() and record_events(): validated, idempotent ingest.
  *
- * Both insert with INSERT ... ON CONFLICT DO NOTHING: (user_id, event_id)
- * is claimed in user_activity.event_keys by a trigger on the (partitioned)
- * table, which skips the row while ingest inserts when the key is taken
- * (version 1.0: the partial unique index on the table is the arbiter).  So
- * a re-sent event_id is reported as a duplicate exactly, with no time
- * window, and two concurrent senders of the same event_id cannot both store
- * it: the second waits for the first and then sees the conflict.  Before
- * inserting, ingest makes sure a partition holds the transaction's time.
- * The statements are prepared once per backend (SPI_keepplan); the plan
- * cache re-plans them if the table is re-created.
+ * Both insert events that carry an event_id with INSERT ... ON CONFLICT DO
+ * NOTHING: (user_id, event_id) is claimed in user_activity.event_keys by a
+ * trigger on the (partitioned) table, which skips the row while ingest
+ * inserts when the key is taken (version 1.0: the partial unique index on
+ * the table is the arbiter).  So a re-sent event_id is reported as a
+ * duplicate exactly, with no time window, and two concurrent senders of the
+ * same event_id cannot both store it: the second waits for the first and
+ * then sees the conflict.
+ *
+ * A single event is inserted straight into the partition that holds the
+ * transaction's time (UaLockEvents() makes sure there is one, and caches
+ * it), which spares each statement setting up tuple routing; the row,
+ * constraints, partition constraint and key trigger are those of an insert
+ * through the table.  Its id is taken first, under the table's lock:
+ * count_activity() counts up to the sequence's position once every holder
+ * of that lock has finished, so an id must never be held without it.  The
+ * statements are prepared once per backend (SPI_keepplan); the plan cache
+ * re-plans them if the table is re-created.
  *
  * A batch is one multi-row INSERT over unnest() of arrays.  Its ids are
  * taken from the sequence beforehand, so that each returned row maps back to
@@ -22,16 +30,13 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/uuid.h"
 #include "access/xact.h"
 
@@ -42,8 +47,10 @@ PG_FUNCTION_INFO_V1(user_activity_record_event);
 PG_FUNCTION_INFO_V1(user_activity_record_event_typed);
 PG_FUNCTION_INFO_V1(user_activity_record_events);
 
-static SPIPlanPtr insert_one_plan = NULL;
-static SPIPlanPtr insert_plain_plan = NULL;
+/* single events: through user_activity.events, and into its partition */
+static SPIPlanPtr events_insert_plans[2] = {NULL, NULL};
+static SPIPlanPtr partition_insert_plans[2] = {NULL, NULL};
+static uint64 partition_plans_generation = 0;
 static SPIPlanPtr find_one_plan = NULL;
 static SPIPlanPtr next_ids_plan = NULL;
 static SPIPlanPtr insert_many_plan = NULL;
@@ -89,70 +96,53 @@ KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
- * LockEventsForIds takes the INSERT's lock on the events table before any id
- * is taken from its sequence: count_activity() counts up to the sequence's
- * position once every holder of this lock has finished, so an id must never
- * be held without it.  Returns the sequence's oid.
+ * InsertPlan returns the prepared INSERT of one event, keyed (with an
+ * event_id) or not, into the target's partition or, without one, through
+ * user_activity.events.  Without event_id nothing can conflict: a plain
+ * INSERT does, with no speculative insertion.  id and recorded_at are given
+ * (what the columns' defaults would give: the sequence, taken under the
+ * table's lock, and the transaction's start), so nothing is returned.  The
+ * plans naming a partition are made again when its name changes.
  */
-static Oid
-LockEventsForIds(void)
+static SPIPlanPtr
+InsertPlan(const UaEventsTarget *target, bool keyed)
 {
-	Oid			relid;
+	SPIPlanPtr *slot;
+	const char *table;
 
-	relid = RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
-							 RowExclusiveLock, false);
-	return get_relname_relid("events_id_seq", get_rel_namespace(relid));
-}
-
-/*
- * StoreWithoutKey inserts an event that has no event_id: nothing can
- * conflict, so a plain INSERT does, with the id taken here and recorded_at
- * the transaction's start (what the column's default now() gives), and no
- * RETURNING to project.
- */
-static Datum
-StoreWithoutKey(UaEvent *ev)
-{
-	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
-	Oid			seqid;
-	int64		id;
-	Datum		values[6];
-	int			rc;
-
-	UaEnsureEventPartition(recorded_at);
-	seqid = LockEventsForIds();
-	id = nextval_internal(seqid, true);
-	SPI_connect();
+	if (OidIsValid(target->partition))
 	{
-		Oid			types[6] = {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID, JSONBOID};
-
-		KeepPlan(&insert_plain_plan,
-				 "INSERT INTO user_activity.events "
-				 "(id, user_id, action, event_action_timestamp, recorded_at, metadata) "
-				 "VALUES ($1, $2, $3::user_activity.action, $4, $5, $6)",
-				 6, types);
+		if (partition_plans_generation != target->generation)
+		{
+			for (int i = 0; i < 2; i++)
+			{
+				if (partition_insert_plans[i] != NULL)
+					SPI_freeplan(partition_insert_plans[i]);
+				partition_insert_plans[i] = NULL;
+			}
+			partition_plans_generation = target->generation;
+		}
+		slot = &partition_insert_plans[keyed];
+		table = target->partition_name;
 	}
-	values[0] = Int64GetDatum(id);
-	values[1] = Int64GetDatum(ev->user_id);
-	values[2] = CStringGetTextDatum(ua_action_names[ev->action]);
-	values[3] = TimestampTzGetDatum(ev->action_time);
-	values[4] = TimestampTzGetDatum(recorded_at);
-	values[5] = JsonbPGetDatum(ev->metadata);
-	rc = SPI_execute_plan(insert_plain_plan, values, NULL, false, 0);
-	if (rc != SPI_OK_INSERT || SPI_processed != 1)
-		elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
-	SPI_finish();
-
+	else
 	{
-		JsonbParseState *st = NULL;
-		JsonbValue *res = UaPushEvent(&st, id, ev->user_id,
-									  ua_action_names[ev->action],
-									  ev->action_time, ev->metadata, NULL,
-									  recorded_at, "stored");
-
-		return JsonbPGetDatum(JsonbValueToJsonb(res));
+		slot = &events_insert_plans[keyed];
+		table = "user_activity.events";
 	}
+	if (*slot == NULL)
+	{
+		Oid			types[7] = {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, JSONBOID, UUIDOID};
+
+		KeepPlan(slot,
+				 psprintf("INSERT INTO %s "
+						  "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
+						  "VALUES ($1, $2, $3::user_activity.action, $4, $5, $6, $7)%s",
+						  table, keyed ? " ON CONFLICT DO NOTHING" : ""),
+				 7, types);
+	}
+	return *slot;
 }
 
 /*
@@ -164,60 +154,58 @@ static Datum
 StoreOne(UaEvent *ev)
 {
 	MemoryContext outer = CurrentMemoryContext;
-	JsonbParseState *st = NULL;
-	JsonbValue *res = NULL;
-	Jsonb	   *result;
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
+	const char *action = ua_action_names[ev->action];
+	UaEventsTarget target;
+	SPIPlanPtr	plan;
+	Jsonb	   *result = NULL;
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	int64		id;
 	int			rc;
 	bool		isnull;
 
-	if (!ev->has_event_id)
-		return StoreWithoutKey(ev);
-
-	UaEnsureEventPartition(GetCurrentTransactionStartTimestamp());
-	SPI_connect();
-	{
-		Oid			types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, UUIDOID};
-
-		KeepPlan(&insert_one_plan,
-				 "INSERT INTO user_activity.events AS e "
-				 "(user_id, action, event_action_timestamp, metadata, event_id) "
-				 "VALUES ($1, $2::user_activity.action, $3, $4, $5) "
-				 "ON CONFLICT DO NOTHING "
-				 "RETURNING e.id, e.recorded_at",
-				 5, types);
-	}
-	values[0] = Int64GetDatum(ev->user_id);
-	values[1] = CStringGetTextDatum(ua_action_names[ev->action]);
-	values[2] = TimestampTzGetDatum(ev->action_time);
-	values[3] = JsonbPGetDatum(ev->metadata);
+	UaLockEvents(recorded_at, &target);
+	id = nextval_internal(target.seq, true);
+	values[0] = Int64GetDatum(id);
+	values[1] = Int64GetDatum(ev->user_id);
+	values[2] = CStringGetTextDatum(action);
+	values[3] = TimestampTzGetDatum(ev->action_time);
+	values[4] = TimestampTzGetDatum(recorded_at);
+	values[5] = JsonbPGetDatum(ev->metadata);
 	if (ev->has_event_id)
-		values[4] = UUIDPGetDatum(&ev->event_id);
+		values[6] = UUIDPGetDatum(&ev->event_id);
 	else
 	{
-		values[4] = (Datum) 0;
-		nulls[4] = 'n';
+		values[6] = (Datum) 0;
+		nulls[6] = 'n';
+	}
+
+	SPI_connect();
+	plan = InsertPlan(&target, ev->has_event_id);
+	if (!ev->has_event_id)
+	{
+		rc = SPI_execute_plan(plan, values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT || SPI_processed != 1)
+			elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
+		SPI_finish();
+		return JsonbPGetDatum(UaEventJsonb(id, ev->user_id, action,
+										   ev->action_time, ev->metadata, NULL,
+										   recorded_at, "stored"));
 	}
 
 	for (int attempt = 1;; attempt++)
 	{
-		rc = ExecuteSkippingDuplicates(insert_one_plan, values, nulls);
-		if (rc != SPI_OK_INSERT_RETURNING)
+		rc = ExecuteSkippingDuplicates(plan, values, nulls);
+		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
 
 		if (SPI_processed == 1)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-			TimestampTz recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
-
 			MemoryContextSwitchTo(outer);
-			res = UaPushEvent(&st, id, ev->user_id, ua_action_names[ev->action],
-							  ev->action_time, ev->metadata, &ev->event_id,
-							  recorded_at, "stored");
-			result = JsonbValueToJsonb(res);
+			result = UaEventJsonb(id, ev->user_id, action, ev->action_time,
+								  ev->metadata, &ev->event_id, recorded_at,
+								  "stored");
 		}
 		else
 		{
@@ -227,7 +215,7 @@ StoreOne(UaEvent *ev)
 			TupleDesc	desc;
 			bool		eid_null;
 			Datum		eid;
-			char	   *action;
+			char	   *stored_action;
 
 			KeepPlan(&find_one_plan,
 					 "SELECT e.id, e.user_id, e.action, e.event_action_timestamp, "
@@ -235,8 +223,8 @@ StoreOne(UaEvent *ev)
 					 "FROM user_activity.events e "
 					 "WHERE e.user_id = $1 AND e.event_id = $2",
 					 2, types);
-			keys[0] = values[0];
-			keys[1] = values[4];
+			keys[0] = values[1];
+			keys[1] = values[6];
 			rc = SPI_execute_plan(find_one_plan, keys, NULL, false, 1);
 			if (rc != SPI_OK_SELECT)
 				elog(ERROR, "lookup of duplicate event failed: %s", SPI_result_code_string(rc));
@@ -254,20 +242,18 @@ StoreOne(UaEvent *ev)
 			tup = SPI_tuptable->vals[0];
 			desc = SPI_tuptable->tupdesc;
 			eid = SPI_getbinval(tup, desc, 6, &eid_null);
-			action = SPI_getvalue(tup, desc, 3);
+			stored_action = SPI_getvalue(tup, desc, 3);
 
 			/* built in the caller's memory, before SPI_finish frees the row */
 			MemoryContextSwitchTo(outer);
-			res = UaPushEvent(&st,
-							  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-							  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
-							  action,
-							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
-							  DatumGetJsonbP(SPI_getbinval(tup, desc, 5, &isnull)),
-							  eid_null ? NULL : DatumGetUUIDP(eid),
-							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull)),
-							  "duplicate");
-			result = JsonbValueToJsonb(res);
+			result = UaEventJsonb(DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+								  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+								  stored_action,
+								  DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
+								  DatumGetJsonbP(SPI_getbinval(tup, desc, 5, &isnull)),
+								  eid_null ? NULL : DatumGetUUIDP(eid),
+								  DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull)),
+								  "duplicate");
 		}
 		break;
 	}
@@ -464,11 +450,11 @@ InsertBatch(BatchItem *items, int n, int npending)
 	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
 	int			rc;
 	int			nlookup = 0;
+	UaEventsTarget target;
 
-	UaEnsureEventPartition(recorded_at);
+	/* the table's lock before any id is taken: see UaLockEvents */
+	UaLockEvents(recorded_at, &target);
 	SPI_connect();
-
-	(void) LockEventsForIds();
 
 	/* ids first, so that RETURNING maps back to items by id */
 	{
