@@ -54,6 +54,36 @@ pgbench_tps() {
 	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1" | tail -n 1
 }
 
+# pgbench_tx OUTPUT: the number of transactions a pgbench run processed
+pgbench_tx() {
+	sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$1" | tail -n 1
+}
+
+# server_cpu_ticks: CPU time (user + system, in clock ticks) of the bench
+# cluster's ended backends, as the postmaster reaped them (the cutime and
+# cstime of its /proc stat).  Read before and after a pgbench run (once its
+# backends have exited), the difference is what the run's sessions cost the
+# server, whatever else loads the machine meanwhile.
+server_cpu_ticks() {
+	awk '{ print $16 + $17 }' "/proc/$(head -n 1 "$bench_data/postmaster.pid")/stat"
+}
+
+# wait_backends_gone: until no client backend of the bench cluster is left
+# (pgbench has returned; its backends exit and are reaped just after)
+wait_backends_gone() {
+	i=0
+	while [ "$(bench_psql -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" != 0 ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.2
+}
+
+# cpu_per_tx TICKS TX: microseconds of server CPU per transaction
+cpu_per_tx() {
+	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n == 0) print 0; else printf "%.1f", t * 1000000 / hz / n }'
+}
+
 # latency_pct LOGPREFIX PCT: a percentile, in milliseconds, of the
 # per-transaction latencies pgbench --log wrote (third field, microseconds)
 # in the files LOGPREFIX*
