@@ -98,4 +98,4 @@ printf '%-52s %10.0f %10.0f %8s\n' "batch: record_events x$batch vs COPY (rows/s
 printf '%-52s %10.0f %10.0f %8s\n' "single: record_event vs INSERT, $BENCH_CLIENTS clients (tps)" "$(median $record_all)" "$(median $insert_all)" "$(median $single_ratios)"
 printf '%-52s %10.1f %10.1f %8s\n' "single: server CPU per transaction (us)" "$(median $record_cpus)" "$(median $insert_cpus)" "$(median $cpu_ratios)"
 echo "(ratio: median of the per-round ratios; single: ${BENCH_SECONDS} s per run; targets: batch >= 0.5, single >= 0.8;"
-echo " CPU ratio: baseline's CPU per transaction over the extension's, the tps ratio a CPU-bound machine would give)"
+echo " CPU ratio: baseline's CPU per transaction over the extension's, roughly the tps ratio of a CPU-bound machine)"
