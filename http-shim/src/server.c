@@ -783,6 +783,9 @@ Completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 					 elapsed, req->request_id, req->sqlstate);
 	if (req->deferred)
 		__atomic_sub_fetch(&req->shim->suspended, 1, __ATOMIC_SEQ_CST);
+	/* a job's reply never queued: the client went while the job ran */
+	if (req->pending)
+		MHD_destroy_response(req->pending);
 	shim_buf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
