@@ -30,7 +30,7 @@
 --   INSERTs whose recorded_at no partition held; such rows sat where they
 --   had to be moved before any partition of their range could be attached.
 --   Now every row is in a partition of its own range.  ingest makes the
---   partition of its time when it is missing (UaEnsureEventPartition), so
+--   partition of its time when it is missing (UaLockEvents), so
 --   record_event and record_events never fail for want of one;
 --   maintain_partitions() keeps the current partition and partitions_ahead
 --   more ready for direct INSERTs at now(); ensure_partition() makes one
