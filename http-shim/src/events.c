@@ -296,6 +296,8 @@ struct ShimStream
 	PGresult   *pending;		/* a row not sent yet */
 	size_t		pending_off;
 	bool		done;
+	const char *format;			/* "ndjson" or "csv", for the metrics */
+	bool		header;			/* the first line, CSV's, is no event */
 	char		request_id[68];
 };
 
@@ -339,13 +341,16 @@ NextRow(ShimStream *st)
 
 /*
  * StreamRead fills MHD's buffer with as many lines as fit, each row of
- * export_events followed by a newline.  Memory stays at one row.
+ * export_events followed by a newline.  Memory stays at one row.  The rows
+ * finished are counted here and added to the metrics once per buffer, so
+ * that a row costs no atomic operation.
  */
 static ssize_t
 StreamRead(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	ShimStream *st = cls;
 	size_t		used = 0;
+	uint64_t	rows = 0;
 
 	(void) pos;
 	while (used < max)
@@ -380,7 +385,15 @@ StreamRead(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		PQclear(st->pending);
 		st->pending = NULL;
+		rows++;
 	}
+	if (rows > 0 && st->header)
+	{
+		rows--;
+		st->header = false;
+	}
+	if (rows > 0)
+		shim_metrics_export_rows(st->format, rows);
 	if (used == 0)
 		return st->done && st->pending == NULL ?
 			MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
@@ -457,6 +470,7 @@ Export(ShimRequest *req, const char *format, const char *content_type)
 		char		detail[256];
 
 		free(json);
+		shim_metrics_export_refused();
 		snprintf(detail, sizeof(detail),
 				 "At most %d exports stream at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports), so that other requests keep the rest of the database connections; try again later.",
 				 req->shim->max_exports);
@@ -483,6 +497,8 @@ Export(ShimRequest *req, const char *format, const char *content_type)
 	st = calloc(1, sizeof(ShimStream));
 	st->shim = req->shim;
 	st->conn = conn;
+	st->format = format;
+	st->header = strcmp(format, "csv") == 0;
 	snprintf(st->request_id, sizeof(st->request_id), "%s", req->request_id);
 
 	/* the first result tells a rejected query from a stream of rows */

@@ -168,6 +168,8 @@ typedef struct ShimMetricsExtra
 	bool		last_run_ok;
 	bool		have_interval;
 	double		expected_interval;
+	int			exports;		/* streaming exports holding a slot */
+	int			max_exports;
 } ShimMetricsExtra;
 
 extern void shim_metrics_reset(void);
@@ -180,6 +182,8 @@ extern void shim_metrics_duplicate(void);
 extern void shim_metrics_db_query(ShimQuery q, double seconds);
 extern void shim_metrics_db_up(bool up);
 extern void shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra);
+extern void shim_metrics_export_refused(void);
+extern void shim_metrics_export_rows(const char *format, uint64_t rows);
 
 /* ---- router.c: the static route table ---- */
 

@@ -4,7 +4,8 @@
  *	  Prometheus metrics of the shim, kept in lock-free counters and
  *	  rendered in the text exposition format.  Label values are bounded:
  *	  "path" is a route template, "status" a number, "field" one of the
- *	  event's fields, "query" a prepared statement's fixed name.
+ *	  event's fields, "query" a prepared statement's fixed name, "format"
+ *	  an export format.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,6 +49,10 @@ static uint64_t duplicates;
 static Histogram query_seconds[SHIM_Q_COUNT];
 static int	db_up = -1;
 
+/* streaming exports: their own block at the end of the file */
+static void ExportsReset(void);
+static void RenderExports(ShimBuf *out, const ShimMetricsExtra *extra);
+
 int
 shim_metric_route_count(void)
 {
@@ -65,6 +70,7 @@ shim_metrics_reset(void)
 	in_flight = 0;
 	duplicates = 0;
 	db_up = -1;
+	ExportsReset();
 }
 
 static void
@@ -247,6 +253,8 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 	shim_buf_printf(out, "user_activity_tracking_api_requests_in_flight %ld\n",
 					shim_metrics_get_in_flight());
 
+	RenderExports(out, extra);
+
 	Header(out, "events_ingested_total", "counter",
 		   "Events stored, by action.");
 	for (i = 0; i < NACTIONS; i++)
@@ -326,4 +334,76 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 					"user_activity_tracking_build_info{version=\"%s\",mode=\"%s\"} 1\n",
 					SHIM_VERSION,
 					extra->mode == SHIM_MODE_WORKER ? "worker" : "standalone");
+}
+
+/*
+ * ---- streaming exports ----
+ *
+ * The slots in use and their number are the Shim's own (exports and
+ * max_exports, passed in ShimMetricsExtra) rather than copies kept here, so
+ * the gauges cannot drift from what shim_export_begin decides.  Rows are
+ * added by the export a chunk of MHD's buffer at a time, not one by one.
+ */
+
+static const char *const export_formats[] = {"ndjson", "csv"};
+
+#define NFORMATS 2
+
+static uint64_t exports_refused;
+static uint64_t export_rows[NFORMATS];
+
+/* An export answered 429 because every export slot was taken. */
+void
+shim_metrics_export_refused(void)
+{
+	__atomic_fetch_add(&exports_refused, 1, __ATOMIC_RELAXED);
+}
+
+/* Adds rows (events, not a CSV header) written to an export's reply. */
+void
+shim_metrics_export_rows(const char *format, uint64_t rows)
+{
+	int			i;
+
+	for (i = 0; i < NFORMATS; i++)
+	{
+		if (format && strcmp(format, export_formats[i]) == 0)
+		{
+			__atomic_fetch_add(&export_rows[i], rows, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+}
+
+static void
+ExportsReset(void)
+{
+	exports_refused = 0;
+	memset(export_rows, 0, sizeof(export_rows));
+}
+
+static void
+RenderExports(ShimBuf *out, const ShimMetricsExtra *extra)
+{
+	int			i;
+
+	Header(out, "api_exports_in_progress", "gauge",
+		   "Streaming exports in progress (GET /api/events as NDJSON or CSV), each holding a database connection.");
+	shim_buf_printf(out, "user_activity_tracking_api_exports_in_progress %d\n",
+					extra->exports);
+	Header(out, "api_exports_limit", "gauge",
+		   "Streaming exports allowed at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports).");
+	shim_buf_printf(out, "user_activity_tracking_api_exports_limit %d\n",
+					extra->max_exports);
+	Header(out, "api_exports_refused_total", "counter",
+		   "Exports answered 429 because the limit of exports at once was reached.");
+	shim_buf_printf(out, "user_activity_tracking_api_exports_refused_total %llu\n",
+					(unsigned long long) __atomic_load_n(&exports_refused, __ATOMIC_RELAXED));
+	Header(out, "api_export_rows_total", "counter",
+		   "Events written to export replies, by format (a CSV header line is not counted).");
+	for (i = 0; i < NFORMATS; i++)
+		shim_buf_printf(out,
+						"user_activity_tracking_api_export_rows_total{format=\"%s\"} %llu\n",
+						export_formats[i],
+						(unsigned long long) __atomic_load_n(&export_rows[i], __ATOMIC_RELAXED));
 }

@@ -133,6 +133,8 @@ shim_h_metrics(ShimRequest *req)
 	CountingStatus(req, &extra);
 	shim_pool_counts(req->shim->pool, &extra.pool_idle, &extra.pool_busy,
 					 &extra.pool_broken);
+	extra.exports = __atomic_load_n(&req->shim->exports, __ATOMIC_RELAXED);
+	extra.max_exports = req->shim->max_exports;
 	shim_buf_init(&b);
 	shim_metrics_render(&b, &extra);
 	ret = shim_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",

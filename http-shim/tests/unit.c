@@ -317,6 +317,10 @@ TestMetrics(void)
 	shim_metrics_duplicate();
 	shim_metrics_db_query(SHIM_Q_RECORD_EVENT, 0.002);
 	shim_metrics_db_up(true);
+	shim_metrics_export_refused();
+	shim_metrics_export_rows("csv", 5);
+	shim_metrics_export_rows("csv", 2);
+	shim_metrics_export_rows("xml", 9);
 
 	memset(&extra, 0, sizeof(extra));
 	extra.mode = SHIM_MODE_WORKER;
@@ -329,6 +333,8 @@ TestMetrics(void)
 	extra.last_run_ok = true;
 	extra.have_interval = true;
 	extra.expected_interval = 14400;
+	extra.exports = 1;
+	extra.max_exports = 3;
 	shim_buf_init(&b);
 	shim_metrics_render(&b, &extra);
 
@@ -361,6 +367,18 @@ TestMetrics(void)
 		  "build_info with version and mode");
 	Check(strstr(b.data, "# TYPE user_activity_tracking_api_request_duration_seconds histogram\n") != NULL,
 		  "TYPE lines");
+	Check(strstr(b.data, "# TYPE user_activity_tracking_api_exports_in_progress gauge\n"
+				 "user_activity_tracking_api_exports_in_progress 1\n") != NULL &&
+		  strstr(b.data, "# TYPE user_activity_tracking_api_exports_limit gauge\n"
+				 "user_activity_tracking_api_exports_limit 3\n") != NULL,
+		  "exports in progress and their limit");
+	Check(strstr(b.data, "# TYPE user_activity_tracking_api_exports_refused_total counter\n"
+				 "user_activity_tracking_api_exports_refused_total 1\n") != NULL,
+		  "exports refused");
+	Check(strstr(b.data, "user_activity_tracking_api_export_rows_total{format=\"csv\"} 7\n") != NULL &&
+		  strstr(b.data, "user_activity_tracking_api_export_rows_total{format=\"ndjson\"} 0\n") != NULL &&
+		  strstr(b.data, "format=\"xml\"") == NULL,
+		  "export rows summed by format, both formats shown from zero, others not");
 	if (getenv("SHIM_UNIT_METRICS_OUT"))
 	{
 		FILE	   *f = fopen(getenv("SHIM_UNIT_METRICS_OUT"), "w");
