@@ -280,13 +280,17 @@ for (const [mode, base] of Object.entries(env.modes)) {
 
     test('CSV: a header line, then one line per event', async () => {
       const u = freshUser();
+      const rows = async () => metric((await req(base, 'GET', '/metrics')).text,
+        'user_activity_tracking_api_export_rows_total{format="csv"}');
       await req(base, 'POST', '/api/events', { body: [event(u), event(u)] });
+      const before = await rows();
       const r = await req(base, 'GET', `/api/events?user_id=${u}&${range}`, { headers: { Accept: 'text/csv' } });
       assert.equal(r.status, 200);
       assert.match(r.headers.get('content-type'), /^text\/csv/);
       const lines = r.text.trim().split('\n');
       assert.equal(lines.length, 3);
       assert.match(lines[0], /^id,user_id,/);
+      assert.equal(await rows() - before, 2, 'export_rows_total{format="csv"} counts the events, not the header');
     });
 
     test('an invalid export query is a problem reply, not a broken stream', async () => {

@@ -150,6 +150,24 @@ function streamExport(base, pid, query, accept) {
   });
 }
 
+// The export metrics of a shim's /metrics; each series must be there.
+async function exportMetrics(base) {
+  const page = (await req(base, 'GET', '/metrics')).text;
+  const get = (series) => {
+    const line = page.split('\n').find((l) => l.startsWith(series + ' '));
+    assert.ok(line, `${series} in /metrics`);
+    return Number(line.slice(series.length + 1));
+  };
+  const p = 'user_activity_tracking_api_';
+  return {
+    inProgress: get(`${p}exports_in_progress`),
+    limit: get(`${p}exports_limit`),
+    refused: get(`${p}exports_refused_total`),
+    ndjson: get(`${p}export_rows_total{format="ndjson"}`),
+    csv: get(`${p}export_rows_total{format="csv"}`),
+  };
+}
+
 describe('streaming export with flat memory', () => {
   const n = env.exportRows;
   let u;
@@ -165,11 +183,16 @@ describe('streaming export with flat memory', () => {
     test(`${mode}: NDJSON export of ${n} events, RSS stays flat`, async () => {
       const pid = mode === 'standalone' ? env.standalonePid : workerPid();
       assert.ok(pid, 'shim pid');
+      const before = await exportMetrics(env.modes[mode]);
       const t0 = Date.now();
       const r = await streamExport(env.modes[mode], pid, `user_id=${u}&${range}`, 'application/x-ndjson');
       const secs = (Date.now() - t0) / 1000;
       assert.equal(r.status, 200);
       assert.equal(r.lines, n, 'every event');
+      // the rows are added once per buffer, all of them by the end
+      const after = await exportMetrics(env.modes[mode]);
+      assert.equal(after.ndjson - before.ndjson, n, 'export_rows_total{format="ndjson"} counts every row');
+      assert.equal(after.csv, before.csv);
       const growth = r.peak - r.start;
       console.log(`# ${mode}: ${n} rows, ${(r.bytes / 1048576).toFixed(0)} MiB in ${secs.toFixed(1)} s; RSS ${(r.start / 1048576).toFixed(1)} -> peak ${(r.peak / 1048576).toFixed(1)} MiB`);
       assert.ok(growth < 32 * 1048576, `RSS grew by ${(growth / 1048576).toFixed(1)} MiB while streaming ${(r.bytes / 1048576).toFixed(0)} MiB`);
@@ -238,8 +261,14 @@ describe('exports bounded so that other requests keep the pool', () => {
     shim = await startShim(portExports, { HTTP_THREADS: '2', DB_POOL_SIZE: '4' });
     await waitFor(() => /4 database connections, at most 2 exports/.test(shim.out), 5000, 'the start line');
     const b = shim.base;
-    for (let i = 0; i < 2; i++) assert.equal((await holdExport(b)).status, 200);
+    let m = await exportMetrics(b);
+    assert.deepEqual([m.inProgress, m.limit, m.refused], [0, 2, 0], 'a fresh shim: none in progress, limit 2');
+    // a client that reads nothing keeps its export in progress
+    assert.equal((await holdExport(b)).status, 200);
+    assert.equal((await exportMetrics(b)).inProgress, 1, 'exports_in_progress while one is held');
+    assert.equal((await holdExport(b)).status, 200);
     await waitFor(async () => (await busy(b)) === 2, 10000, 'two connections held by exports');
+    assert.equal((await exportMetrics(b)).inProgress, 2);
     const t0 = Date.now();
     const r = await req(b, 'GET', `/api/events?user_id=${u}&${range}`, { headers: { Accept: 'text/csv' } });
     const ms = Date.now() - t0;
@@ -251,6 +280,8 @@ describe('exports bounded so that other requests keep the pool', () => {
     assert.equal(r.json.title, 'Too Many Requests');
     assert.match(r.json.detail, /At most 2 exports stream at once \(HTTP_MAX_EXPORTS/);
     assert.equal(r.json.request_id, r.headers.get('x-request-id'));
+    m = await exportMetrics(b);
+    assert.deepEqual([m.inProgress, m.refused], [2, 1], 'the 429 counted as refused, not in progress');
     // the other requests have the other two connections
     const done = await others(b);
     for (const d of done) {
@@ -266,29 +297,39 @@ describe('exports bounded so that other requests keep the pool', () => {
       { headers: { Accept: 'application/x-ndjson' } })).status, 429);
     for (const h of held.splice(0)) h.destroy();
     await waitFor(async () => (await busy(b)) === 0, 10000, 'every export released');
+    await waitFor(async () => (await exportMetrics(b)).inProgress === 0, 10000, 'exports_in_progress back to 0');
+    assert.equal((await exportMetrics(b)).refused, 2, 'both 429s counted');
     await stopShim(shim);
     shim = null;
   });
 
   test('worker: the same bound (user_activity.http_max_exports, default half of 6)', async () => {
     const b = env.modes.worker;
-    for (let i = 0; i < 3; i++) assert.equal((await holdExport(b)).status, 200);
+    const before = await exportMetrics(b);
+    assert.deepEqual([before.inProgress, before.limit], [0, 3], 'the worker: none in progress, limit 3');
+    assert.equal((await holdExport(b)).status, 200);
+    assert.equal((await exportMetrics(b)).inProgress, 1, 'exports_in_progress while one is held');
+    for (let i = 0; i < 2; i++) assert.equal((await holdExport(b)).status, 200);
     await waitFor(async () => (await busy(b)) === 3, 10000, 'three worker connections held by exports');
     const r = await req(b, 'GET', `/api/events?user_id=${u}&${range}`, { headers: { Accept: 'text/csv' } });
     assert.equal(r.status, 429, r.text);
     assert.match(r.json.detail, /At most 3 exports stream at once/);
+    const m = await exportMetrics(b);
+    assert.deepEqual([m.inProgress, m.refused - before.refused], [3, 1], 'the 429 counted as refused');
     for (const d of await others(b)) {
       assert.ok([200, 201].includes(d.status), `status ${d.status}`);
       assert.ok(d.ms < 4000, `answered in ${d.ms} ms`);
     }
     for (const h of held.splice(0)) h.destroy();
     await waitFor(async () => (await busy(b)) === 0, 10000, 'every worker export released');
+    await waitFor(async () => (await exportMetrics(b)).inProgress === 0, 10000, 'exports_in_progress back to 0');
   });
 
   test('HTTP_MAX_EXPORTS as large as the pool: exports starve the other requests', async () => {
     // what the bound prevents: the same load with every connection exportable
     shim = await startShim(portExports, { HTTP_THREADS: '2', DB_POOL_SIZE: '4', HTTP_MAX_EXPORTS: '4' });
     const b = shim.base;
+    assert.equal((await exportMetrics(b)).limit, 4, 'exports_limit follows HTTP_MAX_EXPORTS');
     for (let i = 0; i < 4; i++) assert.equal((await holdExport(b)).status, 200);
     await waitFor(async () => (await busy(b)) === 4, 10000, 'four connections held by exports');
     const r = await req(b, 'GET', `/api/events?user_id=${u}&${range}&limit=5`);
