@@ -217,10 +217,14 @@ code -X POST -H "$W" -H "$J" "$base/api/event" -d "$dup" >/dev/null
 code -X POST -H "$W" -H "$J" "$base/api/events" -d '[
 	{"user_id": 8, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "created", "metadata": {}},
 	{"user_id": 8, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "jumped", "metadata": {}}]' >/dev/null
+# Exports of both formats: the export panels' series move.
+expect 200 -H "$R" -H "Accept: application/x-ndjson" "$base/api/events?user_id=1&from=$from&to=$to"
+expect 200 -H "$R" -H "Accept: text/csv" "$base/api/events?user_id=2&from=$from&to=$to"
 # The worker, without keys as in "make run".
 expect 201 -X POST -H "$J" "$worker/api/event" \
 	-d '{"user_id": 9, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "updated", "metadata": {}}'
 expect 200 "$worker/api/events?user_id=9&from=$from&to=$to"
+expect 200 -H "Accept: application/x-ndjson" "$worker/api/events?user_id=9&from=$from&to=$to"
 expect 404 "$worker/api/no-such-route"
 psql -X -q -U postgres -d user_activity -c "SELECT user_activity.count_activity()" >/dev/null
 # Two more scrapes after the last request, so rates over 1m see it all.
@@ -240,6 +244,19 @@ done
 run $check queries --prometheus "$prom"
 modes=$(promq 'count(count by (mode) (user_activity_tracking_build_info))' | jq -r '.data.result[0].value[1] // 0')
 [ "$modes" = 2 ] || { echo "FAIL: Prometheus sees $modes shim modes, expected worker and standalone"; status=1; }
+# Both shims report their export limit, and the exports above were counted
+# by format (ndjson: user 1's 4 events from the standalone shim and user
+# 9's one from the worker; csv: user 2's 4, the header not counted).
+limits=$(promq 'count(user_activity_tracking_api_exports_limit >= 1)' | jq -r '.data.result[0].value[1] // 0')
+[ "$limits" = 2 ] || { echo "FAIL: Prometheus sees an export limit on $limits shims, expected 2"; status=1; }
+for fmt in ndjson:5 csv:4; do
+	rows=$(promq "sum(user_activity_tracking_api_export_rows_total{format=\"${fmt%:*}\"})" | jq -r '.data.result[0].value[1] // 0')
+	if [ "$rows" = "${fmt#*:}" ]; then
+		echo "ok: Prometheus counts $rows ${fmt%:*} export rows"
+	else
+		echo "FAIL: Prometheus counts $rows ${fmt%:*} export rows, expected ${fmt#*:}"; status=1
+	fi
+done
 
 step live: dashboard SQL as role grafana
 $check sql >"$tmp/dashboards.sql"
