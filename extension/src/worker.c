@@ -58,7 +58,7 @@ static char *http_api_key_read = NULL;
 static char *http_api_key_admin = NULL;
 static int	http_log_level = 1;
 static int	http_drain_timeout = 5000;
-static bool http_group_commit = false;
+static bool http_group_commit = true;
 static int	http_group_max = 64;
 
 static const struct config_enum_entry log_level_options[] = {
@@ -139,7 +139,7 @@ UaDefineHttpGucs(void)
 							PGC_POSTMASTER, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("user_activity.http_group_commit",
 							 "Whether concurrent single-event POSTs are committed together.",
-							 NULL, &http_group_commit, false,
+							 NULL, &http_group_commit, true,
 							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("user_activity.http_group_max",
 							"Most events the shim commits in one group transaction.",

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * async.c
- *	  Statements sent from the HTTP threads and awaited by one thread.
+ *	  Statements sent from the HTTP threads and awaited by one thread, and
+ *	  group commit of POST /api/event.
  *
  *	  The job threads of server.c cost a request two more thread wakeups
  *	  than calling the database directly does: the HTTP thread wakes a job
@@ -11,11 +12,32 @@
  *	  request costs the shim.  So a request whose statement can be sent at
  *	  once (an idle pooled connection is at hand) is sent by the HTTP thread
  *	  itself, which then suspends the connection and moves on; this module's
- *	  one thread waits, with epoll, on every connection with a statement in
+ *	  one thread waits, with epoll, on every connection with statements in
  *	  flight, and hands each result to the request's completion function,
  *	  which replies, before the connection is given back to the pool and the
  *	  HTTP connection resumed.  Under load one wakeup of this thread collects
  *	  many results.
+ *
+ *	  With group commit, POST /api/event requests also share transactions.
+ *	  At most MAX_GROUPS connections write events at a time; a request that
+ *	  comes while they all do waits in a queue, and each connection, when
+ *	  its transaction is done, takes what queued meanwhile (up to group_max
+ *	  events) as its next group and sends it as one pipeline:
+ *
+ *		  BEGIN; record_event($1); ... record_event($n); COMMIT; Sync
+ *
+ *	  A request is answered only once the COMMIT has succeeded, so a 201
+ *	  still means committed, and each gets what record_event returned for
+ *	  it.  If any statement of the group fails, the transaction is rolled
+ *	  back and every event of the group is sent again, each in a transaction
+ *	  of its own ("record_event; Sync" per event, still one pipeline), so
+ *	  that each gets exactly the outcome it would have had alone; a
+ *	  validation error therefore costs its group one more round trip.  A
+ *	  request that comes while fewer groups are in flight is sent at once,
+ *	  as a group of one, on an idle connection: grouping adds no wait when the shim is not busy,
+ *	  and under load the waits are what forms the groups.  One commit (and
+ *	  one flush of the WAL, one wakeup of a backend) then serves many
+ *	  requests.
  *
  *	  Everything that needs to wait (for a free connection, for a new one
  *	  after PostgreSQL restarted) still goes to the job threads.
@@ -23,6 +45,7 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,82 +57,298 @@
 
 #define MAX_EVENTS	64
 
+/*
+ * Groups written at a time.  One is too few: PostgreSQL would sit idle
+ * while a group's results and replies travel and its WAL is flushed.
+ */
+#define MAX_GROUPS	4
+
+/* What a pipeline sends, in order; its results come back in that order. */
+typedef enum StepKind
+{
+	STEP_BEGIN,
+	STEP_ITEM,					/* the statement of one request */
+	STEP_COMMIT,
+	STEP_ROLLBACK,
+	STEP_SYNC					/* ends an implicit transaction */
+} StepKind;
+
+/* A sync point's "item": the whole group's transaction, or the rollback */
+#define SYNC_GROUP		(-1)
+#define SYNC_ROLLBACK	(-2)
+
+typedef struct Step
+{
+	StepKind	kind;
+	int			item;			/* ITEM: its request; SYNC: see above */
+} Step;
+
+/* A pipeline in flight on one connection, for one or more requests. */
+typedef struct Flight
+{
+	ShimConn   *conn;
+	ShimQuery	q;
+	bool		grouped;		/* counted in groups; takes the queue when done */
+	bool		together;		/* every item in one transaction */
+	bool		failed;			/* a statement of that transaction failed */
+	bool		broken;			/* the connection was lost */
+	bool		sync_error;		/* the sync point being read reported one */
+	int			n;
+	ShimRequest **items;
+	PGresult  **res;			/* each item's result */
+	bool	   *committed;		/* each item's transaction committed */
+	Step	   *steps;
+	int			nsteps;
+	int			pos;			/* the step whose results are being read */
+	double		start;
+} Flight;
+
 struct ShimAsync
 {
+	Shim	   *shim;
 	ShimPool   *pool;
 	int			epfd;
 	int			stopfd;			/* an eventfd: written to stop the thread */
 	pthread_t	thread;
 	bool		running;
+	int			group_max;		/* 1: no group commit */
+
+	/* requests waiting for a group, under mu */
+	pthread_mutex_t mu;
+	ShimRequest *head;
+	ShimRequest *tail;
+	int			groups;			/* connections writing groups now */
 };
 
-/*
- * Finish completes a request: its reply is left for the HTTP thread, the
- * connection goes back to the pool (one left mid-statement is closed
- * there), and the HTTP connection is resumed.  The order matters: the
- * connection must be free before the reply can bring the next request.
- */
-static void
-Finish(ShimAsync *a, ShimRequest *req, PGresult *res, const ShimDbError *err)
-{
-	ShimConn   *conn = req->aconn;
+static void Collect(ShimAsync *a, Flight *f);
 
-	req->adone(req, res, err);
-	req->aconn = NULL;
-	shim_pool_release(a->pool, conn);
-	MHD_resume_connection(req->conn);
+static Flight *
+NewFlight(ShimConn *conn, ShimQuery q, bool grouped, ShimRequest **items,
+		  int n)
+{
+	Flight	   *f = calloc(1, sizeof(Flight));
+
+	f->conn = conn;
+	f->q = q;
+	f->grouped = grouped;
+	f->n = n;
+	f->items = malloc(n * sizeof(ShimRequest *));
+	memcpy(f->items, items, n * sizeof(ShimRequest *));
+	f->res = calloc(n, sizeof(PGresult *));
+	f->committed = calloc(n, sizeof(bool));
+	/* the longest pipeline: ROLLBACK, Sync, then each item and a Sync */
+	f->steps = malloc((2 * n + 2) * sizeof(Step));
+	return f;
+}
+
+static void
+FreeFlight(Flight *f)
+{
+	int			i;
+
+	for (i = 0; i < f->n; i++)
+		PQclear(f->res[i]);
+	free(f->items);
+	free(f->res);
+	free(f->committed);
+	free(f->steps);
+	free(f);
+}
+
+static void
+AddStep(Flight *f, StepKind kind, int item)
+{
+	f->steps[f->nsteps].kind = kind;
+	f->steps[f->nsteps].item = item;
+	f->nsteps++;
 }
 
 /*
- * Collect reads what arrived for req's statement.  Returns false while the
- * statement's results are not all in; true when it is complete, with the
- * request answered.  Only the first result is kept (each statement here
- * returns one); the rest are read so that the connection is idle again.
+ * Transmit sends f's items as one pipeline: all in one transaction when
+ * together (a single item needs no BEGIN and COMMIT: its Sync commits it),
+ * else each in its own, after rolling back the failed transaction a
+ * connection may still be in.  False when the connection failed.
  */
 static bool
-Collect(ShimAsync *a, ShimRequest *req, bool block)
+Transmit(Flight *f, bool together)
 {
-	ShimConn   *conn = req->aconn;
-	ShimDbError err;
-	PGresult   *res;
+	PGconn	   *pg = f->conn->pg;
+	char		name[32];
+	bool		ok = true;
+	int			i;
 
-	if (!block && !PQconsumeInput(conn->pg))
-	{
-		/* the server went away: report it as libpq would */
-		PQclear(req->ares);
-		req->ares = NULL;
-		shim_db_error_from_result(conn, NULL, &err);
-		Finish(a, req, NULL, &err);
-		return true;
-	}
-	while (block || !PQisBusy(conn->pg))
-	{
-		res = PQgetResult(conn->pg);
-		if (res == NULL)
-			break;
-		if (req->ares == NULL)
-			req->ares = res;
-		else
-			PQclear(res);
-	}
-	if (!block && PQisBusy(conn->pg))
+	snprintf(name, sizeof(name), "shim_%s", shim_query_names[f->q]);
+	f->together = together && f->n > 1;
+	f->failed = false;
+	f->sync_error = false;
+	f->nsteps = 0;
+	f->pos = 0;
+	if (PQpipelineStatus(pg) == PQ_PIPELINE_OFF && !PQenterPipelineMode(pg))
 		return false;
 
-	res = shim_db_result(conn, req->aquery, req->ares, req->astart, &err);
-	req->ares = NULL;
-	Finish(a, req, res, &err);
-	return true;
+	if (PQtransactionStatus(pg) == PQTRANS_INERROR)
+	{
+		ok &= PQsendQueryParams(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
+		ok &= PQpipelineSync(pg);
+		AddStep(f, STEP_ROLLBACK, 0);
+		AddStep(f, STEP_SYNC, SYNC_ROLLBACK);
+	}
+	if (f->together)
+	{
+		ok &= PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+		AddStep(f, STEP_BEGIN, 0);
+	}
+	for (i = 0; ok && i < f->n; i++)
+	{
+		const char *param = f->items[i]->body.data;
+
+		ok &= PQsendQueryPrepared(pg, name, 1, &param, NULL, NULL, 0);
+		AddStep(f, STEP_ITEM, i);
+		if (!f->together)
+		{
+			ok &= PQpipelineSync(pg);
+			AddStep(f, STEP_SYNC, i);
+		}
+	}
+	if (f->together)
+	{
+		ok &= PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+		ok &= PQpipelineSync(pg);
+		AddStep(f, STEP_COMMIT, 0);
+		AddStep(f, STEP_SYNC, SYNC_GROUP);
+	}
+	return ok;
 }
 
-/* Waits on a socket again, the event having disarmed it (EPOLLONESHOT). */
+/*
+ * Whether an item's statement returned its row.  libpq leaves single-row
+ * mode on after a statement that used it (an export) until the next
+ * statement is sent outside a pipeline, so the first statement of a
+ * pipeline on that connection gets its row as a single tuple (and then an
+ * empty result, which Keep drops).
+ */
 static bool
-Arm(ShimAsync *a, ShimRequest *req)
+RowResult(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	return st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE;
+}
+
+/* Keeps a statement's result, as its step needs it. */
+static void
+Keep(Flight *f, const Step *s, PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	switch (s->kind)
+	{
+		case STEP_ITEM:
+			if (!RowResult(res))
+				f->failed = true;
+			if (f->res[s->item] == NULL)
+			{
+				f->res[s->item] = res;
+				return;
+			}
+			break;
+		case STEP_BEGIN:
+			if (st != PGRES_COMMAND_OK)
+				f->failed = true;
+			break;
+		case STEP_COMMIT:
+			/* a COMMIT of a failed transaction answers "ROLLBACK" */
+			if (st != PGRES_COMMAND_OK || strcmp(PQcmdStatus(res), "COMMIT") != 0)
+				f->failed = true;
+			break;
+		case STEP_ROLLBACK:
+		case STEP_SYNC:
+			break;
+	}
+	PQclear(res);
+}
+
+/* A sync point came back: the transaction it ends is over. */
+static void
+Synced(Flight *f, const Step *s)
+{
+	int			i;
+
+	if (s->item >= 0)
+		f->committed[s->item] = !f->sync_error && f->res[s->item] &&
+			RowResult(f->res[s->item]);
+	else if (s->item == SYNC_GROUP && !f->failed)
+		for (i = 0; i < f->n; i++)
+			f->committed[i] = true;
+}
+
+/*
+ * Read takes in what arrived for f's pipeline, without blocking.  True
+ * once every step's results are in, or the connection is lost (broken).
+ *
+ * libpq ends each statement's results with a NULL; a sync point's result
+ * stands alone, unless the implicit commit it ends failed: that error
+ * comes first, then a NULL.
+ */
+static bool
+Read(Flight *f)
+{
+	PGconn	   *pg = f->conn->pg;
+
+	if (!PQconsumeInput(pg))
+		return (f->broken = true);
+	while (!PQisBusy(pg))
+	{
+		PGresult   *res = PQgetResult(pg);
+		Step	   *s = &f->steps[f->pos];
+
+		if (s->kind != STEP_SYNC)
+		{
+			if (res == NULL)
+				f->pos++;
+			else
+				Keep(f, s, res);
+		}
+		else if (res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+		{
+			PQclear(res);
+			Synced(f, s);
+			f->sync_error = false;
+			if (++f->pos == f->nsteps)
+				return true;
+		}
+		else if (res != NULL)
+		{
+			/* the commit failed: that is the item's outcome */
+			f->failed = true;
+			f->sync_error = true;
+			if (s->item >= 0)
+			{
+				PQclear(f->res[s->item]);
+				f->res[s->item] = res;
+			}
+			else
+				PQclear(res);
+		}
+		else if (f->sync_error)
+			f->sync_error = false;	/* the NULL after that error */
+		else
+			return (f->broken = true);	/* nothing more will come */
+	}
+	if (PQstatus(pg) == CONNECTION_BAD)
+		return (f->broken = true);
+	return false;
+}
+
+/* Waits on a flight's socket, the event having disarmed it (EPOLLONESHOT). */
+static bool
+Arm(ShimAsync *a, Flight *f)
 {
 	struct epoll_event ev;
-	int			fd = PQsocket(req->aconn->pg);
+	int			fd = PQsocket(f->conn->pg);
 
 	ev.events = EPOLLIN | EPOLLONESHOT;
-	ev.data.ptr = req;
+	ev.data.ptr = f;
 
 	/*
 	 * A pooled connection keeps its registration while it lives, disarmed
@@ -118,6 +357,221 @@ Arm(ShimAsync *a, ShimRequest *req)
 	if (epoll_ctl(a->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
 		return true;
 	return errno == ENOENT && epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+/*
+ * Leaves pipeline mode, so that the connection can serve blocking calls
+ * again; one that cannot is closed (its slot reconnects on next use).
+ */
+static void
+EndPipeline(ShimConn *conn)
+{
+	if (conn->pg && PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF &&
+		!PQexitPipelineMode(conn->pg))
+	{
+		PQfinish(conn->pg);
+		conn->pg = NULL;
+	}
+}
+
+/*
+ * Takes the queue (all of it, or up to group_max requests) into batch;
+ * returns how many.  Caller holds mu.
+ */
+static int
+TakeQueue(ShimAsync *a, ShimRequest **batch, int max)
+{
+	int			n = 0;
+
+	while (a->head && n < max)
+	{
+		batch[n++] = a->head;
+		a->head = a->head->next_job;
+		batch[n - 1]->next_job = NULL;
+	}
+	if (a->head == NULL)
+		a->tail = NULL;
+	return n;
+}
+
+/*
+ * GiveUp ends a group's turn without a connection to go on with: this
+ * slot is freed, and if it was the last, what still waits goes to the job
+ * threads, which can wait for a connection (and make one).
+ */
+static void
+GiveUp(ShimAsync *a)
+{
+	ShimRequest *req;
+
+	pthread_mutex_lock(&a->mu);
+	a->groups--;
+	req = a->groups == 0 ? a->head : NULL;
+	if (a->groups == 0)
+		a->head = a->tail = NULL;
+	pthread_mutex_unlock(&a->mu);
+	while (req)
+	{
+		ShimRequest *next = req->next_job;
+
+		req->next_job = NULL;
+		shim_jobs_take_over(a->shim, req);
+		req = next;
+	}
+}
+
+/*
+ * Next, when a group's transaction is over, sends what queued meanwhile as
+ * the next group on the same connection, or gives the connection back.
+ */
+static void
+Next(ShimAsync *a, ShimConn *conn, ShimQuery q)
+{
+	ShimRequest **batch = malloc(a->group_max * sizeof(ShimRequest *));
+	Flight	   *f;
+	int			n,
+				i;
+
+	pthread_mutex_lock(&a->mu);
+	n = TakeQueue(a, batch, a->group_max);
+	if (n == 0)
+		a->groups--;
+	pthread_mutex_unlock(&a->mu);
+	if (n == 0)
+	{
+		shim_pool_release(a->pool, conn);
+		free(batch);
+		return;
+	}
+
+	if (conn->pg == NULL || PQstatus(conn->pg) != CONNECTION_OK ||
+		PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+	{
+		shim_pool_release(a->pool, conn);
+		conn = shim_pool_try_acquire(a->pool, q);
+	}
+	f = conn ? NewFlight(conn, q, true, batch, n) : NULL;
+	if (f && Transmit(f, true))
+	{
+		f->start = shim_now();
+		free(batch);
+		if (!Arm(a, f))
+			Collect(a, f);
+		return;
+	}
+
+	/* no connection to write them on: a job thread writes each */
+	if (f)
+		FreeFlight(f);
+
+	if (conn)
+	{
+		EndPipeline(conn);
+		shim_pool_release(a->pool, conn);
+	}
+	for (i = 0; i < n; i++)
+		shim_jobs_take_over(a->shim, batch[i]);
+	free(batch);
+	GiveUp(a);
+}
+
+/*
+ * Finish answers every request of a flight whose results are all in (or
+ * whose connection was lost), then lets the connection go on, and resumes
+ * the HTTP connections.  The order matters: the database connection must
+ * be free (or writing the next group) before a reply can bring the
+ * client's next request.
+ */
+static void
+Finish(ShimAsync *a, Flight *f)
+{
+	ShimConn   *conn = f->conn;
+	int			i;
+
+	/* a group of more than one that is not together was written again */
+	if (f->grouped)
+		shim_metrics_group(f->n, f->n > 1 && !f->together);
+	for (i = 0; i < f->n; i++)
+	{
+		ShimRequest *req = f->items[i];
+		PGresult   *res = f->res[i];
+		ShimDbError err;
+
+		f->res[i] = NULL;
+		if ((f->committed[i] && res) ||
+			(res && PQresultStatus(res) == PGRES_FATAL_ERROR))
+			res = shim_db_result(conn, f->q, res, f->start, &err);
+		else
+		{
+			/* not known to be committed: the connection was lost */
+			PQclear(res);
+			res = NULL;
+			shim_db_error_from_result(conn, NULL, &err);
+			shim_metrics_db_up(false);
+		}
+		req->adone(req, res, &err);
+	}
+
+	EndPipeline(conn);
+	if (f->grouped)
+		Next(a, conn, f->q);
+	else
+		shim_pool_release(a->pool, conn);
+	for (i = 0; i < f->n; i++)
+		MHD_resume_connection(f->items[i]->conn);
+	FreeFlight(f);
+}
+
+/* Reads f's results, waiting for them: for when epoll cannot. */
+static void
+ReadAll(Flight *f)
+{
+	struct pollfd pfd;
+
+	while (!Read(f))
+	{
+		pfd.fd = PQsocket(f->conn->pg);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		{
+			f->broken = true;
+			return;
+		}
+	}
+}
+
+/*
+ * Collect reads what arrived for f; once it is all in, it answers, or, if
+ * the group's transaction failed, writes each item again on its own.
+ */
+static void
+Collect(ShimAsync *a, Flight *f)
+{
+	int			i;
+
+	for (;;)
+	{
+		if (!Read(f))
+		{
+			if (Arm(a, f))
+				return;
+			shim_log(SHIM_LOG_ERROR, "epoll_ctl failed: %s", strerror(errno));
+			ReadAll(f);
+		}
+		if (!f->together || !f->failed || f->broken)
+			break;
+		for (i = 0; i < f->n; i++)
+		{
+			PQclear(f->res[i]);
+			f->res[i] = NULL;
+		}
+		if (!Transmit(f, false))
+		{
+			f->broken = true;
+			break;
+		}
+	}
+	Finish(a, f);
 }
 
 static void *
@@ -138,27 +592,23 @@ AsyncThread(void *arg)
 		}
 		for (i = 0; i < n; i++)
 		{
-			ShimRequest *req = events[i].data.ptr;
-
-			if (req == NULL)
+			if (events[i].data.ptr == NULL)
 				return NULL;	/* the stop event */
-			if (!Collect(a, req, false) && !Arm(a, req))
-			{
-				shim_log(SHIM_LOG_ERROR, "epoll_ctl failed: %s",
-						 strerror(errno));
-				(void) Collect(a, req, true);
-			}
+			Collect(a, events[i].data.ptr);
 		}
 	}
 }
 
 ShimAsync *
-shim_async_create(ShimPool *pool)
+shim_async_create(Shim *shim, ShimPool *pool, int group_max)
 {
 	ShimAsync  *a = calloc(1, sizeof(ShimAsync));
 	struct epoll_event ev;
 
+	a->shim = shim;
 	a->pool = pool;
+	a->group_max = group_max;
+	pthread_mutex_init(&a->mu, NULL);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	a->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ev.events = EPOLLIN;
@@ -194,49 +644,78 @@ shim_async_destroy(ShimAsync *a)
 		close(a->epfd);
 	if (a->stopfd >= 0)
 		close(a->stopfd);
+	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
 
 /*
- * shim_async_send sends statement q with its one parameter for req, on an
- * idle pooled connection, and suspends req's HTTP connection; done will
- * reply on this module's thread.  False, with nothing done, when no
- * connection is idle or the statement could not be sent: the caller then
- * hands the request to a job thread, which can wait and reconnect.
+ * shim_async_send sends statement q, with the request's body as its one
+ * parameter, on an idle pooled connection, and suspends req's HTTP
+ * connection; done will reply on this module's thread.  With group commit
+ * a POST /api/event that finds MAX_GROUPS connections writing groups
+ * instead waits for the next group of one of them.  False, with nothing
+ * done, when no connection is idle or the statement could not be sent:
+ * the caller then hands the request to a job thread, which can wait and
+ * reconnect.
  *
  * The caller has marked req deferred (replies are left for the HTTP
  * thread) and counted it as suspended.
  */
 bool
-shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q, const char *param,
+shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
 				ShimAsyncDone done)
 {
-	ShimConn   *conn = shim_pool_try_acquire(a->pool, q);
-	char		name[32];
-	const char *params[1];
+	bool		grouped = a->group_max > 1 && q == SHIM_Q_RECORD_EVENT;
+	ShimConn   *conn = NULL;
+	Flight	   *f;
 
+	req->adone = done;
+	if (!grouped)
+		conn = shim_pool_try_acquire(a->pool, q);
+	else
+	{
+		pthread_mutex_lock(&a->mu);
+		if (a->groups < MAX_GROUPS)
+		{
+			/* with none idle, a job thread waits for one (or opens one) */
+			conn = shim_pool_try_acquire(a->pool, q);
+			if (conn)
+				a->groups++;
+		}
+		else
+		{
+			/* the next connection done with its group takes this one */
+			MHD_suspend_connection(req->conn);
+			req->next_job = NULL;
+			if (a->tail)
+				a->tail->next_job = req;
+			else
+				a->head = req;
+			a->tail = req;
+			pthread_mutex_unlock(&a->mu);
+			return true;
+		}
+		pthread_mutex_unlock(&a->mu);
+	}
 	if (conn == NULL)
 		return false;
-	snprintf(name, sizeof(name), "shim_%s", shim_query_names[q]);
-	params[0] = param;
-	req->astart = shim_now();
-	if (!PQsendQueryPrepared(conn->pg, name, 1, params, NULL, NULL, 0))
+
+	f = NewFlight(conn, q, grouped, &req, 1);
+	f->start = shim_now();
+	if (!Transmit(f, false))
 	{
-		/* released mid-statement or broken: the slot reconnects */
+		/* broken: the slot reconnects on a job thread's next use */
+		EndPipeline(conn);
 		shim_pool_release(a->pool, conn);
+		FreeFlight(f);
+		if (grouped)
+			GiveUp(a);
 		return false;
 	}
-	req->aconn = conn;
-	req->aquery = q;
-	req->ares = NULL;
-	req->adone = done;
 
 	/* suspended before the thread can see the result and resume it */
 	MHD_suspend_connection(req->conn);
-	if (!Arm(a, req))
-	{
-		shim_log(SHIM_LOG_ERROR, "epoll_ctl failed: %s", strerror(errno));
-		(void) Collect(a, req, true);
-	}
+	if (!Arm(a, f))
+		Collect(a, f);
 	return true;
 }

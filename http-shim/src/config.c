@@ -67,7 +67,7 @@ shim_config_defaults(ShimConfig *cfg)
 	cfg->body_limit = 1024 * 1024;
 	cfg->timeout = 120;
 	cfg->statement_timeout_ms = 0;
-	cfg->group_commit = false;
+	cfg->group_commit = true;
 	cfg->group_max = 64;
 	shim_config_set(&cfg->cors_origins, "*");
 	shim_config_set(&cfg->cors_methods, "GET,POST,DELETE");

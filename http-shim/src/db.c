@@ -253,25 +253,32 @@ Stale(ShimConn *conn)
 	return true;
 }
 
-/* Opens a connection in every slot, so the first requests are fast. */
+/*
+ * Opens a connection in every slot, so the first requests are fast: all
+ * are taken before any is given back, since acquiring prefers an idle
+ * connection to opening one.
+ */
 void
 shim_pool_warm(ShimPool *pool)
 {
-	int			i;
+	ShimConn  **taken = calloc(pool->size, sizeof(ShimConn *));
+	int			i,
+				n = 0;
 	ShimDbError err;
 
 	for (i = 0; i < pool->size; i++)
 	{
-		ShimConn   *conn = shim_pool_acquire(pool, 0, &err);
-
-		if (conn == NULL)
+		if ((taken[n] = shim_pool_acquire(pool, 0, &err)) == NULL)
 		{
 			shim_log(SHIM_LOG_WARN, "database not reachable yet: %s",
 					 err.detail);
-			return;
+			break;
 		}
-		shim_pool_release(pool, conn);
+		n++;
 	}
+	for (i = 0; i < n; i++)
+		shim_pool_release(pool, taken[i]);
+	free(taken);
 }
 
 /*
@@ -475,7 +482,8 @@ shim_db_exec(ShimConn *conn, ShimQuery q, int nparams,
 /*
  * shim_db_result takes the result of statement q started at start (NULL if
  * libpq returned none): counts it in the metrics and returns it when it
- * succeeded, else clears it and returns NULL with err filled.
+ * succeeded, else clears it and returns NULL with err filled.  A row may
+ * come as a single tuple: see async.c, RowResult.
  */
 PGresult *
 shim_db_result(ShimConn *conn, ShimQuery q, PGresult *res, double start,
@@ -485,7 +493,8 @@ shim_db_result(ShimConn *conn, ShimQuery q, PGresult *res, double start,
 
 	shim_metrics_db_query(q, shim_now() - start);
 	st = PQresultStatus(res);
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ||
+		st == PGRES_SINGLE_TUPLE)
 	{
 		shim_metrics_db_up(true);
 		return res;

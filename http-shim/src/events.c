@@ -117,8 +117,9 @@ shim_post_event_done(ShimRequest *req, PGresult *res, const ShimDbError *err)
 /*
  * POST /api/event: 201 with the stored event; a duplicate event_id answers
  * 200 with the event first stored and "status": "duplicate".  Usually the
- * HTTP thread sends the statement itself (server.c, SendAsync) and this
- * runs only when that could not be done at once.
+ * HTTP thread sends the statement itself, or with group commit it joins a
+ * group (server.c, SendAsync; async.c); this runs only when neither could
+ * be done at once, and writes the event alone.
  */
 enum MHD_Result
 shim_h_post_event(ShimRequest *req)
@@ -127,25 +128,8 @@ shim_h_post_event(ShimRequest *req)
 	PGresult   *res;
 	ShimDbError err;
 	const char *params[1];
-	char	   *grouped;
-	json_t	   *doc;
 	enum MHD_Result ret;
 
-	if (req->shim->group)
-	{
-		/* written together with concurrent requests, then committed */
-		grouped = shim_group_record(req->shim->group, req->shim->pool,
-									req->body.data, &err);
-		if (grouped == NULL)
-			return PostEventFailed(req, &err);
-		doc = json_loads(grouped, 0, NULL);
-		ret = PostEventStored(req, grouped,
-							  json_string_value(json_object_get(doc, "status")),
-							  json_string_value(json_object_get(doc, "action")));
-		json_decref(doc);
-		free(grouped);
-		return ret;
-	}
 	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENT)))
 		return MHD_YES;
 	params[0] = req->body.data;

@@ -102,7 +102,6 @@ typedef struct ShimDbError
 } ShimDbError;
 
 typedef struct ShimPool ShimPool;
-typedef struct ShimGroup ShimGroup;
 
 extern ShimPool *shim_pool_create(const ShimConfig *cfg);
 extern void shim_pool_destroy(ShimPool *pool);
@@ -124,14 +123,7 @@ extern void shim_db_error_from_result(ShimConn *conn, const PGresult *res,
 extern void shim_db_connection_error(ShimDbError *err, const char *msg);
 extern bool shim_db_prepare(ShimConn *conn, ShimQuery q, ShimDbError *err);
 
-/* ---- group.c: group commit of single events ---- */
-
-extern ShimGroup *shim_group_create(int max);
-extern void shim_group_destroy(ShimGroup *g);
-extern char *shim_group_record(ShimGroup *g, ShimPool *pool, const char *body,
-							   ShimDbError *err);
-
-/* ---- async.c: statements sent from the HTTP threads ---- */
+/* ---- async.c: statements sent from the HTTP threads, group commit ---- */
 
 typedef struct ShimAsync ShimAsync;
 typedef struct ShimRequest ShimRequest;
@@ -144,10 +136,11 @@ typedef struct ShimRequest ShimRequest;
 typedef void (*ShimAsyncDone) (ShimRequest *req, PGresult *res,
 							   const ShimDbError *err);
 
-extern ShimAsync *shim_async_create(ShimPool *pool);
+extern ShimAsync *shim_async_create(Shim *shim, ShimPool *pool,
+								   int group_max);
 extern void shim_async_destroy(ShimAsync *a);
 extern bool shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
-							const char *param, ShimAsyncDone done);
+							ShimAsyncDone done);
 
 /* ---- metrics.c ---- */
 
@@ -181,6 +174,7 @@ extern void shim_metrics_rejected(const char *field);
 extern void shim_metrics_duplicate(void);
 extern void shim_metrics_db_query(ShimQuery q, double seconds);
 extern void shim_metrics_db_up(bool up);
+extern void shim_metrics_group(int events, bool retried);
 extern void shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra);
 extern void shim_metrics_export_refused(void);
 extern void shim_metrics_export_rows(const char *format, uint64_t rows);
@@ -252,7 +246,6 @@ struct Shim
 	ShimPool   *pool;
 	ShimJobs	jobs;
 	int			suspended;		/* deferred requests not completed yet */
-	ShimGroup  *group;			/* NULL: no group commit */
 	int			exports;		/* streaming exports holding a connection */
 	int			max_exports;
 	ShimAsync  *async;			/* NULL: every statement on a job thread */
@@ -280,13 +273,8 @@ struct ShimRequest
 	bool		deferred;		/* handled by a job thread */
 	bool		dispatched;
 	struct MHD_Response *pending;	/* a job thread's reply, to queue */
-	ShimRequest *next_job;
-	/* a statement sent by the HTTP thread, awaited in async.c */
-	ShimConn   *aconn;
-	ShimQuery	aquery;
-	double		astart;
-	PGresult   *ares;
-	ShimAsyncDone adone;
+	ShimRequest *next_job;		/* in the job queue, or async.c's */
+	ShimAsyncDone adone;		/* replies to a statement sent in async.c */
 	bool		stream_export;
 	ShimBuf		body;
 	ShimStream *stream;
@@ -343,6 +331,12 @@ extern void shim_stream_free(ShimStream *stream);
 extern bool shim_export_begin(Shim *shim);
 extern void shim_export_end(Shim *shim);
 extern char *shim_openapi_json(void);
+
+/*
+ * Hands a request that async.c could not send (already suspended and
+ * counted) to the job threads, or runs it here when they are stopping.
+ */
+extern void shim_jobs_take_over(Shim *shim, ShimRequest *req);
 
 /* Waits for a pooled connection; replies 503 itself when there is none. */
 extern ShimConn *shim_req_conn(ShimRequest *req, ShimQuery q);

@@ -49,6 +49,11 @@ static uint64_t duplicates;
 static Histogram query_seconds[SHIM_Q_COUNT];
 static int	db_up = -1;
 
+/* group commit: transactions written, events in them, groups written again */
+static uint64_t group_transactions;
+static uint64_t group_events;
+static uint64_t group_retries;
+
 /* streaming exports: their own block at the end of the file */
 static void ExportsReset(void);
 static void RenderExports(ShimBuf *out, const ShimMetricsExtra *extra);
@@ -71,6 +76,7 @@ shim_metrics_reset(void)
 	duplicates = 0;
 	db_up = -1;
 	ExportsReset();
+	group_transactions = group_events = group_retries = 0;
 }
 
 static void
@@ -152,6 +158,24 @@ void
 shim_metrics_db_up(bool up)
 {
 	__atomic_store_n(&db_up, up ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+/*
+ * shim_metrics_group counts one group of POST /api/event written by group
+ * commit: in one transaction, or, when that failed (retried), each event
+ * in its own.
+ */
+void
+shim_metrics_group(int events, bool retried)
+{
+	if (retried)
+	{
+		__atomic_fetch_add(&group_retries, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&group_transactions, events, __ATOMIC_RELAXED);
+	}
+	else
+		__atomic_fetch_add(&group_transactions, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&group_events, events, __ATOMIC_RELAXED);
 }
 
 static void
@@ -286,6 +310,19 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 		RenderHistogram(out, "db_query_duration_seconds", labels,
 						&query_seconds[i]);
 	}
+
+	Header(out, "db_group_commit_transactions_total", "counter",
+		   "Transactions that wrote POST /api/event requests under group commit.");
+	shim_buf_printf(out, "user_activity_tracking_db_group_commit_transactions_total %llu\n",
+					(unsigned long long) __atomic_load_n(&group_transactions, __ATOMIC_RELAXED));
+	Header(out, "db_group_commit_events_total", "counter",
+		   "Events those transactions wrote or tried to; over the transactions, the mean group size.");
+	shim_buf_printf(out, "user_activity_tracking_db_group_commit_events_total %llu\n",
+					(unsigned long long) __atomic_load_n(&group_events, __ATOMIC_RELAXED));
+	Header(out, "db_group_commit_retries_total", "counter",
+		   "Groups rolled back because one of their events failed, then written one event per transaction.");
+	shim_buf_printf(out, "user_activity_tracking_db_group_commit_retries_total %llu\n",
+					(unsigned long long) __atomic_load_n(&group_retries, __ATOMIC_RELAXED));
 
 	Header(out, "db_pool_connections", "gauge",
 		   "Database connections of the pool, by state.");

@@ -498,7 +498,7 @@ SendAsync(ShimRequest *req, ShimQuery q, ShimAsyncDone done)
 	req->deferred = true;
 	__atomic_add_fetch(&shim->suspended, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&shim->async_closed, __ATOMIC_SEQ_CST) &&
-		shim_async_send(shim->async, req, q, req->body.data, done))
+		shim_async_send(shim->async, req, q, done))
 		return true;
 	__atomic_sub_fetch(&shim->suspended, 1, __ATOMIC_SEQ_CST);
 	req->deferred = false;
@@ -553,8 +553,7 @@ Dispatch(ShimRequest *req)
 
 	/* everything else waits on the database */
 	if (shim_routes[req->route].handler == shim_h_post_event &&
-		req->shim->group == NULL && SendAsync(req, SHIM_Q_RECORD_EVENT,
-											  shim_post_event_done))
+		SendAsync(req, SHIM_Q_RECORD_EVENT, shim_post_event_done))
 		return MHD_YES;
 
 	/* hand it to a job thread */
@@ -576,6 +575,27 @@ Dispatch(ShimRequest *req)
 	pthread_cond_signal(&req->shim->jobs.cv);
 	pthread_mutex_unlock(&req->shim->jobs.mu);
 	return MHD_YES;
+}
+
+/* shim_jobs_take_over is declared in internal.h: see there. */
+void
+shim_jobs_take_over(Shim *shim, ShimRequest *req)
+{
+	pthread_mutex_lock(&shim->jobs.mu);
+	if (shim->jobs.closed)
+	{
+		pthread_mutex_unlock(&shim->jobs.mu);
+		(void) shim_routes[req->route].handler(req);
+		MHD_resume_connection(req->conn);
+		return;
+	}
+	if (shim->jobs.tail)
+		shim->jobs.tail->next_job = req;
+	else
+		shim->jobs.head = req;
+	shim->jobs.tail = req;
+	pthread_cond_signal(&shim->jobs.cv);
+	pthread_mutex_unlock(&shim->jobs.mu);
 }
 
 /* A job thread: runs queued handlers, then resumes their connections. */
@@ -871,10 +891,8 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 		free(shim);
 		return NULL;
 	}
-	if (cfg->group_commit)
-		shim->group = shim_group_create(cfg->group_max);
-	else
-		shim->async = shim_async_create(shim->pool);
+	shim->async = shim_async_create(shim, shim->pool,
+									cfg->group_commit ? cfg->group_max : 1);
 	shim_pool_warm(shim->pool);
 
 	shim->daemon = MHD_start_daemon(flags, (uint16_t) cfg->port, NULL, NULL,
@@ -900,8 +918,6 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 		if (shim->async)
 			shim_async_destroy(shim->async);
 		shim_pool_destroy(shim->pool);
-		if (shim->group)
-			shim_group_destroy(shim->group);
 		shim_config_free(&shim->cfg);
 		free(shim);
 		return NULL;
@@ -955,8 +971,6 @@ shim_stop(Shim *shim, int drain_ms)
 		shim_async_destroy(shim->async);
 	MHD_stop_daemon(shim->daemon);
 	shim_pool_destroy(shim->pool);
-	if (shim->group)
-		shim_group_destroy(shim->group);
 	shim_log(SHIM_LOG_INFO, "stopped");
 	shim_config_free(&shim->cfg);
 	free(shim);

@@ -4,7 +4,8 @@
 # the extension preloaded and its in-database HTTP worker on 127.0.0.1 port
 # $base + 1, serving database DB and a small page in $tmp/static: an index,
 # an asset, a hidden file, and a secret beside the page that path traversal
-# must never reach.
+# must never reach.  The worker groups concurrent POSTs unless
+# worker_group_commit=off.
 
 start_shim_cluster() {
 	static=$tmp/static
@@ -18,6 +19,7 @@ start_shim_cluster() {
 user_activity.http_listen_address = '127.0.0.1'
 user_activity.http_database = '$1'
 user_activity.http_threads = 4
+user_activity.http_group_commit = ${worker_group_commit:-on}
 user_activity.http_static_dir = '$static'" \
 		tests/lib/cluster.sh start "$data" "$pgport"
 }

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   env, req, event, freshUser, uuid, range, psql, functionExists, metric,
-  promtoolCheck, rawRequest,
+  promtoolCheck, rawRequest, holdLock, waitForLockWaiters, sleep,
 } from './helpers.mjs';
 
 function problem(r, status, field, sqlstate) {
@@ -107,6 +107,96 @@ for (const [mode, base] of Object.entries(env.modes)) {
       assert.equal(new Set(dups.map((r) => r.json.id)).size, 1, 'all answered with the first event');
       assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '41');
     });
+
+    if (env.groupCommit.has(mode)) {
+      // Four requests take the four group slots and wait on a lock; what
+      // comes meanwhile queues in the shim and goes out as the next groups.
+      const groupCounters = async () => {
+        const page = (await req(base, 'GET', '/metrics')).text;
+        const m = (name) => metric(page, `user_activity_tracking_db_group_commit_${name}_total`);
+        return { tx: m('transactions'), events: m('events'), retries: m('retries') };
+      };
+      const queueBehindLock = async (u, bodies) => {
+        const lock = await holdLock('LOCK TABLE ONLY user_activity.events IN SHARE MODE');
+        let first;
+        let rest;
+        try {
+          first = [0, 1, 2, 3].map((i) => req(base, 'POST', '/api/event', { body: event(u, { metadata: { first: i } }) }));
+          await waitForLockWaiters(4, '%record_event%');
+          rest = bodies.map((b) => req(base, 'POST', '/api/event', { body: b.body }));
+          // all of them in flight (and the /metrics request asking)
+          for (let i = 0; ; i++) {
+            const page = (await req(base, 'GET', '/metrics')).text;
+            if (metric(page, 'user_activity_tracking_api_requests_in_flight') >= 4 + bodies.length + 1) break;
+            assert.ok(i < 400, 'requests queued');
+            await sleep(25);
+          }
+          await sleep(50);
+        } finally {
+          await lock.release();
+        }
+        for (const r of await Promise.all(first)) assert.equal(r.status, 201, r.text);
+        return Promise.all(rest);
+      };
+
+      test('group commit: requests queued behind busy groups are committed together', async () => {
+        const u = freshUser();
+        const dup = uuid();
+        const bodies = [];
+        for (let i = 0; i < 12; i++) bodies.push(event(u, { event_id: uuid(), metadata: { i } }));
+        bodies.push(event(u, { event_id: dup, metadata: { dup: 1 } }), event(u, { event_id: dup, metadata: { dup: 2 } }));
+        const before = await groupCounters();
+        const rs = await queueBehindLock(u, bodies.map((body) => ({ body })));
+        const after = await groupCounters();
+        rs.slice(0, 12).forEach((r, i) => {
+          assert.equal(r.status, 201, r.text);
+          assert.deepEqual(r.json.metadata, { i });
+        });
+        const dups = rs.slice(12);
+        assert.deepEqual(dups.map((r) => r.status).sort(), [200, 201], 'one of the two stored');
+        assert.equal(dups[0].json.id, dups[1].json.id);
+        assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '17');
+        // one transaction wrote several: they share its start, their recorded_at
+        const queued = psql(`SELECT count(*) || ' ' || count(DISTINCT recorded_at) FROM user_activity.events
+          WHERE user_id = ${u} AND NOT metadata ? 'first'`).split(' ').map(Number);
+        assert.equal(queued[0], 13);
+        assert.ok(queued[1] < queued[0], `${queued[1]} transactions for ${queued[0]} events`);
+        assert.ok(after.events - before.events - (after.tx - before.tx) >= 1, 'a group of more than one');
+        assert.equal(after.retries, before.retries, 'no group written again');
+      });
+
+      test('group commit: an invalid event rolls its group back; every event then gets its own outcome', async () => {
+        const u = freshUser();
+        const dup = uuid();
+        const bodies = [];
+        for (let i = 0; i < 10; i++) bodies.push({ kind: 'ok', body: event(u, { event_id: uuid(), metadata: { i } }) });
+        for (let i = 0; i < 3; i++) bodies.push({ kind: 'bad', body: event(u, { action: 'jumped' }) });
+        bodies.push({ kind: 'ts', body: event(u, { event_action_timestamp: 'yesterday' }) });
+        bodies.push({ kind: 'dup', body: event(u, { event_id: dup }) }, { kind: 'dup', body: event(u, { event_id: dup }) });
+        bodies.push({ kind: 'ok', body: event(u, { metadata: { last: true } }) });
+        const before = await groupCounters();
+        const rs = await queueBehindLock(u, bodies);
+        const after = await groupCounters();
+        const dups = [];
+        rs.forEach((r, i) => {
+          const { kind, body } = bodies[i];
+          if (kind === 'ok') {
+            assert.equal(r.status, 201, r.text);
+            assert.deepEqual(r.json.metadata, body.metadata);
+          } else if (kind === 'bad') {
+            problem(r, 400, 'action', '22023');
+          } else if (kind === 'ts') {
+            problem(r, 400, 'event_action_timestamp', '22007');
+          } else {
+            dups.push(r);
+          }
+        });
+        assert.deepEqual(dups.map((r) => r.status).sort(), [200, 201]);
+        assert.equal(dups[0].json.id, dups[1].json.id);
+        assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), String(4 + 11 + 1));
+        assert.ok(after.retries > before.retries, 'a group was written again');
+      });
+    }
 
     test('400 for a body that is not JSON, field "body"; nothing of SQL leaks', async () => {
       const r = await req(base, 'POST', '/api/event', { body: '{"user_id": 6,', raw: true });
@@ -291,6 +381,24 @@ for (const [mode, base] of Object.entries(env.modes)) {
       assert.equal(lines.length, 3);
       assert.match(lines[0], /^id,user_id,/);
       assert.equal(await rows() - before, 2, 'export_rows_total{format="csv"} counts the events, not the header');
+    });
+
+    test('single events written on the connections exports used are stored and answered 201', async () => {
+      // An export reads in single-row mode, which libpq keeps on a
+      // connection until its next statement outside a pipeline; the event
+      // written next on it must still get its row, not a 503.
+      const u = freshUser();
+      await req(base, 'POST', '/api/events', { body: [event(u), event(u)] });
+      for (let round = 0; round < 6; round++) {
+        const ex = await req(base, 'GET', `/api/events?user_id=${u}&${range}`,
+          { headers: { Accept: 'application/x-ndjson' } });
+        assert.equal(ex.status, 200, ex.text);
+        for (let i = 0; i < 3; i++) {
+          const r = await req(base, 'POST', '/api/event', { body: event(u, { metadata: { round, i } }) });
+          assert.equal(r.status, 201, r.text);
+        }
+      }
+      assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), String(2 + 6 * 3));
     });
 
     test('an invalid export query is a problem reply, not a broken stream', async () => {

@@ -24,6 +24,8 @@ export const env = {
   // further ports for shims a test starts itself
   spare: (process.env.SHIM_HTTP_SPARE || '').split(',').map(Number),
   exportRows: Number(process.env.SHIM_EXPORT_ROWS || 200000),
+  // the modes whose shim groups concurrent POSTs into one transaction
+  groupCommit: new Set((process.env.SHIM_GROUP_COMMIT || '').split(',').filter(Boolean)),
 };
 
 export const dbUrl = `host=127.0.0.1 port=${env.pgPort} user=postgres dbname=${env.db}`;
@@ -38,6 +40,41 @@ export function psql(sql) {
 export function functionExists(name) {
   return psql(`SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n
     ON n.oid = p.pronamespace WHERE n.nspname = 'user_activity' AND p.proname = '${name}'`) !== '0';
+}
+
+// Holds a lock in a transaction of its own until release() is called: for
+// making statements wait at a chosen point.  Resolves once the lock is held.
+export async function holdLock(lockSql) {
+  const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1',
+    '-p', String(env.pgPort), '-U', 'postgres', '-d', env.db],
+  { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.stdin.write(`SET application_name = 'test lock holder';\nBEGIN;\n${lockSql};\n`);
+  for (let i = 0; ; i++) {
+    const held = psql(`SELECT count(*) FROM pg_catalog.pg_stat_activity
+      WHERE application_name = 'test lock holder' AND state = 'idle in transaction'
+        AND query LIKE 'LOCK%'`);
+    if (held === '1') break;
+    if (i > 200) throw new Error('the lock was not taken');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    async release() {
+      child.stdin.end('COMMIT;\n');
+      return exited;
+    },
+  };
+}
+
+// Waits until n backends wait for a lock while running statement text like pattern.
+export async function waitForLockWaiters(n, pattern) {
+  for (let i = 0; ; i++) {
+    const waiting = Number(psql(`SELECT count(*) FROM pg_catalog.pg_stat_activity
+      WHERE wait_event_type = 'Lock' AND query LIKE '${pattern}'`));
+    if (waiting >= n) return waiting;
+    if (i > 400) throw new Error(`${waiting} of ${n} backends waiting for a lock`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 // A user id no other test uses.

@@ -48,6 +48,9 @@ for port in $(seq "$base" $((base + 7))); do
 	fi
 done
 . tests/lib/shim-cluster.sh
+# the standalone shim groups concurrent POSTs (group commit, the default),
+# the worker does not: the same tests cover both ways of writing an event
+worker_group_commit=off
 start_shim_cluster shim
 
 standalone_pid=
@@ -63,12 +66,11 @@ $psql -d shim -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
 # the current partition and those ahead, for the tests' direct INSERTs
 $psql -d shim -c "SELECT user_activity.maintain_partitions()" >/dev/null
 
-# the standalone shim groups concurrent POSTs (HTTP_GROUP_COMMIT), the worker
-# does not: the same tests cover both ways of writing an event.  Both work
-# as the extension's writer role (the worker's default user_activity.http_role)
+# Both work as the extension's writer role (the worker's default
+# user_activity.http_role)
 DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=shim" \
 DB_ROLE=user_activity_writer \
-HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 HTTP_GROUP_COMMIT=on SHIM_STATIC_DIR=$static \
+HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 SHIM_STATIC_DIR=$static \
 	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
 standalone_pid=$!
 
@@ -88,6 +90,7 @@ done
 export SHIM_TOP=$top SHIM_PGPORT=$pgport SHIM_PGDATA=$data SHIM_DB=shim
 export SHIM_HTTP_STANDALONE=$base SHIM_HTTP_WORKER=$((base + 1))
 export SHIM_STANDALONE_PID=$standalone_pid SHIM_STATIC_DIR=$static
+export SHIM_GROUP_COMMIT="standalone"
 export SHIM_HTTP_SPARE="$((base + 2)),$((base + 3)),$((base + 4)),$((base + 5)),$((base + 7))"
 export SHIM_EXPORT_ROWS=${SHIM_EXPORT_ROWS:-200000}
 
