@@ -5,7 +5,8 @@
 #   wrk   POST /api/event (one event per request), GET /api/events (a page
 #         of 100 events of one user) and GET /healthz (no database: the
 #         HTTP ceiling), against the standalone shim and the in-database
-#         worker;
+#         worker; and POST once more against a second standalone shim with
+#         group commit off, to show what grouping gives;
 #   pgbench  the same calls made directly: SELECT record_event($json) and
 #         SELECT body FROM search_events($params), prepared.
 #
@@ -20,7 +21,8 @@
 #   BENCH_CLIENTS      client counts (default "1 16 64")
 #   BENCH_HTTP_THREADS shim threads, both modes (default 16)
 #   BENCH_GROUP_COMMIT on/off: group concurrent POSTs in one transaction
-#                      (default off, as the shim's default)
+#                      (default on, as the shim's default); the extra
+#                      shim (port +2) always has it off
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -29,7 +31,7 @@ http=${HTTP_BENCH_PORT:-18438}
 secs=${BENCH_SECONDS:-5}
 clients=${BENCH_CLIENTS:-1 16 64}
 threads=${BENCH_HTTP_THREADS:-16}
-group=${BENCH_GROUP_COMMIT:-off}
+group=${BENCH_GROUP_COMMIT:-on}
 tmp=${UA_BENCH_TMP:-/tmp/user_activity_bench}/http
 data=$tmp/data
 mkdir -p "$tmp"
@@ -47,8 +49,10 @@ user_activity.http_group_commit = $group
 user_activity.http_log_level = 'warn'" tests/lib/cluster.sh start "$data" "$port"
 
 shim_pid=
+solo_pid=
 cleanup() {
 	[ -n "$shim_pid" ] && kill "$shim_pid" 2>/dev/null
+	[ -n "$solo_pid" ] && kill "$solo_pid" 2>/dev/null
 	tests/lib/cluster.sh stop "$data"
 }
 trap cleanup EXIT
@@ -68,7 +72,11 @@ DB_URL="host=127.0.0.1 port=$port user=postgres dbname=http_bench" HTTP_PORT=$ht
 HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
 shim_pid=$!
-for p in $http $((http + 1)); do
+DB_URL="host=127.0.0.1 port=$port user=postgres dbname=http_bench" HTTP_PORT=$((http + 2)) \
+HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=off LOG_LEVEL=warn \
+	http-shim/user-activity-shim >"$tmp/solo.log" 2>&1 &
+solo_pid=$!
+for p in $http $((http + 1)) $((http + 2)); do
 	i=0
 	until curl -sf "http://127.0.0.1:$p/readyz" >/dev/null; do
 		i=$((i + 1))
@@ -136,5 +144,7 @@ for c in $clients; do
 		set -- $(run_wrk "http://127.0.0.1:$p/healthz" "$c")
 		printf '%-36s %7s %12.0f %10s %9s\n' "$mode GET /healthz (ceiling)" "$c" "$1" "$2" ""
 	done
+	set -- $(run_wrk "http://127.0.0.1:$((http + 2))/api/event" "$c" "$tmp/post.lua")
+	printf '%-36s %7s %12.0f %10s %9s\n' "standalone POST, group commit off" "$c" "$1" "$2" "$(ratio "$1" "$rec_tps")"
 done
 echo "events stored by the POST runs: $($psql -At -c "SELECT count(*) FROM user_activity.events WHERE user_id = 2")"

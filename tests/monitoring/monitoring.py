@@ -59,6 +59,7 @@ MUST_HAVE_DATA = [
     "Shim instances",
     "Events ingested per second by action",
     "Rejected and duplicate events",
+    "Group commit: events per transaction",
     "Connection pool",
     "Query latency p95 by statement",
     "Database reachable",
