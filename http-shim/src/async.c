@@ -136,8 +136,8 @@ NewFlight(ShimConn *conn, ShimQuery q, bool grouped, ShimRequest **items,
 	memcpy(f->items, items, n * sizeof(ShimRequest *));
 	f->res = calloc(n, sizeof(PGresult *));
 	f->committed = calloc(n, sizeof(bool));
-	/* the longest pipeline: ROLLBACK, Sync, then each item and a Sync */
-	f->steps = malloc((2 * n + 2) * sizeof(Step));
+	/* room for the longest pipeline: ROLLBACK and Sync, then the items */
+	f->steps = malloc((2 * n + 5) * sizeof(Step));
 	return f;
 }
 
@@ -246,8 +246,10 @@ Keep(Flight *f, const Step *s, PGresult *res)
 		case STEP_ITEM:
 			if (!RowResult(res))
 				f->failed = true;
-			if (f->res[s->item] == NULL)
+			/* the row, or an error that came after it */
+			if (f->res[s->item] == NULL || st == PGRES_FATAL_ERROR)
 			{
+				PQclear(f->res[s->item]);
 				f->res[s->item] = res;
 				return;
 			}
@@ -374,10 +376,7 @@ EndPipeline(ShimConn *conn)
 	}
 }
 
-/*
- * Takes the queue (all of it, or up to group_max requests) into batch;
- * returns how many.  Caller holds mu.
- */
+/* Takes up to max requests off the queue into batch.  Caller holds mu. */
 static int
 TakeQueue(ShimAsync *a, ShimRequest **batch, int max)
 {
