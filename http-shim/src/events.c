@@ -550,9 +550,71 @@ WantedExport(ShimRequest *req, const char **content_type)
 }
 
 /*
+ * Replies with a page: search_events' body, and while more remain a Link
+ * to the next page (link: the query string without cursor and offset).
+ */
+static enum MHD_Result
+PageReply(ShimRequest *req, const PGresult *res, const ShimBuf *link)
+{
+	ShimBuf		h;
+	ShimHeader	hdr[] = {{"Link", NULL}, {NULL, NULL}};
+	enum MHD_Result ret;
+
+	if (PQntuples(res) < 1)
+		return shim_reply_json(req, 200, "[]", NULL);
+	if (PQgetisnull(res, 0, 1))
+		return shim_reply_json(req, 200, PQgetvalue(res, 0, 0), NULL);
+	shim_buf_init(&h);
+	shim_buf_printf(&h, "<%s%s%scursor=", req->path,
+					link->len ? link->data : "", link->len ? "&" : "?");
+	shim_buf_urlencode(&h, PQgetvalue(res, 0, 1));
+	shim_buf_puts(&h, ">; rel=\"next\"");
+	hdr[0].value = h.data;
+	ret = shim_reply_json(req, 200, PQgetvalue(res, 0, 0), hdr);
+	shim_buf_free(&h);
+	return ret;
+}
+
+/*
+ * shim_get_events_prepare readies a GET /api/events page for async.c: its
+ * parameters go in the request's body buffer (a GET has no body), as the
+ * statement's one parameter, and the query string for the Link is kept.
+ * False for an export, which streams from a job thread.
+ */
+bool
+shim_get_events_prepare(ShimRequest *req)
+{
+	const char *content_type;
+	char	   *json;
+
+	if (WantedExport(req, &content_type))
+		return false;
+	json = QueryParams(req, &req->page_link, NULL);
+	shim_buf_free(&req->body);
+	shim_buf_puts(&req->body, json);
+	free(json);
+	return true;
+}
+
+/* The completion of a GET /api/events page sent from an HTTP thread. */
+void
+shim_get_events_done(ShimRequest *req, PGresult *res, const ShimDbError *err)
+{
+	if (res == NULL)
+	{
+		(void) shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, err);
+		return;
+	}
+	(void) PageReply(req, res, &req->page_link);
+	PQclear(res);
+}
+
+/*
  * GET /api/events: one page as a plain JSON array, with
  * Link: <...cursor=...>; rel="next" while more remain.  Asked for NDJSON
- * or CSV, every match instead, streamed.
+ * or CSV, every match instead, streamed.  A page is usually sent from the
+ * HTTP thread (server.c, SendAsync); this runs when that could not be
+ * done at once, and for exports.
  */
 enum MHD_Result
 shim_h_get_events(ShimRequest *req)
@@ -580,30 +642,13 @@ shim_h_get_events(ShimRequest *req)
 	shim_pool_release(req->shim->pool, conn);
 	free(json);
 	if (res == NULL)
-	{
-		shim_buf_free(&link);
-		return shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, &err);
-	}
-	if (PQntuples(res) >= 1 && !PQgetisnull(res, 0, 1))
-	{
-		ShimBuf		h;
-		ShimHeader	hdr[] = {{"Link", NULL}, {NULL, NULL}};
-
-		shim_buf_init(&h);
-		shim_buf_printf(&h, "<%s%s%scursor=", req->path,
-						link.len ? link.data : "", link.len ? "&" : "?");
-		shim_buf_urlencode(&h, PQgetvalue(res, 0, 1));
-		shim_buf_puts(&h, ">; rel=\"next\"");
-		hdr[0].value = h.data;
-		ret = shim_reply_json(req, 200, PQgetvalue(res, 0, 0), hdr);
-		shim_buf_free(&h);
-	}
+		ret = shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, &err);
 	else
-		ret = shim_reply_json(req, 200,
-							  PQntuples(res) >= 1 ? PQgetvalue(res, 0, 0) : "[]",
-							  NULL);
+	{
+		ret = PageReply(req, res, &link);
+		PQclear(res);
+	}
 	shim_buf_free(&link);
-	PQclear(res);
 	return ret;
 }
 

@@ -276,7 +276,8 @@ struct ShimRequest
 	ShimRequest *next_job;		/* in the job queue, or async.c's */
 	ShimAsyncDone adone;		/* replies to a statement sent in async.c */
 	bool		stream_export;
-	ShimBuf		body;
+	ShimBuf		body;			/* for a GET page: its parameters' JSON */
+	ShimBuf		page_link;		/* a GET page's query string, for the Link */
 	ShimStream *stream;
 };
 
@@ -315,6 +316,9 @@ extern void shim_problem_json(ShimBuf *out, int status, const char *field,
 
 extern enum MHD_Result shim_h_post_event(ShimRequest *req);
 extern void shim_post_event_done(ShimRequest *req, PGresult *res,
+								 const ShimDbError *err);
+extern bool shim_get_events_prepare(ShimRequest *req);
+extern void shim_get_events_done(ShimRequest *req, PGresult *res,
 								 const ShimDbError *err);
 extern enum MHD_Result shim_h_post_events(ShimRequest *req);
 extern enum MHD_Result shim_h_get_events(ShimRequest *req);

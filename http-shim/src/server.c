@@ -555,6 +555,10 @@ Dispatch(ShimRequest *req)
 	if (shim_routes[req->route].handler == shim_h_post_event &&
 		SendAsync(req, SHIM_Q_RECORD_EVENT, shim_post_event_done))
 		return MHD_YES;
+	if (shim_routes[req->route].handler == shim_h_get_events &&
+		shim_get_events_prepare(req) &&
+		SendAsync(req, SHIM_Q_SEARCH_EVENTS, shim_get_events_done))
+		return MHD_YES;
 
 	/* hand it to a job thread */
 	pthread_mutex_lock(&req->shim->jobs.mu);
@@ -807,6 +811,7 @@ Completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 	if (req->pending)
 		MHD_destroy_response(req->pending);
 	shim_buf_free(&req->body);
+	shim_buf_free(&req->page_link);
 	free(req);
 	*con_cls = NULL;
 	shim_metrics_in_flight(-1);
