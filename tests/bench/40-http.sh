@@ -10,14 +10,17 @@
 #   pgbench  the same calls made directly: SELECT record_event($json) and
 #         SELECT body FROM search_events($params), prepared.
 #
-# Printed: requests/s and p99 latency of each, and the ratio of each HTTP
-# figure to its direct baseline at the same client count (target: POST >=
-# 0.8x direct at 16 clients).  Everything shares this machine's cores, so
+# Printed: requests/s and p99 latency of each (medians of the rounds), and
+# the ratio of each HTTP figure to its direct baseline at the same client
+# count, round by round, and their median (target: POST >= 0.8x direct at
+# 16 clients).  Everything shares this machine's cores, so
 # wrk's own CPU counts against the shim.  fsync stays on (PG_DURABLE=1).
 #
 #   HTTP_BENCH_PGPORT  PostgreSQL port (default 55438)
-#   HTTP_BENCH_PORT    standalone shim port (default 18438; the worker uses +1)
-#   BENCH_SECONDS      length of each run (default 5)
+#   HTTP_BENCH_PORT    standalone shim port (default 18438; the worker uses
+#                      +1, the shim without group commit +2)
+#   BENCH_SECONDS      length of each run (default 4)
+#   BENCH_ROUNDS       rounds of every run per client count (default 3)
 #   BENCH_CLIENTS      client counts (default "1 16 64")
 #   BENCH_HTTP_THREADS shim threads, both modes (default 16)
 #   BENCH_GROUP_COMMIT on/off: group concurrent POSTs in one transaction
@@ -28,7 +31,8 @@ cd "$(dirname "$0")/../.."
 
 port=${HTTP_BENCH_PGPORT:-55438}
 http=${HTTP_BENCH_PORT:-18438}
-secs=${BENCH_SECONDS:-5}
+secs=${BENCH_SECONDS:-4}
+rounds=${BENCH_ROUNDS:-3}
 clients=${BENCH_CLIENTS:-1 16 64}
 threads=${BENCH_HTTP_THREADS:-16}
 group=${BENCH_GROUP_COMMIT:-on}
@@ -122,29 +126,80 @@ run_pgbench() {
 	echo "$tps $p99"
 }
 
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'
+# the values on stdin, one per line -> their median
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-printf '%-36s %7s %12s %10s %9s\n' "run" clients "req/s" "p99 ms" "vs direct"
+# measure NAME CLIENTS -> "req/s p99_ms"
+measure() {
+	case $1 in
+	direct_record) run_pgbench "$tmp/record.sql" "$2" ;;
+	direct_search) run_pgbench "$tmp/search.sql" "$2" ;;
+	standalone_post) run_wrk "http://127.0.0.1:$http/api/event" "$2" "$tmp/post.lua" ;;
+	standalone_get) run_wrk "http://127.0.0.1:$http/api/events?$query" "$2" ;;
+	standalone_healthz) run_wrk "http://127.0.0.1:$http/healthz" "$2" ;;
+	worker_post) run_wrk "http://127.0.0.1:$((http + 1))/api/event" "$2" "$tmp/post.lua" ;;
+	worker_get) run_wrk "http://127.0.0.1:$((http + 1))/api/events?$query" "$2" ;;
+	worker_healthz) run_wrk "http://127.0.0.1:$((http + 1))/healthz" "$2" ;;
+	solo_post) run_wrk "http://127.0.0.1:$((http + 2))/api/event" "$2" "$tmp/post.lua" ;;
+	esac
+}
+
+names="direct_record direct_search standalone_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post"
+
+label() {
+	case $1 in
+	direct_record) echo "direct record_event (pgbench)" ;;
+	direct_search) echo "direct search_events (pgbench)" ;;
+	standalone_post) echo "standalone POST /api/event" ;;
+	standalone_get) echo "standalone GET /api/events (100 rows)" ;;
+	standalone_healthz) echo "standalone GET /healthz (ceiling)" ;;
+	worker_post) echo "worker POST /api/event" ;;
+	worker_get) echo "worker GET /api/events (100 rows)" ;;
+	worker_healthz) echo "worker GET /healthz (ceiling)" ;;
+	solo_post) echo "standalone POST, group commit off" ;;
+	esac
+}
+
+baseline() {
+	case $1 in
+	*_post) echo direct_record ;;
+	*_get) echo direct_search ;;
+	esac
+}
+
+# Every run of a client count, round after round in the same order, so
+# that load from elsewhere hits each alike; medians of the rounds, and the
+# ratio to direct is each round's ratio, median of them (rounds listed).
+echo "rounds: $rounds of ${secs} s each; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-38s %7s %10s %9s %9s  %s\n' "run" clients "req/s" "p99 ms" "vs direct" "(rounds)"
 for c in $clients; do
-	set -- $(run_pgbench "$tmp/record.sql" "$c")
-	rec_tps=$1
-	printf '%-36s %7s %12.0f %10s %9s\n' "direct record_event (pgbench)" "$c" "$1" "$2" ""
-	set -- $(run_pgbench "$tmp/search.sql" "$c")
-	search_tps=$1
-	printf '%-36s %7s %12.0f %10s %9s\n' "direct search_events (pgbench)" "$c" "$1" "$2" ""
-	for mode in standalone worker; do
-		p=$http
-		[ $mode = worker ] && p=$((http + 1))
-		set -- $(run_wrk "http://127.0.0.1:$p/api/event" "$c" "$tmp/post.lua")
-		printf '%-36s %7s %12.0f %10s %9s\n' "$mode POST /api/event" "$c" "$1" "$2" "$(ratio "$1" "$rec_tps")"
-		set -- $(run_wrk "http://127.0.0.1:$p/api/events?$query" "$c")
-		printf '%-36s %7s %12.0f %10s %9s\n' "$mode GET /api/events (100 rows)" "$c" "$1" "$2" "$(ratio "$1" "$search_tps")"
-		set -- $(run_wrk "http://127.0.0.1:$p/healthz" "$c")
-		printf '%-36s %7s %12.0f %10s %9s\n' "$mode GET /healthz (ceiling)" "$c" "$1" "$2" ""
+	for name in $names; do
+		: >"$tmp/res.$name"
 	done
-	set -- $(run_wrk "http://127.0.0.1:$((http + 2))/api/event" "$c" "$tmp/post.lua")
-	printf '%-36s %7s %12.0f %10s %9s\n' "standalone POST, group commit off" "$c" "$1" "$2" "$(ratio "$1" "$rec_tps")"
+	r=0
+	while [ $r -lt "$rounds" ]; do
+		r=$((r + 1))
+		for name in $names; do
+			measure "$name" "$c" >>"$tmp/res.$name"
+		done
+	done
+	for name in $names; do
+		rps=$(awk '{ print $1 }' "$tmp/res.$name" | median)
+		p99=$(awk '{ print $2 }' "$tmp/res.$name" | median)
+		base=$(baseline "$name")
+		ratios=
+		med=
+		if [ -n "$base" ]; then
+			ratios=$(paste -d' ' "$tmp/res.$name" "$tmp/res.$base" |
+				awk '{ if ($3 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $3 }')
+			med=$(echo "$ratios" | tr ' ' '\n' | median)
+			med=$(printf '%.2fx' "$med")
+			ratios="($ratios)"
+		fi
+		printf '%-38s %7s %10.0f %9s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$med" "$ratios"
+	done
 done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "events stored by the POST runs: $($psql -At -c "SELECT count(*) FROM user_activity.events WHERE user_id = 2")"
