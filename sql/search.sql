@@ -183,24 +183,6 @@ ORDER BY e.recorded_at, e.id LIMIT $8 OFFSET $9;
 EXPLAIN (COSTS OFF) EXECUTE page(6, '2025-10-01', 0, '2025-11-01', NULL, NULL, NULL, 101, 0);
 DEALLOCATE page;
 RESET plan_cache_mode;
--- find_events' query, as its SQL function plans it (parameters, generic plan)
-PREPARE find(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz) AS
-SELECT e.*
-FROM user_activity.events AS e
-WHERE e.user_id = $1
-  AND (e.recorded_at, e.id) > ((user_activity.find_start($1, $2, $3, $4, $5)).recorded_at,
-                               (user_activity.find_start($1, $2, $3, $4, $5)).id)
-  AND e.recorded_at >= (user_activity.find_start($1, $2, $3, $4, $5)).recorded_at
-  AND e.recorded_at < $3
-  AND ($6 IS NULL OR e.action = ANY ($6))
-  AND ($7 IS NULL OR e.event_action_timestamp >= $7)
-  AND ($8 IS NULL OR e.event_action_timestamp < $8)
-ORDER BY e.recorded_at, e.id
-LIMIT $4;
-SET plan_cache_mode = force_generic_plan;
-EXPLAIN (COSTS OFF) EXECUTE find(6, '2025-10-01', '2025-11-01', 100, NULL, NULL, NULL, NULL);
-DEALLOCATE find;
-RESET plan_cache_mode;
 
 -- export: every matching row, one line each, ndjson or csv with a header
 SELECT user_activity.export_events('{"user_id": "6", "from": "2025-10-12T11:00:00Z", "to": "2025-10-12T12:00:00.000001Z", "action": "viewed,updated"}', 'ndjson');

@@ -201,7 +201,7 @@ FROM generate_series('2025-10-09 00:00Z'::timestamptz, '2025-10-20 00:00Z', '1 d
      unnest(ARRAY[2, 3]) lim,
      pg_temp.walk(jsonb_build_object('user_id', '6', 'from', f, 'to', t, 'limit', lim)) w
 WHERE f <= t;
-SELECT count(*) <= 64 + 2 AS plans_bounded  -- the spans' and the offset's and export's
+SELECT count(*) <= 64 + 1 AS plans_bounded  -- the spans' (exports' too) and the offset's
 FROM pg_backend_memory_contexts
 WHERE name = 'CachedPlanSource' AND ident LIKE 'SELECT e.id, e.user_id, e.action,%';
 

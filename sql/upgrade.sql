@@ -193,6 +193,73 @@ SELECT count(*) AS stored FROM user_activity.events WHERE recorded_at < '2019-01
 SELECT r->>'status' AS status, r->>'events' AS events FROM user_activity.count_activity() r;
 SELECT (SELECT count(*) FROM user_activity.events) = (SELECT sum(event_count) FROM user_activity.user_event_counts) AS all_counted_once;
 
+--
+-- 1.2 to 1.3: find_events becomes C, with the same signature, attributes,
+-- privileges, comment and rows
+--
+CREATE TEMP TABLE find_1_2 AS
+SELECT pg_get_function_arguments(p.oid) AS args, pg_get_function_result(p.oid) AS result,
+       p.provolatile, p.proparallel, p.prosecdef, p.proconfig, p.proacl, p.prorows,
+       obj_description(p.oid, 'pg_proc') AS descr
+FROM pg_proc p
+WHERE p.oid = 'user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz)'::regprocedure;
+CREATE TEMP TABLE found_1_2 AS
+SELECT c.call, f.*
+FROM (VALUES (1, 7, '2019-06-01 00:00Z'::timestamptz, '2026-01-01 00:00Z'::timestamptz, NULL::int, NULL::user_activity.action[], NULL::timestamptz, NULL::timestamptz),
+             (2, 7, '2019-06-01 00:00Z', '2026-01-01 00:00Z', 4, NULL, NULL, NULL),
+             (3, 7, '2019-06-02 05:00Z', '2019-06-03 12:00Z', 2, NULL, NULL, NULL),
+             (4, 1, '2025-09-01 00:00Z', '2025-12-01 00:00Z', 30, '{created,viewed}', '2025-09-05 00:00Z', '2025-09-20 00:00Z'),
+             (5, 2, '2025-09-01 00:00Z', '2025-12-01 00:00Z', 7, '{}', NULL, NULL)) c(call, uid, since, until, page_size, acts, asince, auntil),
+     user_activity.find_events(c.uid, c.since, c.until, c.page_size, NULL, c.acts, c.asince, c.auntil) WITH ORDINALITY f;
+-- and after a cursor: the last row of the second call
+INSERT INTO found_1_2
+SELECT 6, f.*
+FROM (SELECT user_activity.event_cursor(x.user_id, x.recorded_at, x.id) AS cur
+      FROM found_1_2 x WHERE x.call = 2 ORDER BY x.ordinality DESC LIMIT 1) c,
+     user_activity.find_events(7, '2019-06-01 00:00Z', '2026-01-01 00:00Z', 5, c.cur) WITH ORDINALITY f;
+SELECT call, count(*) AS rows FROM found_1_2 GROUP BY 1 ORDER BY 1;
+SELECT l.lanname AS language_1_2 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+WHERE p.oid = 'user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz)'::regprocedure;
+
+ALTER EXTENSION user_activity UPDATE TO '1.3';
+
+SELECT extversion FROM pg_extension WHERE extname = 'user_activity';
+SELECT l.lanname AS language, p.prosrc, a.args = b.args AS same_arguments, a.result = b.result AS same_result,
+       a.provolatile = b.provolatile AND a.proparallel = b.proparallel AND a.prosecdef = b.prosecdef
+       AND a.proconfig = b.proconfig AND a.prorows = b.prorows AS same_attributes,
+       a.proacl = b.proacl AS same_privileges, a.descr = b.descr AS same_comment
+FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang,
+     LATERAL (SELECT pg_get_function_arguments(p.oid) AS args, pg_get_function_result(p.oid) AS result,
+                     p.provolatile, p.proparallel, p.prosecdef, p.proconfig, p.proacl, p.prorows,
+                     obj_description(p.oid, 'pg_proc') AS descr) a,
+     find_1_2 b
+WHERE p.oid = 'user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz)'::regprocedure;
+-- the same rows in the same order, call by call
+CREATE TEMP TABLE found_1_3 AS
+SELECT c.call, f.*
+FROM (VALUES (1, 7, '2019-06-01 00:00Z'::timestamptz, '2026-01-01 00:00Z'::timestamptz, NULL::int, NULL::user_activity.action[], NULL::timestamptz, NULL::timestamptz),
+             (2, 7, '2019-06-01 00:00Z', '2026-01-01 00:00Z', 4, NULL, NULL, NULL),
+             (3, 7, '2019-06-02 05:00Z', '2019-06-03 12:00Z', 2, NULL, NULL, NULL),
+             (4, 1, '2025-09-01 00:00Z', '2025-12-01 00:00Z', 30, '{created,viewed}', '2025-09-05 00:00Z', '2025-09-20 00:00Z'),
+             (5, 2, '2025-09-01 00:00Z', '2025-12-01 00:00Z', 7, '{}', NULL, NULL)) c(call, uid, since, until, page_size, acts, asince, auntil),
+     user_activity.find_events(c.uid, c.since, c.until, c.page_size, NULL, c.acts, c.asince, c.auntil) WITH ORDINALITY f;
+-- and after a cursor: the last row of the second call
+INSERT INTO found_1_3
+SELECT 6, f.*
+FROM (SELECT user_activity.event_cursor(x.user_id, x.recorded_at, x.id) AS cur
+      FROM found_1_3 x WHERE x.call = 2 ORDER BY x.ordinality DESC LIMIT 1) c,
+     user_activity.find_events(7, '2019-06-01 00:00Z', '2026-01-01 00:00Z', 5, c.cur) WITH ORDINALITY f;
+SELECT a.call, count(*) AS rows,
+       array_agg(ROW(a.id, a.user_id, a.action, a.event_action_timestamp, a.recorded_at, a.metadata, a.event_id)::text ORDER BY a.ordinality) =
+       (SELECT array_agg(ROW(b.id, b.user_id, b.action, b.event_action_timestamp, b.recorded_at, b.metadata, b.event_id)::text ORDER BY b.ordinality)
+        FROM found_1_2 b WHERE b.call = a.call) AS same
+FROM found_1_3 a GROUP BY 1 ORDER BY 1;
+-- the reader still may call it, the public still may not
+SELECT has_function_privilege('user_activity_reader',
+    'user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz)', 'EXECUTE') AS reader_finds,
+       has_function_privilege('public',
+    'user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz)', 'EXECUTE') AS public_finds;
+
 -- a fresh install is the same as the upgrade, with no partition yet
 SET client_min_messages = warning;
 DROP EXTENSION user_activity CASCADE;
@@ -205,7 +272,7 @@ FROM pg_inherits WHERE inhparent = 'user_activity.events'::regclass;
 SELECT count(*) AS indexes_of_events FROM pg_index WHERE indrelid = 'user_activity.events'::regclass;
 SELECT count(*) AS template_indexes FROM pg_index WHERE indrelid = 'user_activity.events_template'::regclass;
 
--- 1.0 with rows straight to 1.2: the rows' partitions stay, the ones made
+-- 1.0 with rows straight to 1.3: the rows' partitions stay, the ones made
 -- for now and ahead go with the install's empty ones
 SET client_min_messages = warning;
 DROP EXTENSION user_activity CASCADE;
