@@ -19,9 +19,9 @@
  *	  many results.
  *
  *	  With group commit, POST /api/event requests also share transactions.
- *	  At most MAX_GROUPS connections write events at a time; a request that
- *	  comes while they all do waits in a queue, and each connection, when
- *	  its transaction is done, takes what queued meanwhile (up to group_max
+ *	  One pooled connection writes events at a time; a request that comes
+ *	  while it does waits in a queue, and the connection, when its
+ *	  transaction is done, takes what queued meanwhile (up to group_max
  *	  events) as its next group and sends it as one pipeline:
  *
  *		  BEGIN; record_event($1); ... record_event($n); COMMIT; Sync
@@ -32,12 +32,19 @@
  *	  back and every event of the group is sent again, each in a transaction
  *	  of its own ("record_event; Sync" per event, still one pipeline), so
  *	  that each gets exactly the outcome it would have had alone; a
- *	  validation error therefore costs its group one more round trip.  A
- *	  request that comes while fewer groups are in flight is sent at once,
- *	  as a group of one, on an idle connection: grouping adds no wait when the shim is not busy,
- *	  and under load the waits are what forms the groups.  One commit (and
- *	  one flush of the WAL, one wakeup of a backend) then serves many
- *	  requests.
+ *	  validation error therefore costs its group one more round trip.
+ *
+ *	  A request that finds no group in flight is sent at once, on an idle
+ *	  connection, as a group of one: grouping adds no wait when the shim is
+ *	  not busy, and under load the waits are what forms the groups.  One
+ *	  writer is the most efficient: the fewer transactions, the larger each
+ *	  group, and a commit (its WAL flush, a backend's wakeup) costs as much
+ *	  as several events (on two cores, at 16 clients, four writers cost the
+ *	  server over twice the CPU per event that one did).  So another
+ *	  connection starts writing only when a full group is waiting, up to
+ *	  MAX_GROUPS at a time: the writers grow with the load, and a group
+ *	  stuck on a lock holds up no more than one group's worth of requests
+ *	  before another writer goes around it.
  *
  *	  Everything that needs to wait (for a free connection, for a new one
  *	  after PostgreSQL restarted) still goes to the job threads.
@@ -57,10 +64,7 @@
 
 #define MAX_EVENTS	64
 
-/*
- * Groups written at a time.  One is too few: PostgreSQL would sit idle
- * while a group's results and replies travel and its WAL is flushed.
- */
+/* The most groups written at a time: a full group waiting starts another. */
 #define MAX_GROUPS	4
 
 /* What a pipeline sends, in order; its results come back in that order. */
@@ -117,6 +121,7 @@ struct ShimAsync
 	pthread_mutex_t mu;
 	ShimRequest *head;
 	ShimRequest *tail;
+	int			queued;			/* requests in that queue */
 	int			groups;			/* connections writing groups now */
 };
 
@@ -390,6 +395,7 @@ TakeQueue(ShimAsync *a, ShimRequest **batch, int max)
 	}
 	if (a->head == NULL)
 		a->tail = NULL;
+	a->queued -= n;
 	return n;
 }
 
@@ -407,7 +413,10 @@ GiveUp(ShimAsync *a)
 	a->groups--;
 	req = a->groups == 0 ? a->head : NULL;
 	if (a->groups == 0)
+	{
 		a->head = a->tail = NULL;
+		a->queued = 0;
+	}
 	pthread_mutex_unlock(&a->mu);
 	while (req)
 	{
@@ -651,11 +660,11 @@ shim_async_destroy(ShimAsync *a)
  * shim_async_send sends statement q, with the request's body as its one
  * parameter, on an idle pooled connection, and suspends req's HTTP
  * connection; done will reply on this module's thread.  With group commit
- * a POST /api/event that finds MAX_GROUPS connections writing groups
- * instead waits for the next group of one of them.  False, with nothing
- * done, when no connection is idle or the statement could not be sent:
- * the caller then hands the request to a job thread, which can wait and
- * reconnect.
+ * a POST /api/event waits instead for the next group of a connection
+ * writing one, unless none does, or a full group waits (then this thread
+ * sends that group, this request last).  False, with nothing done, when no
+ * connection is idle or the statement could not be sent: the caller then
+ * hands the request to a job thread, which can wait and reconnect.
  *
  * The caller has marked req deferred (replies are left for the HTTP
  * thread) and counted it as suspended.
@@ -666,6 +675,9 @@ shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
 {
 	bool		grouped = a->group_max > 1 && q == SHIM_Q_RECORD_EVENT;
 	ShimConn   *conn = NULL;
+	ShimRequest **batch = &req;
+	int			n = 1,
+				i;
 	Flight	   *f;
 
 	req->adone = done;
@@ -674,14 +686,20 @@ shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
 	else
 	{
 		pthread_mutex_lock(&a->mu);
-		if (a->groups < MAX_GROUPS)
+		if (a->groups == 0 ||
+			(a->groups < MAX_GROUPS && a->queued + 1 >= a->group_max))
 		{
 			/* with none idle, a job thread waits for one (or opens one) */
 			conn = shim_pool_try_acquire(a->pool, q);
 			if (conn)
+			{
 				a->groups++;
+				batch = malloc(a->group_max * sizeof(ShimRequest *));
+				n = TakeQueue(a, batch, a->group_max - 1);
+				batch[n++] = req;
+			}
 		}
-		else
+		if (conn == NULL && a->groups > 0)
 		{
 			/* the next connection done with its group takes this one */
 			MHD_suspend_connection(req->conn);
@@ -691,6 +709,7 @@ shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
 			else
 				a->head = req;
 			a->tail = req;
+			a->queued++;
 			pthread_mutex_unlock(&a->mu);
 			return true;
 		}
@@ -699,13 +718,17 @@ shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
 	if (conn == NULL)
 		return false;
 
-	f = NewFlight(conn, q, grouped, &req, 1);
+	f = NewFlight(conn, q, grouped, batch, n);
+	if (batch != &req)
+		free(batch);
 	f->start = shim_now();
-	if (!Transmit(f, false))
+	if (!Transmit(f, true))
 	{
 		/* broken: the slot reconnects on a job thread's next use */
 		EndPipeline(conn);
 		shim_pool_release(a->pool, conn);
+		for (i = 0; i < n - 1; i++)
+			shim_jobs_take_over(a->shim, f->items[i]);
 		FreeFlight(f);
 		if (grouped)
 			GiveUp(a);

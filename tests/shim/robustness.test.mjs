@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import {
   env, dbUrl, req, event, freshUser, uuid, range, psql, startShim, stopShim,
-  cluster, rss, workerPid, waitFor, sleep, metric,
+  cluster, rss, workerPid, waitFor, sleep, metric, holdLock, waitForLockWaiters,
 } from './helpers.mjs';
 
 const [portKeys, portCors, portTerm, portDown, portExports] = env.spare;
@@ -336,6 +336,43 @@ describe('exports bounded so that other requests keep the pool', () => {
     assert.equal(r.status, 503, r.text);
     for (const h of held.splice(0)) h.destroy();
     await waitFor(async () => (await busy(b)) === 0, 10000, 'every export released');
+  });
+});
+
+describe('group commit: writers grow with the load', () => {
+  test('a second connection writes once a full group waits; a stuck group holds up no more', async () => {
+    // groups of at most 3: one writer waits on a lock, three requests queue
+    // (a full group), and the next one starts a second writer with them
+    const shim = await startShim(portTerm, { HTTP_THREADS: '4', HTTP_GROUP_MAX: '3' });
+    try {
+      const base = `http://127.0.0.1:${portTerm}`;
+      const u = freshUser();
+      const lock = await holdLock('LOCK TABLE ONLY user_activity.events IN SHARE MODE');
+      let all;
+      try {
+        const post = (i) => req(base, 'POST', '/api/event', { body: event(u, { metadata: { i } }) });
+        all = [post(0)];
+        await waitForLockWaiters(1, '%record_event%');
+        for (let i = 1; i <= 2; i++) all.push(post(i));
+        await sleep(300);
+        // two queued: still one writer
+        assert.equal(psql(`SELECT count(*) FROM pg_catalog.pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND query LIKE '%record_event%'`), '1');
+        all.push(post(3));
+        await waitForLockWaiters(2, '%record_event%');
+      } finally {
+        await lock.release();
+      }
+      const rs = await Promise.all(all);
+      for (const r of rs) assert.equal(r.status, 201, r.text);
+      assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '4');
+      const page = (await req(base, 'GET', '/metrics')).text;
+      assert.equal(metric(page, 'user_activity_tracking_db_group_commit_events_total'), 4);
+      assert.equal(metric(page, 'user_activity_tracking_db_group_commit_transactions_total'), 2,
+        'the first event alone, then the three queued ones together');
+    } finally {
+      await stopShim(shim);
+    }
   });
 });
 
