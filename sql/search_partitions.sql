@@ -205,6 +205,15 @@ SELECT count(*) <= 64 + 1 AS plans_bounded  -- the spans' (exports' too) and the
 FROM pg_backend_memory_contexts
 WHERE name = 'CachedPlanSource' AND ident LIKE 'SELECT e.id, e.user_id, e.action,%';
 
+-- the spans are planned with enable_sort and jit off (search.c,
+-- SpanPlanningBegin); the session's own settings stay as they were
+SET jit = on;
+SELECT count(*) AS pages FROM user_activity.search_events('{"user_id": "6", "from": "2025-09-01T00:00:00Z", "to": "2025-11-01T00:00:00Z", "limit": "2"}');
+SELECT count(*) AS rows FROM user_activity.find_events(6, '2025-09-01', '2025-11-01', 5);
+SELECT count(*) AS lines FROM user_activity.export_events('{"user_id": "6", "from": "2025-09-01T00:00:00Z", "to": "2025-11-01T00:00:00Z"}', 'ndjson');
+SELECT current_setting('enable_sort') AS enable_sort, current_setting('jit') AS jit;
+RESET jit;
+
 -- the legacy offset still pages over the same rows
 SELECT (SELECT array_agg(e->'metadata'->>'n') FROM jsonb_array_elements(body::jsonb) e) AS n
 FROM user_activity.search_events('{"user_id": "6", "from": "2025-09-01T00:00:00Z", "to": "2025-11-01T00:00:00Z", "limit": "3", "offset": "4"}');
