@@ -5,7 +5,7 @@
 // Runs after api.test.mjs, alone: it stops the cluster.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import {
   env, dbUrl, req, event, freshUser, uuid, range, psql, startShim, stopShim,
@@ -371,6 +371,68 @@ describe('group commit: writers grow with the load', () => {
       assert.equal(metric(page, 'user_activity_tracking_db_group_commit_transactions_total'), 2,
         'the first event alone, then the three queued ones together');
     } finally {
+      await stopShim(shim);
+    }
+  });
+
+  test('a deadlock between a group and another transaction: the group is rolled back, each event written again, none lost', async () => {
+    // Groups of two.  Session T holds the event_ids k0 and y; the request
+    // for k0 takes the writer and waits on T; x and y queue and go out as
+    // a second group, which stores x and waits on T for y; then T asks for
+    // x.  The group's backend finds the deadlock (its deadlock_timeout,
+    // 3 s, lets T close the cycle first; T's is longer) and fails; the
+    // shim writes x and y again, each alone, and they wait on T, which
+    // rolls back.  Every request is then stored once.
+    const shim = await startShim(portTerm, {
+      HTTP_THREADS: '4', HTTP_GROUP_MAX: '2', DB_URL: `${dbUrl} options='-c deadlock_timeout=3s'`,
+    });
+    const t = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1',
+      '-p', String(env.pgPort), '-U', 'postgres', '-d', env.db], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let tErr = '';
+    t.stderr.on('data', (d) => { tErr += d; });
+    const tExited = new Promise((resolve) => t.on('exit', resolve));
+    const tState = () => psql(`SELECT state || ' ' || coalesce(wait_event_type = 'Lock', false) FROM pg_catalog.pg_stat_activity
+      WHERE application_name = 'test deadlock'`);
+    try {
+      const base = `http://127.0.0.1:${portTerm}`;
+      const u = freshUser();
+      const [k0, x, y] = [uuid(), uuid(), uuid()];
+      const record = (id) => `SELECT user_activity.record_event('${JSON.stringify(event(u, { event_id: id, metadata: { by: 't' } }))}');\n`;
+      const page = async () => (await req(base, 'GET', '/metrics')).text;
+      const deadlocks = () => Number(psql(`SELECT deadlocks FROM pg_catalog.pg_stat_database WHERE datname = current_database()`));
+      const deadlocksBefore = deadlocks();
+      const retriesBefore = metric(await page(), 'user_activity_tracking_db_group_commit_retries_total');
+
+      t.stdin.write(`SET application_name = 'test deadlock';\nSET deadlock_timeout = '1min';\nBEGIN;\n${record(k0)}${record(y)}`);
+      await waitFor(async () => tState() === 'idle in transaction false', 10000, 'T holds k0 and y');
+
+      const post = (id, i) => req(base, 'POST', '/api/event', { body: event(u, { event_id: id, metadata: { i } }) });
+      const rs = [post(k0, 0)];
+      await waitForLockWaiters(1, '%record_event%');
+      rs.push(post(x, 1));
+      // x queued (in flight: k0, x and this /metrics request), then y
+      await waitFor(async () => metric(await page(), 'user_activity_tracking_api_requests_in_flight') >= 3, 10000, 'x queued');
+      rs.push(post(y, 2));
+      await waitForLockWaiters(2, '%record_event%');
+
+      t.stdin.write(record(x));
+      // the group fails, T gets x, and the group's events, written again, wait on T
+      await waitFor(async () => tState() === 'idle in transaction false', 10000, `T stored x: ${tErr}`);
+      await waitForLockWaiters(2, '%record_event%');
+      t.stdin.end('ROLLBACK;\n');
+      assert.equal(await tExited, 0, tErr);
+
+      const answers = await Promise.all(rs);
+      answers.forEach((r, i) => {
+        assert.equal(r.status, 201, r.text);
+        assert.deepEqual(r.json.metadata, { i });
+      });
+      assert.equal(psql(`SELECT string_agg(metadata->>'i', ',' ORDER BY metadata->>'i') FROM user_activity.events WHERE user_id = ${u}`), '0,1,2');
+      assert.equal(metric(await page(), 'user_activity_tracking_db_group_commit_retries_total'), retriesBefore + 1,
+        'the group written again');
+      await waitFor(async () => deadlocks() === deadlocksBefore + 1, 20000, 'PostgreSQL saw one deadlock');
+    } finally {
+      if (t.exitCode === null) t.kill();
       await stopShim(shim);
     }
   });
