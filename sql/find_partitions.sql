@@ -200,6 +200,52 @@ SELECT count(*) FROM (SELECT user_activity.export_events('{"user_id": "8", "from
 SELECT count(a) AS a, count(b) AS b
 FROM (SELECT user_activity.export_events('{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}', 'ndjson') AS a,
              user_activity.export_events('{"user_id": "6", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}', 'csv') AS b) x;
+-- Exports read in part close their span's cursor when their statement
+-- ends or starts them over, not at the end of the transaction: 50 exports
+-- in a LATERAL subquery, one under a cursor closed after its first row,
+-- leave none open; one under a cursor left open ends with the transaction.
+BEGIN;
+SELECT count(*) FROM generate_series(1, 50) g,
+     LATERAL (SELECT g || user_activity.export_events('{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}', 'ndjson') LIMIT 1) x;
+DECLARE c CURSOR FOR SELECT left(l, 12) FROM (SELECT user_activity.export_events('{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}', 'ndjson') l) x;
+FETCH 1 FROM c;
+CLOSE c;
+SELECT count(*) AS cursors_open FROM pg_cursors;
+DECLARE c CURSOR FOR SELECT left(l, 12) FROM (SELECT user_activity.export_events('{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}', 'ndjson') l) x;
+FETCH 1 FROM c;
+COMMIT;
+SELECT count(*) AS cursors_open FROM pg_cursors;
+-- An export under a cursor, every FETCH in a subtransaction rolled back
+-- (a PL/pgSQL block that fails, or ROLLBACK TO SAVEPOINT): the span's
+-- cursor, opened in one of them, is gone by the next batch of rows, which
+-- opens the span again after the last row read (in the middle of a span,
+-- on a tie of recorded_at).  Every row comes once, in order.
+CREATE FUNCTION pg_temp.fetched_rolled_back(params jsonb) RETURNS bigint[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    c refcursor;
+    l text;
+    ids bigint[] := '{}';
+BEGIN
+    OPEN c FOR SELECT user_activity.export_events(params, 'ndjson');
+    LOOP
+        BEGIN
+            FETCH c INTO l;
+            IF l IS NOT NULL THEN
+                ids := ids || (l::jsonb->>'id')::bigint;
+            END IF;
+            RAISE EXCEPTION 'roll back';
+        EXCEPTION WHEN raise_exception THEN
+            NULL;
+        END;
+        EXIT WHEN l IS NULL;
+    END LOOP;
+    CLOSE c;
+    RETURN ids;
+END
+$$;
+SELECT cardinality(f) AS rows, f = pg_temp.expected(8, '2025-09-01', '2025-12-01') AS same
+FROM pg_temp.fetched_rolled_back('{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}') f;
 
 -- Partitions change between two calls of one session, whose plans are
 -- kept: the gap gets its partition, and rows 13 and 14 go there, the 16th

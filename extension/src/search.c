@@ -956,6 +956,8 @@ typedef struct ExportState
 	int			span;			/* bounds[span] starts the next span */
 	char	   *portal_name;	/* the cursor of the span being read, or
 								 * NULL */
+	TimestampTz last_ts;		/* the keyset position of the last row read */
+	int64		last_id;
 	MemoryContext state_cxt;
 	MemoryContext batch_cxt;
 	Datum	   *lines;
@@ -965,6 +967,29 @@ typedef struct ExportState
 } ExportState;
 
 #define EXPORT_FETCH 1000
+
+/*
+ * ExportShutdown closes the cursor of an export that its caller stopped
+ * reading (a LIMIT, a cursor over the export closed) or started over (a
+ * rescan, as in a LATERAL subquery).  Left open, it would keep its executor
+ * and up to PAGE_SPAN_MAX index scans until the transaction ends, some
+ * 0.6 MB per abandoned export.  Registered after SRF_FIRSTCALL_INIT's own
+ * callback, it runs before that one frees the state.
+ */
+static void
+ExportShutdown(Datum arg)
+{
+	ExportState *st = (ExportState *) DatumGetPointer(arg);
+	Portal		portal;
+
+	if (st->portal_name == NULL)
+		return;
+	/* gone if opened in a subtransaction since rolled back */
+	portal = SPI_cursor_find(st->portal_name);
+	if (portal != NULL)
+		SPI_cursor_close(portal);
+	st->portal_name = NULL;
+}
 
 /*
  * export_events(params jsonb, format text) returns every matching event,
@@ -1023,11 +1048,15 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 		st->key.action_to = sp.has_action_to;
 		FillSearchArgs(&sp, st->values, st->nulls);
 		st->nbounds = PageBounds(sp.start_ts, sp.to, &st->bounds);
+		st->last_ts = sp.start_ts;
+		st->last_id = sp.start_id;
 		st->state_cxt = funcctx->multi_call_memory_ctx;
 		st->batch_cxt = AllocSetContextCreate(funcctx->multi_call_memory_ctx,
 											  "user_activity export batch",
 											  ALLOCSET_DEFAULT_SIZES);
 		funcctx->user_fctx = st;
+		RegisterExprContextCallback(((ReturnSetInfo *) fcinfo->resultinfo)->econtext,
+									ExportShutdown, PointerGetDatum(st));
 		MemoryContextSwitchTo(old);
 	}
 
@@ -1048,36 +1077,63 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 		SPI_connect();
 		while (st->nlines < EXPORT_FETCH && !st->done)
 		{
-			Portal		portal;
+			Portal		portal = NULL;
 			long		wanted = EXPORT_FETCH - st->nlines;
 			MemoryContext old;
 
 			if (st->portal_name != NULL)
 			{
+				/*
+				 * Gone if it was opened in a subtransaction since rolled back
+				 * (a FETCH from a cursor over the export, then ROLLBACK TO
+				 * SAVEPOINT): the span is opened again after the last row
+				 * read, with the same snapshot, the caller's.
+				 */
 				portal = SPI_cursor_find(st->portal_name);
 				if (portal == NULL)
-					elog(ERROR, "export cursor \"%s\" is gone", st->portal_name);
+				{
+					pfree(st->portal_name);
+					st->portal_name = NULL;
+				}
 			}
 			else if (st->span < st->nbounds - 1)
 			{
 				int			j = Min(st->span + PAGE_SPAN_MAX, st->nbounds - 1);
-				int			nestlevel;
 
 				st->key.lo = st->bounds[st->span];
 				st->key.hi = st->bounds[j];
 				st->span = j;
-				nestlevel = SpanPlanningBegin();
-				portal = SPI_cursor_open(NULL, PagePlan(&st->key), st->values, st->nulls, true);
-				SpanPlanningEnd(nestlevel);
-				st->portal_name = MemoryContextStrdup(st->state_cxt, portal->name);
 			}
 			else
 			{
 				st->done = true;
 				break;
 			}
+			if (portal == NULL)
+			{
+				/* rows after the last one read: in a new span, every row */
+				Datum		values[7];
+				int			nestlevel;
+
+				memcpy(values, st->values, sizeof(values));
+				values[1] = TimestampTzGetDatum(st->last_ts);
+				values[2] = Int64GetDatum(st->last_id);
+				nestlevel = SpanPlanningBegin();
+				portal = SPI_cursor_open(NULL, PagePlan(&st->key), values, st->nulls, true);
+				SpanPlanningEnd(nestlevel);
+				st->portal_name = MemoryContextStrdup(st->state_cxt, portal->name);
+			}
 
 			SPI_cursor_fetch(portal, true, wanted);
+			if (SPI_processed > 0)
+			{
+				HeapTuple	last = SPI_tuptable->vals[SPI_processed - 1];
+				bool		isnull;
+
+				/* SEARCH_COLUMNS: id first, recorded_at seventh */
+				st->last_id = DatumGetInt64(SPI_getbinval(last, SPI_tuptable->tupdesc, 1, &isnull));
+				st->last_ts = DatumGetTimestampTz(SPI_getbinval(last, SPI_tuptable->tupdesc, 7, &isnull));
+			}
 			old = MemoryContextSwitchTo(st->batch_cxt);
 			for (uint64 r = 0; r < SPI_processed; r++)
 			{
@@ -1103,6 +1159,9 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 
 	if (st->next < st->nlines)
 		SRF_RETURN_NEXT(funcctx, st->lines[st->next++]);
+	/* every span's cursor is closed, and SRF_RETURN_DONE frees st */
+	UnregisterExprContextCallback(((ReturnSetInfo *) fcinfo->resultinfo)->econtext,
+								  ExportShutdown, PointerGetDatum(st));
 	SRF_RETURN_DONE(funcctx);
 }
 
