@@ -61,6 +61,7 @@ struct ShimPool
 	int			size;
 	ShimConn   *conns;
 	int		   *state;
+	PGcancel  **cancel;			/* each slot's cancel key, under mu */
 	char	   *db_url;
 	char	   *role;
 	int			statement_timeout_ms;
@@ -78,6 +79,7 @@ shim_pool_create(const ShimConfig *cfg)
 	pool->size = cfg->pool_size > 0 ? cfg->pool_size : cfg->threads + 2;
 	pool->conns = calloc(pool->size, sizeof(ShimConn));
 	pool->state = calloc(pool->size, sizeof(int));
+	pool->cancel = calloc(pool->size, sizeof(PGcancel *));
 	for (i = 0; i < pool->size; i++)
 	{
 		pool->conns[i].slot = i;
@@ -95,9 +97,13 @@ shim_pool_destroy(ShimPool *pool)
 	int			i;
 
 	for (i = 0; i < pool->size; i++)
+	{
 		if (pool->conns[i].pg)
 			PQfinish(pool->conns[i].pg);
+		PQfreeCancel(pool->cancel[i]);
+	}
 	free(pool->conns);
+	free(pool->cancel);
 	free(pool->state);
 	free(pool->db_url);
 	free(pool->role);
@@ -176,6 +182,7 @@ Connect(ShimPool *pool, ShimConn *conn, ShimDbError *err)
 	const char *vals[4];
 	int			n = 0;
 	int			q;
+	PGcancel   *cancel;
 
 	if (pool->db_url[0])
 	{
@@ -223,6 +230,13 @@ Connect(ShimPool *pool, ShimConn *conn, ShimDbError *err)
 		if (!Prepare(conn, q, NULL) && PQstatus(conn->pg) != CONNECTION_OK)
 			goto fail;
 	}
+
+	/* the slot's cancel key, for shim_pool_cancel */
+	cancel = PQgetCancel(conn->pg);
+	pthread_mutex_lock(&pool->mu);
+	PQfreeCancel(pool->cancel[conn->slot]);
+	pool->cancel[conn->slot] = cancel;
+	pthread_mutex_unlock(&pool->mu);
 	shim_metrics_db_up(true);
 	return true;
 
@@ -423,6 +437,26 @@ shim_pool_counts(ShimPool *pool, int *idle, int *busy, int *broken)
 		else
 			(*broken)++;
 	}
+	pthread_mutex_unlock(&pool->mu);
+}
+
+/*
+ * shim_pool_cancel asks the server to cancel the statement running on
+ * every connection in use, for a shim that stops and can wait no longer.
+ * Another thread owns each of those connections, so only the cancel key
+ * taken when the slot connected is used; a key of a connection since
+ * closed names a backend that is gone, and the server ignores it.
+ */
+void
+shim_pool_cancel(ShimPool *pool)
+{
+	char		errbuf[256];
+	int			i;
+
+	pthread_mutex_lock(&pool->mu);
+	for (i = 0; i < pool->size; i++)
+		if (pool->state[i] == SLOT_BUSY && pool->cancel[i])
+			(void) PQcancel(pool->cancel[i], errbuf, sizeof(errbuf));
 	pthread_mutex_unlock(&pool->mu);
 }
 

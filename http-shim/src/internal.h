@@ -112,6 +112,7 @@ extern ShimConn *shim_pool_try_acquire(ShimPool *pool, ShimQuery q);
 extern void shim_pool_release(ShimPool *pool, ShimConn *conn);
 extern void shim_pool_counts(ShimPool *pool, int *idle, int *busy,
 							 int *broken);
+extern void shim_pool_cancel(ShimPool *pool);
 extern PGresult *shim_db_exec(ShimConn *conn, ShimQuery q, int nparams,
 							  const char *const *params, ShimDbError *err);
 extern PGresult *shim_db_result(ShimConn *conn, ShimQuery q, PGresult *res,

@@ -946,6 +946,7 @@ shim_stop(Shim *shim, int drain_ms)
 {
 	MHD_socket	fd;
 	double		deadline = shim_now() + drain_ms / 1000.0;
+	double		give_up;
 	long		left;
 
 	shim->draining = 1;
@@ -960,18 +961,27 @@ shim_stop(Shim *shim, int drain_ms)
 
 	/*
 	 * From now on requests are handled inline; wait until every request a
-	 * job thread had was resumed and completed, since libmicrohttpd aborts
-	 * when stopped with a suspended connection.
+	 * job thread or async.c had was resumed and completed, since
+	 * libmicrohttpd aborts when stopped with a suspended connection (and
+	 * the postmaster takes the worker's abort for a crash, and resets the
+	 * server).  Past the drain deadline, the statements still running are
+	 * cancelled, so that their requests are answered (503) rather than
+	 * left waiting on a lock, say; again and again, since a cancelled group
+	 * is written again event by event, and the queue goes out next.
 	 */
 	pthread_mutex_lock(&shim->jobs.mu);
 	shim->jobs.closed = true;
 	pthread_mutex_unlock(&shim->jobs.mu);
 	__atomic_store_n(&shim->async_closed, 1, __ATOMIC_SEQ_CST);
-	StopJobs(shim);
-	deadline = shim_now() + 5.0;
+	give_up = shim_now() + 5.0;
 	while (__atomic_load_n(&shim->suspended, __ATOMIC_SEQ_CST) > 0 &&
-		   shim_now() < deadline)
-		usleep(5 * 1000);
+		   shim_now() < give_up)
+	{
+		if (shim_now() >= deadline)
+			shim_pool_cancel(shim->pool);
+		usleep(20 * 1000);
+	}
+	StopJobs(shim);
 	if (shim->async)
 		shim_async_destroy(shim->async);
 	MHD_stop_daemon(shim->daemon);

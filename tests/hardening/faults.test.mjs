@@ -10,11 +10,16 @@
 //  - the standalone shim killed with SIGKILL under load and started again
 //  - the counting job's backend terminated while it waits for a writer:
 //    the next run still counts every committed event exactly once
+//  - the worker sent SIGTERM while its events wait on a lock past the
+//    drain: each is answered 503 and the worker exits by itself, without
+//    the postmaster resetting the server
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import {
   env, req, event, freshUser, uuid, psql, cluster, startShim, stopShim, sleep, waitFor,
+  holdLock, waitForLockWaiters, metric, workerPid,
 } from '../shim/helpers.mjs';
 
 const summary = [];
@@ -197,6 +202,56 @@ describe('faults during ingest', () => {
     assert.equal(again.json.id, id);
     await stopShim(shim);
     summary.push(`standalone shim killed with SIGKILL ${kills} times during ${load.sent} requests (${fmt(load.statuses)}): ${stored} acknowledged events, each stored once`);
+  });
+});
+
+describe('SIGTERM past the drain', () => {
+  test('worker: events still waiting on a lock are answered 503, the worker exits, the server is not reset', async () => {
+    // The hardening cluster's worker groups POSTs and drains for 5 s.  One
+    // event is written and waits on the lock, three queue behind it for the
+    // next group; the lock outlives the drain.  libmicrohttpd aborts the
+    // process when stopped with a suspended connection, and the postmaster
+    // treats a worker killed by a signal as a crashed backend.
+    const base = env.modes.worker;
+    const pid = workerPid();
+    const u = freshUser();
+    const log = () => readFileSync(`${env.pgData}/server.log`, 'utf8');
+    const logBefore = log().length;
+    const lock = await holdLock('LOCK TABLE ONLY user_activity.events IN SHARE MODE');
+    let answers;
+    let ms;
+    try {
+      const post = (i) => req(base, 'POST', '/api/event', { body: event(u, { metadata: { i } }) })
+        .catch((e) => ({ status: `no answer (${e.cause?.code || e.message})` }));
+      const rs = [post(0)];
+      await waitForLockWaiters(1, '%record_event%');
+      for (let i = 1; i <= 3; i++) rs.push(post(i));
+      // the three queued, and this /metrics request
+      await waitFor(async () => metric((await req(base, 'GET', '/metrics')).text,
+        'user_activity_tracking_api_requests_in_flight') >= 5, 10000, 'three queued');
+      const t0 = Date.now();
+      process.kill(pid, 'SIGTERM');
+      answers = await Promise.all(rs);
+      ms = Date.now() - t0;
+      // the session holding the lock lived through it: no server reset
+      assert.equal(psql(`SELECT count(*) FROM pg_catalog.pg_stat_activity
+        WHERE application_name = 'test lock holder'`), '1', 'the lock holder survived');
+    } finally {
+      await lock.release();
+    }
+    for (const r of answers) {
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    assert.ok(ms < 9000, `answered ${ms} ms after SIGTERM (drain 5 s)`);
+    await waitFor(() => !log().slice(logBefore).includes('got SIGTERM') ? false
+      : !workerPid() || workerPid() !== pid, 10000, 'the worker exited');
+    assert.doesNotMatch(log().slice(logBefore), /terminated by signal|reinitializing/);
+    assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '0',
+      'nothing answered 503 was stored');
+    await waitFor(async () => (await req(base, 'POST', '/api/event', { body: event(u) }).catch(() => ({}))).status === 201,
+      30000, 'a new worker serving');
+    summary.push(`worker SIGTERM with 4 events waiting on a lock: 503 for each ${ms} ms later, clean exit`);
   });
 });
 
