@@ -663,8 +663,20 @@ StopJobs(Shim *shim)
 	for (i = 0; i < jobs->nthreads; i++)
 		pthread_join(jobs->threads[i], NULL);
 	free(jobs->threads);
-	pthread_mutex_destroy(&jobs->mu);
-	pthread_cond_destroy(&jobs->cv);
+	jobs->threads = NULL;
+	jobs->nthreads = 0;
+}
+
+/*
+ * FreeJobs frees the job queue's lock.  Not in StopJobs: until the daemon
+ * is stopped, requests still come to Dispatch, which takes the lock to see
+ * that the queue is closed.
+ */
+static void
+FreeJobs(Shim *shim)
+{
+	pthread_mutex_destroy(&shim->jobs.mu);
+	pthread_cond_destroy(&shim->jobs.cv);
 }
 
 static enum MHD_Result
@@ -891,6 +903,7 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 	{
 		snprintf(err, errlen, "cannot start the job threads");
 		StopJobs(shim);
+		FreeJobs(shim);
 		shim_pool_destroy(shim->pool);
 		shim_config_free(&shim->cfg);
 		free(shim);
@@ -920,6 +933,7 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 				 cfg->listen_address, cfg->port,
 				 errno ? strerror(errno) : "unknown error");
 		StopJobs(shim);
+		FreeJobs(shim);
 		if (shim->async)
 			shim_async_destroy(shim->async);
 		shim_pool_destroy(shim->pool);
@@ -985,6 +999,7 @@ shim_stop(Shim *shim, int drain_ms)
 	if (shim->async)
 		shim_async_destroy(shim->async);
 	MHD_stop_daemon(shim->daemon);
+	FreeJobs(shim);
 	shim_pool_destroy(shim->pool);
 	shim_log(SHIM_LOG_INFO, "stopped");
 	shim_config_free(&shim->cfg);
