@@ -185,6 +185,18 @@ Header(ShimBuf *out, const char *name, const char *type, const char *help)
 	shim_buf_printf(out, "# TYPE user_activity_tracking_%s %s\n", name, type);
 }
 
+/* Renders a metric of one sample, without labels. */
+static void
+Scalar(ShimBuf *out, const char *name, const char *type, const char *help,
+	   long long value)
+{
+	Header(out, name, type, help);
+	shim_buf_printf(out, "user_activity_tracking_%s %lld\n", name, value);
+}
+
+/* A counter's value, for Scalar */
+#define COUNTER(c) ((long long) __atomic_load_n(&(c), __ATOMIC_RELAXED))
+
 /* Renders one histogram; labels is "" or 'name="value"'. */
 static void
 RenderHistogram(ShimBuf *out, const char *name, const char *labels,
@@ -272,10 +284,9 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 						&request_seconds[r]);
 	}
 
-	Header(out, "api_requests_in_flight", "gauge",
-		   "HTTP requests being served.");
-	shim_buf_printf(out, "user_activity_tracking_api_requests_in_flight %ld\n",
-					shim_metrics_get_in_flight());
+	Scalar(out, "api_requests_in_flight", "gauge",
+		   "HTTP requests being served.",
+		   shim_metrics_get_in_flight());
 
 	RenderExports(out, extra);
 
@@ -295,10 +306,9 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 						fields[i],
 						(unsigned long long) __atomic_load_n(&rejected[i], __ATOMIC_RELAXED));
 
-	Header(out, "events_duplicate_total", "counter",
-		   "Events not stored again because their event_id was already stored.");
-	shim_buf_printf(out, "user_activity_tracking_events_duplicate_total %llu\n",
-					(unsigned long long) __atomic_load_n(&duplicates, __ATOMIC_RELAXED));
+	Scalar(out, "events_duplicate_total", "counter",
+		   "Events not stored again because their event_id was already stored.",
+		   COUNTER(duplicates));
 
 	Header(out, "db_query_duration_seconds", "histogram",
 		   "Time of each database statement, by statement.");
@@ -311,18 +321,15 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 						&query_seconds[i]);
 	}
 
-	Header(out, "db_group_commit_transactions_total", "counter",
-		   "Transactions that wrote POST /api/event requests under group commit.");
-	shim_buf_printf(out, "user_activity_tracking_db_group_commit_transactions_total %llu\n",
-					(unsigned long long) __atomic_load_n(&group_transactions, __ATOMIC_RELAXED));
-	Header(out, "db_group_commit_events_total", "counter",
-		   "Events those transactions wrote or tried to; over the transactions, the mean group size.");
-	shim_buf_printf(out, "user_activity_tracking_db_group_commit_events_total %llu\n",
-					(unsigned long long) __atomic_load_n(&group_events, __ATOMIC_RELAXED));
-	Header(out, "db_group_commit_retries_total", "counter",
-		   "Groups rolled back because one of their events failed, then written one event per transaction.");
-	shim_buf_printf(out, "user_activity_tracking_db_group_commit_retries_total %llu\n",
-					(unsigned long long) __atomic_load_n(&group_retries, __ATOMIC_RELAXED));
+	Scalar(out, "db_group_commit_transactions_total", "counter",
+		   "Transactions that wrote POST /api/event requests under group commit.",
+		   COUNTER(group_transactions));
+	Scalar(out, "db_group_commit_events_total", "counter",
+		   "Events those transactions wrote or tried to; over the transactions, the mean group size.",
+		   COUNTER(group_events));
+	Scalar(out, "db_group_commit_retries_total", "counter",
+		   "Groups rolled back because one of their events failed, then written one event per transaction.",
+		   COUNTER(group_retries));
 
 	Header(out, "db_pool_connections", "gauge",
 		   "Database connections of the pool, by state.");
@@ -332,10 +339,9 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 					"user_activity_tracking_db_pool_connections{state=\"broken\"} %d\n",
 					extra->pool_idle, extra->pool_busy, extra->pool_broken);
 
-	Header(out, "db_up", "gauge",
-		   "1 when the last database check succeeded, else 0.");
-	shim_buf_printf(out, "user_activity_tracking_db_up %d\n",
-					__atomic_load_n(&db_up, __ATOMIC_RELAXED) == 1 ? 1 : 0);
+	Scalar(out, "db_up", "gauge",
+		   "1 when the last database check succeeded, else 0.",
+		   __atomic_load_n(&db_up, __ATOMIC_RELAXED) == 1 ? 1 : 0);
 
 	if (extra->have_counting)
 	{
@@ -424,18 +430,15 @@ RenderExports(ShimBuf *out, const ShimMetricsExtra *extra)
 {
 	int			i;
 
-	Header(out, "api_exports_in_progress", "gauge",
-		   "Streaming exports in progress (GET /api/events as NDJSON or CSV), each holding a database connection.");
-	shim_buf_printf(out, "user_activity_tracking_api_exports_in_progress %d\n",
-					extra->exports);
-	Header(out, "api_exports_limit", "gauge",
-		   "Streaming exports allowed at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports).");
-	shim_buf_printf(out, "user_activity_tracking_api_exports_limit %d\n",
-					extra->max_exports);
-	Header(out, "api_exports_refused_total", "counter",
-		   "Exports answered 429 because the limit of exports at once was reached.");
-	shim_buf_printf(out, "user_activity_tracking_api_exports_refused_total %llu\n",
-					(unsigned long long) __atomic_load_n(&exports_refused, __ATOMIC_RELAXED));
+	Scalar(out, "api_exports_in_progress", "gauge",
+		   "Streaming exports in progress (GET /api/events as NDJSON or CSV), each holding a database connection.",
+		   extra->exports);
+	Scalar(out, "api_exports_limit", "gauge",
+		   "Streaming exports allowed at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports).",
+		   extra->max_exports);
+	Scalar(out, "api_exports_refused_total", "counter",
+		   "Exports answered 429 because the limit of exports at once was reached.",
+		   COUNTER(exports_refused));
 	Header(out, "api_export_rows_total", "counter",
 		   "Events written to export replies, by format (a CSV header line is not counted).");
 	for (i = 0; i < NFORMATS; i++)
