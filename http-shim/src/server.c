@@ -505,6 +505,18 @@ SendAsync(ShimRequest *req, ShimQuery q, ShimAsyncDone done)
 	return false;
 }
 
+/* Appends a suspended request to the job queue.  Caller holds jobs->mu. */
+static void
+QueueJob(ShimJobs *jobs, ShimRequest *req)
+{
+	if (jobs->tail)
+		jobs->tail->next_job = req;
+	else
+		jobs->head = req;
+	jobs->tail = req;
+	pthread_cond_signal(&jobs->cv);
+}
+
 /* Dispatch runs once the whole request (and its body) is in. */
 static enum MHD_Result
 Dispatch(ShimRequest *req)
@@ -571,12 +583,7 @@ Dispatch(ShimRequest *req)
 	req->deferred = true;
 	__atomic_add_fetch(&req->shim->suspended, 1, __ATOMIC_SEQ_CST);
 	MHD_suspend_connection(req->conn);
-	if (req->shim->jobs.tail)
-		req->shim->jobs.tail->next_job = req;
-	else
-		req->shim->jobs.head = req;
-	req->shim->jobs.tail = req;
-	pthread_cond_signal(&req->shim->jobs.cv);
+	QueueJob(&req->shim->jobs, req);
 	pthread_mutex_unlock(&req->shim->jobs.mu);
 	return MHD_YES;
 }
@@ -593,12 +600,7 @@ shim_jobs_take_over(Shim *shim, ShimRequest *req)
 		MHD_resume_connection(req->conn);
 		return;
 	}
-	if (shim->jobs.tail)
-		shim->jobs.tail->next_job = req;
-	else
-		shim->jobs.head = req;
-	shim->jobs.tail = req;
-	pthread_cond_signal(&shim->jobs.cv);
+	QueueJob(&shim->jobs, req);
 	pthread_mutex_unlock(&shim->jobs.mu);
 }
 
