@@ -98,7 +98,7 @@ JOIN pg_catalog.pg_depend d
 JOIN pg_catalog.pg_proc p ON p.oid = d.objid
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE e.extname = 'pg_cron' AND p.proname = pg_cron_function.proname
-  AND p.proargtypes::pg_catalog.oid[] = argtypes::pg_catalog.oid[]
+  AND ARRAY(SELECT pg_catalog.unnest(p.proargtypes::pg_catalog.oid[])) = argtypes::pg_catalog.oid[]
 $$;
 COMMENT ON FUNCTION user_activity.pg_cron_function(name, pg_catalog.regtype[]) IS
     'the schema-qualified name of the function of the extension pg_cron with that name and those argument types, null when there is none';
@@ -217,6 +217,27 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION user_activity.pg_cron_required(name name, argtypes pg_catalog.regtype[] DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v_object text := CASE WHEN argtypes IS NULL THEN user_activity.pg_cron_relation(name)::text
+                          ELSE user_activity.pg_cron_function(name, argtypes) END;
+BEGIN
+    IF v_object IS NULL THEN
+        RAISE EXCEPTION 'extension pg_cron has no %', CASE WHEN argtypes IS NULL THEN 'table ' || name
+                                                          ELSE pg_catalog.format('function %s(%s)', name,
+                                                                   pg_catalog.array_to_string(argtypes, ', ')) END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Scheduling uses pg_cron 1.3 or later.';
+    END IF;
+    RETURN v_object;
+END;
+$$;
+COMMENT ON FUNCTION user_activity.pg_cron_required(name, pg_catalog.regtype[]) IS
+    'the qualified name of pg_cron''s table (argtypes null) or function of that name; an error when pg_cron has none';
+
 -- The scheduling functions run as their caller (a superuser), who must not
 -- be led to a look-alike cron.schedule either.
 CREATE FUNCTION user_activity.pg_cron_schedule(jobname text, schedule text, command text) RETURNS void
@@ -226,7 +247,7 @@ CREATE FUNCTION user_activity.pg_cron_schedule(jobname text, schedule text, comm
 BEGIN
     PERFORM user_activity.counting_require_pg_cron();
     EXECUTE pg_catalog.format('SELECT %s($1, $2, $3)',
-                              user_activity.pg_cron_function('schedule', '{text,text,text}'))
+                              user_activity.pg_cron_required('schedule', '{text,text,text}'))
         USING jobname, schedule, command;
 EXCEPTION WHEN invalid_parameter_value THEN
     RAISE EXCEPTION 'invalid schedule "%"', schedule
@@ -246,10 +267,10 @@ DECLARE
 BEGIN
     PERFORM user_activity.counting_require_pg_cron();
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s WHERE jobname = $1 AND username = current_user)',
-                              user_activity.pg_cron_relation('job'))
+                              user_activity.pg_cron_required('job'))
         INTO v_found USING jobname;
     IF v_found THEN
-        EXECUTE pg_catalog.format('SELECT %s($1)', user_activity.pg_cron_function('unschedule', '{text}'))
+        EXECUTE pg_catalog.format('SELECT %s($1)', user_activity.pg_cron_required('unschedule', '{name}'))
             USING jobname;
     END IF;
     RETURN v_found;
@@ -312,6 +333,7 @@ REVOKE ALL ON FUNCTION
     user_activity.pg_cron_relation(name),
     user_activity.pg_cron_function(name, pg_catalog.regtype[]),
     user_activity.pg_cron_job(text),
+    user_activity.pg_cron_required(name, pg_catalog.regtype[]),
     user_activity.pg_cron_schedule(text, text, text),
     user_activity.pg_cron_unschedule(text)
 FROM PUBLIC;
