@@ -430,6 +430,78 @@ def check_compose():
         ok(f"docker-compose.yml: {len(services)} services, build inputs, volumes and targets exist")
 
 
+# Grafana's Logs Drilldown app, where the original README sent its users.
+# The app needs Grafana 11.6.11 or later (12.x installs it by itself) and
+# Loki 3.2 or later with these limits and the pattern ingester.
+DRILLDOWN_APP = "grafana-lokiexplore-app"
+DRILLDOWN_LOKI_LIMITS = ("allow_structured_metadata", "volume_enabled", "discover_log_levels")
+DRILLDOWN_LINK = re.compile(r"http://localhost:3000/a/grafana-lokiexplore-app/explore/service/([a-z_-]+)/logs\?var-ds=([a-z0-9_-]+)")
+
+
+def image_version(image):
+    """(major, minor, patch) of an image tag such as grafana/loki:3.5.0."""
+    m = re.search(r":v?(\d+)\.(\d+)\.(\d+)", image or "")
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def check_logs_drilldown():
+    before = len(failures)
+    with open(os.path.join(TOP, "docker-compose.yml")) as f:
+        services = yaml.safe_load(interpolate(f.read())).get("services", {})
+    grafana = services.get("grafana", {})
+    version = image_version(grafana.get("image"))
+    if not version or version < (12, 0, 0):
+        fail(f"Logs Drilldown: Grafana {grafana.get('image')!r} does not install {DRILLDOWN_APP} by itself (12.0 or later does)")
+    env = grafana.get("environment", {})
+    if str(env.get("GF_PLUGINS_PREINSTALL_DISABLED", "")).lower() == "true" or \
+            DRILLDOWN_APP in str(env.get("GF_PLUGINS_DISABLE_PLUGINS", "")):
+        fail(f"Logs Drilldown: the grafana service turns off the installation of {DRILLDOWN_APP}")
+    loki = services.get("loki", {})
+    version = image_version(loki.get("image"))
+    if not version or version < (3, 2, 0):
+        fail(f"Logs Drilldown: Loki {loki.get('image')!r} is older than 3.2")
+    cfg = load_yaml(os.path.join(TOP, "loki", "loki-config.yml"))
+    for key in DRILLDOWN_LOKI_LIMITS:
+        if (cfg.get("limits_config") or {}).get(key) is not True:
+            fail(f"Logs Drilldown: loki/loki-config.yml: limits_config.{key} is not true")
+    if ((cfg.get("pattern_ingester") or {}).get("enabled")) is not True:
+        fail("Logs Drilldown: loki/loki-config.yml: pattern_ingester.enabled is not true")
+    # promtail labels every stream with service (Explore's {service="api"})
+    # and service_name (what the app lists), both the compose service.
+    pt = load_yaml(os.path.join(TOP, "promtail", "promtail-config.yml"))
+    relabel = [r for sc in pt["scrape_configs"] for r in sc.get("relabel_configs", [])]
+    for label in ("service", "service_name"):
+        if not any(r.get("target_label") == label and
+                   r.get("source_labels") == ["__meta_docker_container_label_com_docker_compose_service"]
+                   for r in relabel):
+            fail(f"Logs Drilldown: promtail does not set {label} to the compose service")
+    # The links (docs and the dashboard) open on the api service's logs in
+    # the provisioned Loki datasource.
+    loki_uids = {uid for uid, t in datasources().items() if t == "loki"}
+    texts = {}
+    for rel in ("README.md", os.path.join("docs", "coming-from-the-original.md")):
+        path = os.path.join(TOP, rel)
+        if os.path.exists(path):
+            with open(path) as f:
+                texts[rel] = f.read()
+    for rel, text in texts.items():
+        links = DRILLDOWN_LINK.findall(text)
+        if not links:
+            fail(f"Logs Drilldown: {rel} has no link to the api service's logs in the app")
+        for service, uid in links:
+            if service != "api" or uid not in loki_uids:
+                fail(f"Logs Drilldown: {rel} links service {service!r} in datasource {uid!r} (want api in {sorted(loki_uids)})")
+    for path, _, dash in load_dashboards():
+        urls = [l.get("url", "") for l in dash.get("links", [])]
+        if not any(u.startswith(f"/a/{DRILLDOWN_APP}/explore/service/api/logs?var-ds=") and
+                   u.split("var-ds=")[1].split("&")[0] in loki_uids for u in urls):
+            fail(f"Logs Drilldown: {os.path.relpath(path, TOP)} has no link to the api service's logs in the app")
+    if len(failures) == before:
+        ok(f"Logs Drilldown: Grafana {grafana.get('image')}, Loki {loki.get('image')} with "
+           f"{', '.join(DRILLDOWN_LOKI_LIMITS)} and the pattern ingester, promtail's service_name, "
+           f"links in {', '.join(sorted(texts))} and the dashboard")
+
+
 def cmd_static(args):
     if args.metrics:
         known = metrics_from_exposition(args.metrics)
@@ -447,6 +519,7 @@ def cmd_static(args):
     check_rule_tests()
     check_promtail()
     check_compose()
+    check_logs_drilldown()
 
 
 def cmd_promconfig(args):
@@ -684,7 +757,13 @@ def cmd_selftest(args):
         ("COPY of a missing file", "does not exist",
          replace_in("docker/db/Dockerfile", "COPY Makefile user_activity.control", "COPY Makefile no-such-file")),
         ("unpinned image", "no pinned tag",
-         replace_in("docker-compose.yml", "image: grafana/loki:3.0.0", "image: grafana/loki")),
+         replace_in("docker-compose.yml", "image: grafana/loki:3.5.0", "image: grafana/loki")),
+        ("Loki without the volume endpoint", "limits_config.volume_enabled",
+         replace_in("loki/loki-config.yml", "volume_enabled: true", "volume_enabled: false")),
+        ("Grafana without Logs Drilldown", "does not install grafana-lokiexplore-app",
+         replace_in("docker-compose.yml", "image: grafana/grafana:12.3.1", "image: grafana/grafana:11.1.4")),
+        ("a Logs Drilldown link to another datasource", "want api in",
+         replace_in("docs/coming-from-the-original.md", "logs?var-ds=loki", "logs?var-ds=prometheus")),
         ("promtail without a field", "does not extract",
          replace_in("promtail/promtail-config.yml", "request_id: request_id", "rid: request_id")),
     ]
@@ -692,7 +771,7 @@ def cmd_selftest(args):
         with tempfile.TemporaryDirectory() as root:
             for d in ("grafana", "prometheus", "promtail", "loki", "docker", "docs"):
                 shutil.copytree(os.path.join(TOP, d), os.path.join(root, d))
-            for f in ("docker-compose.yml", "Makefile", "user_activity.control"):
+            for f in ("docker-compose.yml", "Makefile", "user_activity.control", "README.md"):
                 shutil.copy(os.path.join(TOP, f), root)
             for d in ("extension", "http-shim", "frontend"):
                 if os.path.isdir(os.path.join(TOP, d)):
