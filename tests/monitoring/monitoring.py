@@ -25,6 +25,10 @@
     monitoring.py logs FILE
         The shim's JSON log lines in FILE carry every field promtail's
         pipeline extracts, and "time" parses as RFC 3339.
+    monitoring.py composeenv
+        docker-compose config with the original's variables set: each
+        reaches its service; HTTP_PORT moves the published port only; the
+        page's keys default to the api's read and write keys.
 
 Only the standard library and PyYAML (a dependency of Debian's
 docker-compose) are used.
@@ -522,6 +526,84 @@ def cmd_static(args):
     check_logs_drilldown()
 
 
+# The original's variables, as docker-compose passes them through (README,
+# "The whole stack"): (variable, value set, where it must land).
+ORIGINAL_VARS = [
+    ("DB_URL", "postgres://u:p@elsewhere:5432/d", ("api", "DB_URL")),
+    ("HTTP_CORS_ALLOWED_ORIGINS", "https://a.example", ("api", "HTTP_CORS_ALLOWED_ORIGINS")),
+    ("HTTP_CORS_ALLOWED_METHODS", "GET", ("api", "HTTP_CORS_ALLOWED_METHODS")),
+    ("HTTP_CORS_ALLOWED_HEADERS", "Content-Type", ("api", "HTTP_CORS_ALLOWED_HEADERS")),
+    ("HTTP_CORS_MAX_AGE_HOURS_CACHE", "3", ("api", "HTTP_CORS_MAX_AGE_HOURS_CACHE")),
+    ("CRON_TAB_COUNT_USERS_EVENT_TASK", "*/10 * * * *", ("db", "CRON_TAB_COUNT_USERS_EVENT_TASK")),
+    ("REACT_APP_API_BASE_URL", "http://example.test/api", ("web", "REACT_APP_API_BASE_URL")),
+]
+
+
+def compose_config(env):
+    """docker-compose's own rendering of the file with exactly env set."""
+    import subprocess
+    import tempfile
+    clean = {k: v for k, v in os.environ.items()
+             if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+    # An empty env file: an .env beside the compose file must not count.
+    with tempfile.NamedTemporaryFile("w", suffix=".env") as empty:
+        r = subprocess.run(["docker-compose", "--env-file", empty.name, "-f", os.path.join(TOP, "docker-compose.yml"),
+                            "config"], env={**clean, **env}, capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"docker-compose config with {env}: {r.stderr.strip()}")
+        return {}
+    return yaml.safe_load(r.stdout)["services"]
+
+
+def cmd_composeenv(args):
+    """The original's variables reach the services; HTTP_PORT moves the
+    published port and the page's default API address, not the port inside
+    the network (Prometheus's target, the healthcheck); the page's keys
+    default to the api service's own read and write defaults, never admin,
+    and can be set empty."""
+    dflt = compose_config({})
+    api, web = dflt.get("api", {}), dflt.get("web", {})
+    if [p.get("published") for p in api.get("ports", [])] != [8080] or api["environment"].get("HTTP_PORT") != "8080":
+        fail(f"service api: by default not published on 8080 and listening on 8080: {api.get('ports')}")
+    keys = api.get("environment", {})
+    wenv = web.get("environment", {})
+    for kind in ("READ", "WRITE"):
+        if wenv.get(f"WEB_API_KEY_{kind}") not in ("", keys.get(f"HTTP_API_KEY_{kind}")):
+            fail(f"service web: WEB_API_KEY_{kind} defaults to {wenv.get(f'WEB_API_KEY_{kind}')!r}, "
+                 f"not the api service's HTTP_API_KEY_{kind} {keys.get(f'HTTP_API_KEY_{kind}')!r}")
+    admin = keys.get("HTTP_API_KEY_ADMIN")
+    if admin and admin in wenv.values():
+        fail("service web: the page is given the admin key")
+    if wenv.get("API_BASE_URL_DEFAULT") != "http://localhost:8080":
+        fail(f"service web: the page's default API is {wenv.get('API_BASE_URL_DEFAULT')!r}")
+    env = {name: value for name, value, _ in ORIGINAL_VARS}
+    env.update(HTTP_PORT="9000", WEB_API_KEY_READ="", WEB_API_KEY_WRITE="")
+    set_ = compose_config(env)
+    for name, value, (svc, key) in ORIGINAL_VARS:
+        got = set_.get(svc, {}).get("environment", {}).get(key)
+        if got != value:
+            fail(f"{name}={value!r} gives service {svc} {key}={got!r}")
+    api, web = set_.get("api", {}), set_.get("web", {})
+    ports = [(p.get("published"), p.get("target")) for p in api.get("ports", [])]
+    if ports != [(9000, 8080)] or api.get("environment", {}).get("HTTP_PORT") != "8080":
+        fail(f"HTTP_PORT=9000: api publishes {ports} and listens on {api.get('environment', {}).get('HTTP_PORT')}, "
+             "expected 9000 -> 8080 (Prometheus scrapes api:8080)")
+    if "8080" not in str(api.get("healthcheck", {}).get("test")):
+        fail("service api: the healthcheck does not ask port 8080")
+    wenv = web.get("environment", {})
+    if wenv.get("API_BASE_URL_DEFAULT") != "http://localhost:9000":
+        fail(f"HTTP_PORT=9000: the page's default API is {wenv.get('API_BASE_URL_DEFAULT')!r}")
+    if wenv.get("WEB_API_KEY_READ") != "" or wenv.get("WEB_API_KEY_WRITE") != "":
+        fail("WEB_API_KEY_READ= and WEB_API_KEY_WRITE= (empty) do not leave the page without keys")
+    prom = load_yaml(os.path.join(TOP, "prometheus", "prometheus.yml"))
+    if not any("api:8080" in sc2["targets"] for sc in prom["scrape_configs"] for sc2 in sc.get("static_configs", [])):
+        fail("prometheus.yml does not scrape api:8080")
+    if not failures:
+        ok("docker-compose: " + ", ".join(n for n, _, _ in ORIGINAL_VARS) +
+           " and HTTP_PORT (published port, the page's default API) pass through; the page's keys "
+           "default to the api's read and write defaults and can be emptied")
+
+
 def cmd_promconfig(args):
     cfg = load_yaml(os.path.join(TOP, "prometheus", "prometheus.yml"))
     cfg["global"]["scrape_interval"] = "1s"
@@ -802,6 +884,7 @@ def main():
     s.add_argument("--prometheus", required=True)
     sub.add_parser("sql")
     sub.add_parser("selftest")
+    sub.add_parser("composeenv")
     s = sub.add_parser("imagebuild")
     s.add_argument("dockerfile")
     s.add_argument("--pg-config", required=True)
@@ -810,7 +893,8 @@ def main():
     s.add_argument("file")
     args = ap.parse_args()
     {"static": cmd_static, "promconfig": cmd_promconfig, "queries": cmd_queries,
-     "sql": cmd_sql, "logs": cmd_logs, "selftest": cmd_selftest, "imagebuild": cmd_imagebuild}[args.cmd](args)
+     "sql": cmd_sql, "logs": cmd_logs, "selftest": cmd_selftest, "imagebuild": cmd_imagebuild,
+     "composeenv": cmd_composeenv}[args.cmd](args)
     if failures:
         print(f"{len(failures)} failure(s)")
         sys.exit(1)

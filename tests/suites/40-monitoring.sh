@@ -5,7 +5,10 @@
 # firing and quiet); dashboard JSON (datasource uids provisioned, no
 # ${DS_...}, unique panel ids, only metrics the shim exports); promtail's
 # fields; docker-compose config -q and every build input the compose file
-# and its Dockerfiles name.
+# and its Dockerfiles name; the original's variables (DB_URL, HTTP_PORT,
+# HTTP_CORS_*, CRON_TAB_COUNT_USERS_EVENT_TASK, REACT_APP_API_BASE_URL)
+# through docker-compose's own interpolation; Logs Drilldown's Grafana and
+# Loki versions, Loki settings, labels and links.
 #
 # Live: a throw-away cluster set up by the db image's own init script, the
 # real standalone shim configured as docker-compose configures it and the
@@ -56,6 +59,7 @@ run promtool test rules prometheus/tests/*.yml
 
 step docker-compose
 run docker-compose -f docker-compose.yml config -q
+run $check composeenv
 
 step image build stages, replayed without Docker
 # The build stages' COPY and make commands, in scratch copies of the tree,
