@@ -558,8 +558,15 @@ LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'user_activity_record_events_1_4';
 
+-- The trigger looks the key up by its primary key on every row it sees.  A
+-- plan made while event_keys is small (a new database, after a TRUNCATE)
+-- scans it whole instead, and the plan stays while one long transaction
+-- fills the table (nothing invalidates it before the next VACUUM or
+-- ANALYZE): with seq scans off the lookup is an index scan whatever the
+-- size, and its plan can be kept.
 CREATE OR REPLACE FUNCTION user_activity.claim_event_key() RETURNS trigger
     LANGUAGE c
+    SET enable_seqscan = off
     AS 'MODULE_PATHNAME', 'ua_event_key_trigger_1_4';
 COMMENT ON FUNCTION user_activity.claim_event_key() IS
     'trigger: claims (user_id, event_id) in event_keys, or accepts the key ingest claimed for this row; any other taken key fails the INSERT with unique_violation';

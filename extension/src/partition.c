@@ -468,11 +468,11 @@ KeyTaken(Datum user_id, Datum event_id)
 }
 
 static SPIPlanPtr
-KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, int options)
 {
 	if (*slot == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, options);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -534,12 +534,17 @@ ua_event_key_trigger_1_4(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* claimed for this row already? */
+	/*
+	 * Claimed for this row already?  (The function runs with enable_seqscan
+	 * off, see the 1.4 script: a plan made while event_keys was small would
+	 * otherwise scan it whole, and go on doing so as one long transaction
+	 * fills it.)
+	 */
 	KeptPlan(&key_probe_plan,
 			 "SELECT k.id = $3 AND k.recorded_at = $4 "
 			 "FROM user_activity.event_keys k "
 			 "WHERE k.user_id = $1 AND k.event_id = $2",
-			 4, types);
+			 4, types, 0);
 	rc = SPI_execute_plan(key_probe_plan, values, nulls, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "lookup in user_activity.event_keys failed: %s", SPI_result_code_string(rc));
@@ -557,7 +562,7 @@ ua_event_key_trigger_1_4(PG_FUNCTION_ARGS)
 		KeptPlan(&key_claim_plan,
 				 "INSERT INTO user_activity.event_keys (user_id, event_id, id, recorded_at) "
 				 "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, event_id) DO NOTHING",
-				 4, types);
+				 4, types, 0);
 		rc = SPI_execute_plan(key_claim_plan, values, nulls, false, 0);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "insert into user_activity.event_keys failed: %s", SPI_result_code_string(rc));
