@@ -45,9 +45,9 @@
 # (pg_dump dumps them like any table).  A fresh install makes none, which is
 # checked.  Version 1.1's CREATE EXTENSION makes the current partition and
 # those ahead, and 1.2 drops only the ones its own transaction made, so a
-# database installed at 1.1 keeps its (empty) partitions through the update,
-# as it keeps any partition that holds rows: they are dropped, and counted,
-# before an updated database is compared.
+# database installed at 1.1 keeps its partitions through the update (empty
+# here), as it keeps any partition that holds rows: they are dropped, and
+# counted, before an updated database is compared.
 #
 # Prints "ok - ..." or "not ok - ..." with the diff; exits non-zero on any
 # difference.  The dumps stay in $UA_TEST_TMP/identity.
@@ -64,13 +64,22 @@ newest=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" user_activity.contro
 older=$(ls extension/sql/user_activity--*--*.sql |
 	sed 's/.*user_activity--\([^-]*\)--.*/\1/' | sort -uV | grep -vFx "$newest")
 
+# Without its full install script, CREATE EXTENSION would run 1.0 and the
+# upgrades, and this test would compare them with themselves.
+script=$(${PG_CONFIG:-pg_config} --sharedir)/extension/user_activity--$newest.sql
+if [ ! -f "$script" ]; then
+	echo "not ok - $script is not installed: a fresh install would run the upgrades"
+	exit 1
+fi
+
 PG_CRON=0 tests/lib/cluster.sh start "$data" "$port"
 trap 'tests/lib/cluster.sh stop "$data"' EXIT
 rm -rf "$out"
 mkdir -p "$out"
 
 psql() {
-	PGOPTIONS='-c client_min_messages=warning' "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
+	PGOPTIONS='-c client_min_messages=warning' \
+		"$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
 }
 
 # make LABEL SQL...: a new database, with no user_activity role in the
