@@ -53,7 +53,6 @@ COMMENT ON FUNCTION user_activity.partitions_ahead() IS
 CREATE TABLE user_activity.events_template (LIKE user_activity.events INCLUDING ALL);
 ALTER TABLE user_activity.events_template
     ADD CONSTRAINT events_template_pkey PRIMARY KEY (user_id, recorded_at, id);
--- Finds the event of a duplicate; user_activity.event_keys enforces the key.
 CREATE INDEX events_template_user_id_event_id_idx
     ON user_activity.events_template (user_id, event_id) WHERE event_id IS NOT NULL;
 -- Lets a count read only the new rows, however large the table is.
