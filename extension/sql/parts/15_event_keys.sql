@@ -36,8 +36,14 @@ COMMENT ON COLUMN user_activity.event_keys.event_id IS 'the caller-supplied idem
 COMMENT ON COLUMN user_activity.event_keys.id IS 'id of the event stored under this key';
 COMMENT ON COLUMN user_activity.event_keys.recorded_at IS 'recorded_at of that event (its partition)';
 
+-- The trigger looks the key up by its primary key on every row it sees.  A
+-- plan made while event_keys is small (a new database, after a TRUNCATE)
+-- scans it whole instead, and the plan stays while one long transaction
+-- fills the table: with seq scans off the lookup is an index scan whatever
+-- the size, and its plan can be kept.
 CREATE FUNCTION user_activity.claim_event_key() RETURNS trigger
     LANGUAGE c
+    SET enable_seqscan = off
     AS 'MODULE_PATHNAME', 'ua_event_key_trigger_1_4';
 COMMENT ON FUNCTION user_activity.claim_event_key() IS
     'trigger: claims (user_id, event_id) in event_keys, or accepts the key ingest claimed for this row; any other taken key fails the INSERT with unique_violation';
