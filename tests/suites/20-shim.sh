@@ -107,7 +107,7 @@ if [ "${SHIM_SANITIZE:-1}" = 1 ] && [ -z "${SHIM_TESTS:-}" ]; then
 	${CC:-gcc} -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer -D_GNU_SOURCE -Ihttp-shim/include -Ihttp-shim/src \
 		-I"$($PG_CONFIG --includedir)" http-shim/src/*.c -o "$tmp/shim-asan" \
-		-L"$($PG_CONFIG --libdir)" -lpq -lmicrohttpd -ljansson -lpthread
+		-L"$($PG_CONFIG --libdir)" -lpq -lmicrohttpd -ljansson -lcrypto -lpthread
 	asan_port=$((base + 6))
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1 \
 	DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=shim" \
