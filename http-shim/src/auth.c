@@ -293,7 +293,7 @@ Wait(ShimKeys *k, int ms)
 
 /*
  * The key thread: keeps the key connection, reloads on each notification
- * and on request, reconnects (waiting up to 30 s between tries) when the
+ * and on request, reconnects (waiting up to 5 s between tries) when the
  * database went away.  Until it is back, the keys last read stay in force.
  */
 static void *
@@ -320,7 +320,7 @@ KeyThread(void *arg)
 							 err.detail);
 				k->warned_down = true;
 				Wait(k, backoff_ms);
-				backoff_ms = backoff_ms < 15000 ? backoff_ms * 2 : 30000;
+				backoff_ms = backoff_ms < 2500 ? backoff_ms * 2 : 5000;
 				continue;
 			}
 			if (k->warned_down)

@@ -46,6 +46,7 @@ PG_DURABLE=1 PRELOAD=user_activity CRON_DB=http_bench PG_EXTRA_CONF="shared_buff
 max_wal_size = '4GB'
 user_activity.http_port = $((http + 1))
 user_activity.http_listen_address = '127.0.0.1'
+user_activity.http_allow_unauthenticated = on
 user_activity.http_database = 'http_bench'
 user_activity.http_threads = $threads
 user_activity.http_pool_size = $((threads + 2))
@@ -65,6 +66,7 @@ psql="env PGOPTIONS=-cclient_min_messages=warning psql -X -q -v ON_ERROR_STOP=1 
 $psql -d postgres -c "CREATE DATABASE http_bench"
 psql="$psql -d http_bench"
 $psql -c "CREATE EXTENSION user_activity"
+$psql -f tests/lib/api-keys-1.4.sql
 # the current partition and those ahead, for direct INSERTs at now()
 $psql -c "SELECT user_activity.maintain_partitions()" >/dev/null
 # the user whose pages are read: 10 000 events
@@ -72,12 +74,12 @@ $psql -c "INSERT INTO user_activity.events (user_id, action, event_action_timest
           SELECT 1, 'viewed', '2025-10-10T18:30:00Z', '{\"ip\": \"192.168.1.10\", \"device\": \"iPhone 14\"}'
           FROM generate_series(1, 10000)" -c "VACUUM ANALYZE user_activity.events"
 
-DB_URL="host=127.0.0.1 port=$port user=postgres dbname=http_bench" HTTP_PORT=$http \
-HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
+DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTTP_PORT=$http \
+HTTP_ALLOW_UNAUTHENTICATED=on HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
 shim_pid=$!
-DB_URL="host=127.0.0.1 port=$port user=postgres dbname=http_bench" HTTP_PORT=$((http + 2)) \
-HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=off LOG_LEVEL=warn \
+DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTTP_PORT=$((http + 2)) \
+HTTP_ALLOW_UNAUTHENTICATED=on HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=off LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/solo.log" 2>&1 &
 solo_pid=$!
 for p in $http $((http + 1)) $((http + 2)); do

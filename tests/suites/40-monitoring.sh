@@ -115,6 +115,7 @@ cleanup() {
 trap cleanup EXIT
 CRON_DB=user_activity PRELOAD=user_activity PG_EXTRA_CONF="user_activity.http_port = $workerport
 user_activity.http_listen_address = '127.0.0.1'
+user_activity.http_allow_unauthenticated = on
 user_activity.http_database = 'user_activity'" \
 	tests/lib/cluster.sh start "$data" "$pgport"
 psql -X -q -U postgres -d postgres -c "CREATE DATABASE user_activity"
@@ -129,6 +130,8 @@ env POSTGRES_USER=postgres POSTGRES_DB=user_activity \
 	CRON_TAB_COUNT_USERS_EVENT_TASK='0 */4 * * *' \
 	sh docker/db/initdb/10-user-activity.sh >"$tmp/initdb.log" 2>&1 ||
 	{ cat "$tmp/initdb.log"; echo "FAIL: docker/db/initdb/10-user-activity.sh"; exit 1; }
+# the worker's login role and the API key objects, while the extension is older than 1.4
+psql -X -q -v ON_ERROR_STOP=1 -U postgres -d user_activity -f tests/lib/api-keys-1.4.sql
 env POSTGRES_USER=postgres POSTGRES_DB=user_activity sh docker/db/db-healthcheck.sh ||
 	{ echo "FAIL: docker/db/db-healthcheck.sh on a ready database"; exit 1; }
 job=$(psql -X -tA -U postgres -d user_activity -c "SELECT schedule FROM cron.job WHERE jobname = 'user_activity_count'")
