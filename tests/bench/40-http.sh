@@ -6,7 +6,10 @@
 #         of 100 events of one user) and GET /healthz (no database: the
 #         HTTP ceiling), against the standalone shim and the in-database
 #         worker; and POST once more against a second standalone shim with
-#         group commit off, to show what grouping gives;
+#         group commit off, to show what grouping gives, and against a
+#         third that requires API keys (20 keys in the database, one sent),
+#         to show what checking a key costs: its ratio is to the first
+#         standalone shim's POST (keys off), round by round;
 #   pgbench  the same calls made directly: SELECT record_event($json) and
 #         SELECT body FROM search_events($params), prepared.
 #
@@ -18,7 +21,8 @@
 #
 #   HTTP_BENCH_PGPORT  PostgreSQL port (default 55438)
 #   HTTP_BENCH_PORT    standalone shim port (default 18438; the worker uses
-#                      +1, the shim without group commit +2)
+#                      +1, the shim without group commit +2, the one that
+#                      requires keys +3)
 #   BENCH_SECONDS      length of each run (default 4)
 #   BENCH_ROUNDS       rounds of every run per client count (default 3)
 #   BENCH_CLIENTS      client counts (default "1 16 64")
@@ -55,9 +59,11 @@ user_activity.http_log_level = 'warn'" tests/lib/cluster.sh start "$data" "$port
 
 shim_pid=
 solo_pid=
+keyed_pid=
 cleanup() {
 	[ -n "$shim_pid" ] && kill "$shim_pid" 2>/dev/null
 	[ -n "$solo_pid" ] && kill "$solo_pid" 2>/dev/null
+	[ -n "$keyed_pid" ] && kill "$keyed_pid" 2>/dev/null
 	tests/lib/cluster.sh stop "$data"
 }
 trap cleanup EXIT
@@ -82,7 +88,15 @@ DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTT
 HTTP_ALLOW_UNAUTHENTICATED=on HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=off LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/solo.log" 2>&1 &
 solo_pid=$!
-for p in $http $((http + 1)) $((http + 2)); do
+# keys required: 20 write keys in the database, the last one sent
+for i in $(seq 1 20); do
+	key=$($psql -At -c "SELECT user_activity.create_api_key('bench-$i', 'write')")
+done
+DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTTP_PORT=$((http + 3)) \
+HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
+	http-shim/user-activity-shim >"$tmp/keyed.log" 2>&1 &
+keyed_pid=$!
+for p in $http $((http + 1)) $((http + 2)) $((http + 3)); do
 	i=0
 	until curl -sf "http://127.0.0.1:$p/readyz" >/dev/null; do
 		i=$((i + 1))
@@ -99,6 +113,12 @@ cat >"$tmp/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
+LUA
+cat >"$tmp/post-key.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
 LUA
 echo "SELECT user_activity.record_event('$body'::jsonb);" >"$tmp/record.sql"
 echo "SELECT body FROM user_activity.search_events('$params'::jsonb);" >"$tmp/search.sql"
@@ -145,10 +165,11 @@ measure() {
 	worker_get) run_wrk "http://127.0.0.1:$((http + 1))/api/events?$query" "$2" ;;
 	worker_healthz) run_wrk "http://127.0.0.1:$((http + 1))/healthz" "$2" ;;
 	solo_post) run_wrk "http://127.0.0.1:$((http + 2))/api/event" "$2" "$tmp/post.lua" ;;
+	keyed_post) run_wrk "http://127.0.0.1:$((http + 3))/api/event" "$2" "$tmp/post-key.lua" ;;
 	esac
 }
 
-names="direct_record direct_search standalone_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post"
+names="direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post"
 
 label() {
 	case $1 in
@@ -161,11 +182,13 @@ label() {
 	worker_get) echo "worker GET /api/events (100 rows)" ;;
 	worker_healthz) echo "worker GET /healthz (ceiling)" ;;
 	solo_post) echo "standalone POST, group commit off" ;;
+	keyed_post) echo "standalone POST, key checked (vs keys off)" ;;
 	esac
 }
 
 baseline() {
 	case $1 in
+	keyed_post) echo standalone_post ;;
 	*_post) echo direct_record ;;
 	*_get) echo direct_search ;;
 	esac
