@@ -100,7 +100,7 @@ main(int argc, char **argv)
 		shim_log(SHIM_LOG_INFO, "got SIGHUP, reloading the API keys");
 		shim_reload_keys(shim);
 	}
-	/* from now on a SIGHUP is a stop signal no more than it was */
+	/* during the drain a SIGHUP stays blocked, and so ignored */
 	sigdelset(&stop_signals, SIGHUP);
 	shim_log(SHIM_LOG_INFO, "got %s, shutting down",
 			 sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -812,9 +812,9 @@ AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
 	if (req->dispatched)
 		return MHD_NO;			/* the handler failed to reply */
 	req->dispatched = true;
-	if (req->body.data == NULL && !shim_buf_reserve(&req->body, 0))
+	if (!shim_buf_reserve(&req->body, 0))
 		req->no_memory = true;
-	else if (req->body.data != NULL)
+	else
 		req->body.data[req->body.len] = '\0';
 	return Dispatch(req);
 }
