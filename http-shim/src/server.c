@@ -3,9 +3,15 @@
  * server.c
  *	  The HTTP daemon: libmicrohttpd with a fixed pool of threads, each
  *	  polling with epoll.  Per-request state is allocated on the first
- *	  callback and freed in the completion callback; bodies are capped
- *	  (413 before they are read in full); CORS, API keys, routing, metrics
- *	  and the request log are applied here for every route.
+ *	  callback and freed in the completion callback.  Route, method and API
+ *	  key are decided on that first callback, from the head alone, so that
+ *	  a request answered 404, 405 or 401 has none of its body read; a body
+ *	  that is read is capped (413 before it is read in full) and buffered
+ *	  up to its declared length.  CORS, routing, metrics and the request
+ *	  log are applied here for every route.
+ *
+ *	  The listening socket is taken before anything else is made, so that
+ *	  a port already in use costs no database connection.
  *
  *-------------------------------------------------------------------------
  */
