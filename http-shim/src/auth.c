@@ -60,6 +60,7 @@ typedef struct ShimKeySet
 
 struct ShimKeys
 {
+	EVP_MD	   *sha256;			/* fetched once: a fetch per hash takes a lock */
 	pthread_rwlock_t lock;		/* guards the pointer "set" only */
 	ShimKeySet *set;
 	ShimKey		env[3];			/* the environment's keys; fixed at create */
@@ -78,11 +79,11 @@ struct ShimKeys
 
 /* Hashes a secret as PostgreSQL's sha256(secret::bytea) does. */
 static bool
-Sha256(const char *s, size_t n, unsigned char *out)
+Sha256(const ShimKeys *k, const char *s, size_t n, unsigned char *out)
 {
 	unsigned int len = 0;
 
-	return EVP_Digest(s, n, out, &len, EVP_sha256(), NULL) == 1 &&
+	return EVP_Digest(s, n, out, &len, k->sha256, NULL) == 1 &&
 		len == SHIM_KEY_HASH_LEN;
 }
 
@@ -374,6 +375,8 @@ shim_keys_create(const ShimConfig *cfg)
 
 	if (k == NULL)
 		return NULL;
+	k->wake[0] = k->wake[1] = -1;
+	k->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	/* a steady stream of readers must not keep a new key set out */
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr,
@@ -384,15 +387,15 @@ shim_keys_create(const ShimConfig *cfg)
 	{
 		if (env[i].secret == NULL || env[i].secret[0] == '\0')
 			continue;
-		if (!Sha256(env[i].secret, strlen(env[i].secret), k->env[k->nenv].hash))
+		if (k->sha256 == NULL ||
+			!Sha256(k, env[i].secret, strlen(env[i].secret), k->env[k->nenv].hash))
 			continue;
 		k->env[k->nenv].scope = env[i].scope;
 		k->nenv++;
 	}
 	k->db_url = strdup(cfg->db_url);
 	k->role = strdup(cfg->db_role);
-	k->wake[0] = k->wake[1] = -1;
-	if (pipe2(k->wake, O_NONBLOCK | O_CLOEXEC) != 0 ||
+	if (k->sha256 == NULL || pipe2(k->wake, O_NONBLOCK | O_CLOEXEC) != 0 ||
 		k->db_url == NULL || k->role == NULL)
 	{
 		shim_keys_destroy(k);
@@ -446,6 +449,7 @@ shim_keys_destroy(ShimKeys *k)
 	if (k->wake[1] >= 0)
 		close(k->wake[1]);
 	free(k->set);
+	EVP_MD_free(k->sha256);
 	free(k->db_url);
 	free(k->role);
 	pthread_rwlock_destroy(&k->lock);
@@ -503,7 +507,7 @@ shim_keys_check(ShimKeys *k, const char *hdr, ShimAuth level)
 	if (hdr == NULL)
 		return SHIM_AUTH_MISSING;
 	token = Token(hdr, &len);
-	if (token == NULL || !Sha256(token, len, hash))
+	if (token == NULL || !Sha256(k, token, len, hash))
 		return SHIM_AUTH_MALFORMED;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = ts.tv_sec + ts.tv_nsec / 1e9;

@@ -9,7 +9,9 @@
 #         group commit off, to show what grouping gives, and against a
 #         third that requires API keys (20 keys in the database, one sent),
 #         to show what checking a key costs: its ratio is to the first
-#         standalone shim's POST (keys off), round by round;
+#         standalone shim's POST (keys off), round by round, and the CPU
+#         time each of the two shims spent per request (from /proc), which
+#         the load of a shared machine disturbs less than throughput;
 #   pgbench  the same calls made directly: SELECT record_event($json) and
 #         SELECT body FROM search_events($params), prepared.
 #
@@ -27,6 +29,8 @@
 #   BENCH_ROUNDS       rounds of every run per client count (default 3)
 #   BENCH_CLIENTS      client counts (default "1 16 64")
 #   BENCH_HTTP_THREADS shim threads, both modes (default 16)
+#   BENCH_RUNS         the runs to make (default all), e.g. "standalone_post
+#                      keyed_post" for the cost of the key check alone
 #   BENCH_GROUP_COMMIT on/off: group concurrent POSTs in one transaction
 #                      (default on, as the shim's default); the extra
 #                      shim (port +2) always has it off
@@ -153,8 +157,31 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# measure NAME CLIENTS -> "req/s p99_ms"
+# CPU time (user and system) of a process so far, in clock ticks
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# measure NAME CLIENTS -> "req/s p99_ms"; for the two POST runs that differ
+# in the key check only, also the shim's CPU microseconds per request, in
+# $tmp/cpu.NAME
 measure() {
+	case $1 in
+	standalone_post | keyed_post)
+		pid=$shim_pid
+		[ "$1" = keyed_post ] && pid=$keyed_pid
+		t0=$(cpu_ticks "$pid")
+		res=$(measure_run "$1" "$2")
+		t1=$(cpu_ticks "$pid")
+		echo "$res" | awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$secs" \
+			'{ if ($1 > 0) printf "%.1f\n", d / hz * 1e6 / ($1 * s) }' >>"$tmp/cpu.$1"
+		echo "$res"
+		;;
+	*) measure_run "$1" "$2" ;;
+	esac
+}
+
+measure_run() {
 	case $1 in
 	direct_record) run_pgbench "$tmp/record.sql" "$2" ;;
 	direct_search) run_pgbench "$tmp/search.sql" "$2" ;;
@@ -169,7 +196,7 @@ measure() {
 	esac
 }
 
-names="direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post"
+names=${BENCH_RUNS:-direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post}
 
 label() {
 	case $1 in
@@ -203,6 +230,8 @@ for c in $clients; do
 	for name in $names; do
 		: >"$tmp/res.$name"
 	done
+	: >"$tmp/cpu.standalone_post"
+	: >"$tmp/cpu.keyed_post"
 	r=0
 	while [ $r -lt "$rounds" ]; do
 		r=$((r + 1))
@@ -225,6 +254,14 @@ for c in $clients; do
 		fi
 		printf '%-38s %7s %10.0f %9s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$med" "$ratios"
 	done
+	off=$(median <"$tmp/cpu.standalone_post")
+	on=$(median <"$tmp/cpu.keyed_post")
+	printf 'shim CPU per POST at %s clients: keys off %s us (%s), key checked %s us (%s); ratio %s (%s)\n' "$c" \
+		"$off" "$(tr '\n' ' ' <"$tmp/cpu.standalone_post" | sed 's/ $//')" \
+		"$on" "$(tr '\n' ' ' <"$tmp/cpu.keyed_post" | sed 's/ $//')" \
+		"$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.2f", a / b }')" \
+		"$(paste -d' ' "$tmp/cpu.keyed_post" "$tmp/cpu.standalone_post" |
+			awk '{ if ($2 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')"
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "events stored by the POST runs: $($psql -At -c "SELECT count(*) FROM user_activity.events WHERE user_id = 2")"
