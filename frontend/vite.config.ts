@@ -2,9 +2,11 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
-// The API base URL comes from VITE_API_BASE_URL at build time; the original
-// page's REACT_APP_API_BASE_URL is read too, so an existing deployment's
-// settings keep working.  Both default to the page's own origin.
+// The API base URL comes from VITE_API_BASE_URL at build time, else the
+// original page's REACT_APP_API_BASE_URL, so an existing deployment's
+// settings keep working; neither set: the page's own origin.  config.js,
+// written when the web container starts, wins over both (src/api.ts).
+// Only the variables the code names reach the bundle.
 export default defineConfig({
   plugins: [react()],
   envPrefix: ['VITE_', 'REACT_APP_'],

@@ -77,3 +77,39 @@ BEGIN;
 SELECT r->>'status' AS status, r->>'id' AS id
 FROM user_activity.record_event('{"user_id": 6, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "created", "event_id": "aaaaaaaa-0000-4000-8000-000000000001"}') r;
 COMMIT;
+
+--
+-- Erasure releases the keys: after delete_user_events, a direct DELETE or
+-- a TRUNCATE, an erased event_id is stored again, as a new event
+--
+SELECT r->>'status' AS status
+FROM user_activity.record_event(20, 'viewed', '2025-10-10 00:00Z', '{}', 'bbbbbbbb-0000-4000-8000-000000000001') r;
+SELECT r->'stored' AS stored FROM user_activity.record_events($$[
+  {"user_id": 21, "event_action_timestamp": "2025-10-10T00:00:00Z", "action": "viewed", "event_id": "bbbbbbbb-0000-4000-8000-000000000002"},
+  {"user_id": 21, "event_action_timestamp": "2025-10-10T00:00:00Z", "action": "viewed"}
+]$$) r;
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, event_id)
+VALUES (22, 'viewed', '2025-10-10 00:00Z', 'bbbbbbbb-0000-4000-8000-000000000003'),
+       (22, 'viewed', '2025-10-10 00:00Z', NULL);
+SELECT user_id, count(*) AS keys FROM user_activity.event_keys WHERE user_id IN (20, 21, 22) GROUP BY 1 ORDER BY 1;
+-- a rolled-back erasure keeps the key
+BEGIN;
+SELECT r->'events_deleted' AS events_deleted FROM user_activity.delete_user_events(20) r;
+ROLLBACK;
+SELECT r->>'status' AS status
+FROM user_activity.record_event(20, 'viewed', '2025-10-10 00:00Z', '{}', 'bbbbbbbb-0000-4000-8000-000000000001') r;
+SELECT r->'events_deleted' AS events_deleted FROM user_activity.delete_user_events(20) r;
+DELETE FROM user_activity.events WHERE user_id = 21;
+DELETE FROM user_activity.events WHERE user_id = 22 AND event_id IS NOT NULL;
+SELECT count(*) AS keys_left FROM user_activity.event_keys WHERE user_id IN (20, 21, 22);
+SELECT r->>'status' AS status
+FROM user_activity.record_event(20, 'viewed', '2025-10-10 00:00Z', '{}', 'bbbbbbbb-0000-4000-8000-000000000001') r;
+SELECT r->'stored' AS stored, r->'duplicates' AS duplicates FROM user_activity.record_events($$[
+  {"user_id": 21, "event_action_timestamp": "2025-10-10T00:00:00Z", "action": "viewed", "event_id": "bbbbbbbb-0000-4000-8000-000000000002"},
+  {"user_id": 22, "event_action_timestamp": "2025-10-10T00:00:00Z", "action": "viewed", "event_id": "bbbbbbbb-0000-4000-8000-000000000003"}
+]$$) r;
+-- TRUNCATE releases every key
+TRUNCATE user_activity.events;
+SELECT count(*) AS keys_left FROM user_activity.event_keys;
+SELECT r->>'status' AS status
+FROM user_activity.record_event(20, 'viewed', '2025-10-10 00:00Z', '{}', 'bbbbbbbb-0000-4000-8000-000000000001') r;

@@ -260,6 +260,39 @@ SELECT has_function_privilege('user_activity_reader',
        has_function_privilege('public',
     'user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz)', 'EXECUTE') AS public_finds;
 
+--
+-- 1.3 to 1.4: ingest claims event keys itself, deleted events release
+-- theirs row by row; every key, privilege and comment stays
+--
+CREATE TEMP TABLE keys_1_3 AS SELECT * FROM user_activity.event_keys;
+CREATE TEMP TABLE ingest_1_3 AS
+SELECT p.oid::regprocedure::text AS sig, p.proacl, obj_description(p.oid, 'pg_proc') AS descr
+FROM pg_proc p WHERE p.proname IN ('record_event', 'record_events', 'delete_user_events')
+  AND p.pronamespace = 'user_activity'::regnamespace;
+
+ALTER EXTENSION user_activity UPDATE TO '1.4';
+
+SELECT extversion FROM pg_extension WHERE extname = 'user_activity';
+SELECT tgname, pg_get_triggerdef(oid) LIKE '%FOR EACH ROW%' AS per_row
+FROM pg_trigger WHERE tgrelid = 'user_activity.events'::regclass AND NOT tgisinternal ORDER BY 1;
+SELECT (SELECT count(*) FROM keys_1_3) AS keys,
+       NOT EXISTS (SELECT * FROM keys_1_3 EXCEPT SELECT * FROM user_activity.event_keys)
+       AND NOT EXISTS (SELECT * FROM user_activity.event_keys EXCEPT SELECT * FROM keys_1_3) AS same_keys;
+SELECT b.sig, CASE WHEN l.lanname = 'c' THEN p.prosrc ELSE l.lanname END AS source,
+       p.proacl = b.proacl AS same_privileges, obj_description(p.oid, 'pg_proc') = b.descr AS same_comment
+FROM ingest_1_3 b JOIN pg_proc p ON p.oid = b.sig::regprocedure JOIN pg_language l ON l.oid = p.prolang
+ORDER BY 1;
+-- a key stored before the update is a duplicate of its event
+SELECT r->>'status' AS status, (r->>'id')::bigint = k.id AS same_id
+FROM (SELECT * FROM user_activity.event_keys ORDER BY user_id, event_id LIMIT 1) k,
+     user_activity.record_event(k.user_id, 'viewed', '2025-10-10 00:00Z', '{}', k.event_id) r;
+SELECT r->'stored' AS stored, r->'duplicates' AS duplicates
+FROM (SELECT jsonb_agg(jsonb_build_object('user_id', k.user_id, 'action', 'viewed',
+                                          'event_action_timestamp', '2025-10-10T00:00:00Z',
+                                          'event_id', k.event_id)) AS b
+      FROM (SELECT * FROM user_activity.event_keys ORDER BY user_id, event_id LIMIT 3) k) x,
+     user_activity.record_events(x.b) r;
+
 -- a fresh install is the same as the upgrade, with no partition yet
 SET client_min_messages = warning;
 DROP EXTENSION user_activity CASCADE;

@@ -23,8 +23,12 @@ BEGIN
 END
 $$;
 
--- The key trigger writes to event_keys, which is co-located: the insert of
--- the same user_id goes to the shard on the same node.
+-- The key triggers write to event_keys, which is co-located: the key of a
+-- row goes to the shard of the same user_id, on the same node.  Citus asks
+-- for this setting only on the coordinator, to distribute a table that has
+-- triggers or to create one on a distributed table (ALTER SYSTEM keeps it
+-- for later updates of the extension); the workers run the shards'
+-- triggers without it.
 SET citus.enable_unsafe_triggers = on;
 ALTER SYSTEM SET citus.enable_unsafe_triggers = on;
 SELECT pg_reload_conf();

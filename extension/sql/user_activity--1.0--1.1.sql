@@ -89,6 +89,7 @@ DECLARE
     v_funcs text[] := '{}';
     v_func_sigs text[] := '{}';
     v_func_post text[] := '{}';
+    v_user_funcs text[] := '{}';
     v_indexes text[] := '{}';
     v_pkey text;
     v_comment text := pg_catalog.obj_description('user_activity.events'::regclass, 'pg_class');
@@ -96,11 +97,22 @@ DECLARE
     v_stmt text;
     r record;
 BEGIN
-    -- Functions whose signature names the table's row type (find_events)
-    -- are re-created on the new table, with their comment and privileges.
+    -- Functions whose signature names the table's row type (find_events,
+    -- and any of the users') are re-created on the new table, with their
+    -- comment and privileges.  A function that is not the extension's keeps
+    -- its owner and is no member of the extension afterwards: re-created
+    -- here it would be owned by whoever runs the update (a SECURITY DEFINER
+    -- one would then run as that superuser), and DROP EXTENSION would drop
+    -- it.  Its privileges are set back exactly, the owner's own included.
     FOR r IN
         SELECT p.oid, p.oid::regprocedure::text AS sig, pg_catalog.pg_get_functiondef(p.oid) AS def,
-               pg_catalog.obj_description(p.oid, 'pg_proc') AS descr, p.proacl
+               pg_catalog.obj_description(p.oid, 'pg_proc') AS descr, p.proacl, p.proowner,
+               EXISTS (SELECT FROM pg_catalog.pg_depend d
+                       WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
+                         AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+                         AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e
+                                           WHERE e.extname = 'user_activity')
+                         AND d.deptype = 'e') AS ours
         FROM pg_catalog.pg_proc p
         WHERE p.prorettype = v_rowtype OR v_rowtype = ANY (p.proargtypes::oid[])
     LOOP
@@ -109,12 +121,22 @@ BEGIN
         IF r.descr IS NOT NULL THEN
             v_func_post := v_func_post || pg_catalog.format('COMMENT ON FUNCTION %s IS %L', r.sig, r.descr);
         END IF;
-        IF r.proacl IS NOT NULL THEN
+        IF NOT r.ours THEN
+            v_user_funcs := v_user_funcs || r.sig;
+            v_func_post := v_func_post
+                || pg_catalog.format('ALTER FUNCTION %s OWNER TO %I', r.sig, pg_catalog.pg_get_userbyid(r.proowner))
+                || pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, %I', r.sig,
+                                     pg_catalog.pg_get_userbyid(r.proowner));
+            r.proacl := COALESCE(r.proacl, pg_catalog.acldefault('f', r.proowner));
+        ELSIF r.proacl IS NOT NULL THEN
             v_func_post := v_func_post || pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.sig);
+        END IF;
+        IF r.proacl IS NOT NULL THEN
             v_func_post := v_func_post || ARRAY(
-                SELECT pg_catalog.format('GRANT %s ON FUNCTION %s TO %s', a.privilege_type, r.sig,
+                SELECT pg_catalog.format('GRANT %s ON FUNCTION %s TO %s%s', a.privilege_type, r.sig,
                                          CASE WHEN a.grantee = 0 THEN 'PUBLIC'
-                                              ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END)
+                                              ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+                                         CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
                 FROM pg_catalog.aclexplode(r.proacl) a);
         END IF;
     END LOOP;
@@ -196,6 +218,9 @@ BEGIN
     END LOOP;
     FOREACH v_stmt IN ARRAY v_func_post LOOP
         EXECUTE v_stmt;
+    END LOOP;
+    FOREACH v_stmt IN ARRAY v_user_funcs LOOP
+        EXECUTE 'ALTER EXTENSION user_activity DROP FUNCTION ' || v_stmt;
     END LOOP;
 END
 $migrate$;

@@ -3,14 +3,19 @@
  * ingest.c
  *	  record_event() and record_events(): validated, idempotent ingest.
  *
- * Both insert events that carry an event_id with INSERT ... ON CONFLICT DO
- * NOTHING: (user_id, event_id) is claimed in user_activity.event_keys by a
- * trigger on the (partitioned) table, which skips the row while ingest
- * inserts when the key is taken (version 1.0: the partial unique index on
- * the table is the arbiter).  So a re-sent event_id is reported as a
- * duplicate exactly, with no time window, and two concurrent senders of the
- * same event_id cannot both store it: the second waits for the first and
- * then sees the conflict.
+ * From version 1.4 (the *_1_4 entry points) ingest claims the
+ * (user_id, event_id) of each event in user_activity.event_keys itself,
+ * with INSERT ... ON CONFLICT DO NOTHING, and inserts only the events whose
+ * key it claimed; the key trigger on the table accepts a key claimed for
+ * the row it sees.  Every statement names the user, so on Citus each goes
+ * to the node holding the user and the co-located key shard, and nothing
+ * depends on state in the backend that calls ingest.  Versions 1.0 to 1.3
+ * bind the older entry points: they insert events with ON CONFLICT DO
+ * NOTHING while ua_ingest_skips_duplicates makes the trigger skip a row
+ * whose key is taken (1.0: the partial unique index is the arbiter).
+ * Either way a re-sent event_id is reported as a duplicate exactly, with no
+ * time window, and two concurrent senders of the same event_id cannot both
+ * store it: the second waits for the first and then sees the conflict.
  *
  * A single event is inserted straight into the partition that holds the
  * transaction's time (UaLockEvents() makes sure there is one, and caches
@@ -46,6 +51,9 @@
 PG_FUNCTION_INFO_V1(user_activity_record_event);
 PG_FUNCTION_INFO_V1(user_activity_record_event_typed);
 PG_FUNCTION_INFO_V1(user_activity_record_events);
+PG_FUNCTION_INFO_V1(user_activity_record_event_1_4);
+PG_FUNCTION_INFO_V1(user_activity_record_event_typed_1_4);
+PG_FUNCTION_INFO_V1(user_activity_record_events_1_4);
 
 /* single events: through user_activity.events, and into its partition */
 static SPIPlanPtr events_insert_plans[2] = {NULL, NULL};
@@ -56,6 +64,9 @@ static SPIPlanPtr next_ids_plan = NULL;
 static SPIPlanPtr insert_many_plan = NULL;
 static SPIPlanPtr insert_many_plain_plan = NULL;
 static SPIPlanPtr find_many_plan = NULL;
+static SPIPlanPtr claim_one_plan = NULL;
+static SPIPlanPtr claim_many_plan = NULL;
+static SPIPlanPtr insert_claimed_plan = NULL;
 
 /*
  * ExecuteSkippingDuplicates runs an INSERT of events during which a taken
@@ -148,10 +159,12 @@ InsertPlan(const UaEventsTarget *target, bool keyed)
 /*
  * StoreOne inserts a validated event and returns it as jsonb with its id,
  * recorded time and "status": "stored", or the event first stored under the
- * same (user_id, event_id) with "status": "duplicate".
+ * same (user_id, event_id) with "status": "duplicate".  With claim (1.4) the
+ * key is claimed in user_activity.event_keys first and the event inserted
+ * only if the claim succeeded; without, the trigger skips a taken key.
  */
 static Datum
-StoreOne(UaEvent *ev)
+StoreOne(UaEvent *ev, bool claim)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
@@ -182,7 +195,7 @@ StoreOne(UaEvent *ev)
 	}
 
 	SPI_connect();
-	plan = InsertPlan(&target, ev->has_event_id);
+	plan = InsertPlan(&target, ev->has_event_id && !claim);
 	if (!ev->has_event_id)
 	{
 		rc = SPI_execute_plan(plan, values, nulls, false, 0);
@@ -196,11 +209,43 @@ StoreOne(UaEvent *ev)
 
 	for (int attempt = 1;; attempt++)
 	{
-		rc = ExecuteSkippingDuplicates(plan, values, nulls);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
+		bool		stored;
 
-		if (SPI_processed == 1)
+		if (claim)
+		{
+			Oid			types[4] = {INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID};
+			Datum		key[4];
+
+			KeepPlan(&claim_one_plan,
+					 "INSERT INTO user_activity.event_keys (user_id, event_id, id, recorded_at) "
+					 "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, event_id) DO NOTHING",
+					 4, types);
+			key[0] = values[1];
+			key[1] = values[6];
+			key[2] = values[0];
+			key[3] = values[4];
+			rc = SPI_execute_plan(claim_one_plan, key, NULL, false, 0);
+			if (rc != SPI_OK_INSERT)
+				elog(ERROR, "insert into user_activity.event_keys failed: %s",
+					 SPI_result_code_string(rc));
+			stored = SPI_processed == 1;
+			if (stored)
+			{
+				/* the key is this event's now: nothing can conflict */
+				rc = SPI_execute_plan(InsertPlan(&target, false), values, nulls, false, 0);
+				if (rc != SPI_OK_INSERT || SPI_processed != 1)
+					elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
+			}
+		}
+		else
+		{
+			rc = ExecuteSkippingDuplicates(plan, values, nulls);
+			if (rc != SPI_OK_INSERT)
+				elog(ERROR, "insert of event failed: %s", SPI_result_code_string(rc));
+			stored = SPI_processed == 1;
+		}
+
+		if (stored)
 		{
 			MemoryContextSwitchTo(outer);
 			result = UaEventJsonb(id, ev->user_id, action, ev->action_time,
@@ -279,7 +324,27 @@ user_activity_record_event(PG_FUNCTION_ARGS)
 				 errdetail("An event is a JSON object with the fields user_id, event_action_timestamp, action, metadata, event_id.")));
 	if (!UaEventFromJsonb(&PG_GETARG_JSONB_P(0)->root, &ev, &err))
 		UaThrowError(&err);
-	PG_RETURN_DATUM(StoreOne(&ev));
+	PG_RETURN_DATUM(StoreOne(&ev, false));
+}
+
+/*
+ * record_event(event jsonb) from version 1.4: the same, claiming the key
+ * first (see StoreOne).
+ */
+Datum
+user_activity_record_event_1_4(PG_FUNCTION_ARGS)
+{
+	UaEvent		ev;
+	UaError		err;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("event must not be null"),
+				 errdetail("An event is a JSON object with the fields user_id, event_action_timestamp, action, metadata, event_id.")));
+	if (!UaEventFromJsonb(&PG_GETARG_JSONB_P(0)->root, &ev, &err))
+		UaThrowError(&err);
+	PG_RETURN_DATUM(StoreOne(&ev, true));
 }
 
 static void
@@ -297,6 +362,50 @@ RequireArg(FunctionCallInfo fcinfo, int argno, const char *field)
 }
 
 /*
+ * TypedEvent reads the arguments of the typed record_event into ev.
+ */
+static void
+TypedEvent(FunctionCallInfo fcinfo, UaEvent *ev)
+{
+	UaError		err;
+	char	   *action;
+
+	RequireArg(fcinfo, 0, "user_id");
+	RequireArg(fcinfo, 1, "action");
+	RequireArg(fcinfo, 2, "action_time");
+
+	ev->user_id = PG_GETARG_INT64(0);
+	action = DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(1)));
+	ev->action = UaActionIndex(action, strlen(action));
+	if (ev->action < 0)
+		elog(ERROR, "unexpected action \"%s\"", action);
+	ev->action_time = PG_GETARG_TIMESTAMPTZ(2);
+	if (PG_ARGISNULL(3))
+		ev->metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	else
+		ev->metadata = PG_GETARG_JSONB_P(3);
+	ev->has_event_id = !PG_ARGISNULL(4);
+	if (ev->has_event_id)
+		ev->event_id = *PG_GETARG_UUID_P(4);
+
+	if (!UaCheckEvent(ev, &err))
+		UaThrowError(&err);
+}
+
+/*
+ * record_event(user_id, action, action_time, metadata, event_id) from
+ * version 1.4, claiming the key first (see StoreOne).
+ */
+Datum
+user_activity_record_event_typed_1_4(PG_FUNCTION_ARGS)
+{
+	UaEvent		ev;
+
+	TypedEvent(fcinfo, &ev);
+	PG_RETURN_DATUM(StoreOne(&ev, true));
+}
+
+/*
  * record_event(user_id, action, action_time, metadata, event_id) is the
  * typed form for SQL callers; the same rules apply.  A null metadata means
  * an empty object, as an absent one does in JSON.
@@ -305,30 +414,9 @@ Datum
 user_activity_record_event_typed(PG_FUNCTION_ARGS)
 {
 	UaEvent		ev;
-	UaError		err;
-	char	   *action;
 
-	RequireArg(fcinfo, 0, "user_id");
-	RequireArg(fcinfo, 1, "action");
-	RequireArg(fcinfo, 2, "action_time");
-
-	ev.user_id = PG_GETARG_INT64(0);
-	action = DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(1)));
-	ev.action = UaActionIndex(action, strlen(action));
-	if (ev.action < 0)
-		elog(ERROR, "unexpected action \"%s\"", action);
-	ev.action_time = PG_GETARG_TIMESTAMPTZ(2);
-	if (PG_ARGISNULL(3))
-		ev.metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-	else
-		ev.metadata = PG_GETARG_JSONB_P(3);
-	ev.has_event_id = !PG_ARGISNULL(4);
-	if (ev.has_event_id)
-		ev.event_id = *PG_GETARG_UUID_P(4);
-
-	if (!UaCheckEvent(&ev, &err))
-		UaThrowError(&err);
-	PG_RETURN_DATUM(StoreOne(&ev));
+	TypedEvent(fcinfo, &ev);
+	PG_RETURN_DATUM(StoreOne(&ev, false));
 }
 
 /* Outcome of one batch item. */
@@ -430,6 +518,90 @@ MarkBatchDuplicates(BatchItem *items, int n)
 }
 
 /*
+ * AllocateIds takes an id from the sequence for each pending item and gives
+ * it the transaction's time, before anything is inserted: each row then
+ * maps back to its item by id.  The caller holds the table's lock (see
+ * UaLockEvents) and is connected to SPI.
+ */
+static void
+AllocateIds(BatchItem *items, int n, int npending, TimestampTz recorded_at)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		count = Int32GetDatum(npending);
+	int			rc;
+	int			k = 0;
+
+	KeepPlan(&next_ids_plan,
+			 "SELECT pg_catalog.nextval('user_activity.events_id_seq'::pg_catalog.regclass) "
+			 "FROM pg_catalog.generate_series(1, $1)",
+			 1, types);
+	rc = SPI_execute_plan(next_ids_plan, &count, NULL, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != (uint64) npending)
+		elog(ERROR, "could not allocate event ids");
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+		bool		isnull;
+
+		if (it->status != ITEM_PENDING)
+			continue;
+		it->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+		it->recorded_at = recorded_at;
+		k++;
+	}
+}
+
+/*
+ * MarkStoredDuplicates looks up the events stored under the nlookup given
+ * (user_id, event_id) and marks each pending item with such a key as a
+ * duplicate of that event.  An item left pending has no visible event under
+ * its key: the event was deleted since its key was seen taken.
+ */
+static void
+MarkStoredDuplicates(BatchItem *items, int n, Datum *user_ids, Datum *uuids,
+					 int nlookup)
+{
+	Oid			types[2] = {INT8ARRAYOID, UUIDARRAYOID};
+	Datum		args[2];
+	int			rc;
+
+	KeepPlan(&find_many_plan,
+			 "SELECT e.user_id, e.event_id, e.id, e.recorded_at "
+			 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(user_id, event_id) "
+			 "JOIN user_activity.events e "
+			 "ON e.user_id = k.user_id AND e.event_id = k.event_id",
+			 2, types);
+	args[0] = PointerGetDatum(construct_array(user_ids, nlookup, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(uuids, nlookup, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	rc = SPI_execute_plan(find_many_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lookup of duplicate events failed: %s", SPI_result_code_string(rc));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		user_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		pg_uuid_t  *uuid = DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull));
+
+		for (int i = 0; i < n; i++)
+		{
+			BatchItem  *it = &items[i];
+
+			if (it->status == ITEM_PENDING && it->ev.user_id == user_id &&
+				memcmp(it->ev.event_id.data, uuid->data, UUID_LEN) == 0)
+			{
+				it->status = ITEM_DUPLICATE;
+				it->first = -1;
+				it->id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+				it->recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+			}
+		}
+	}
+}
+
+/*
  * InsertBatch stores the pending items in one INSERT and marks each stored
  * or, when its event_id is already taken, duplicate of the stored event.
  */
@@ -457,18 +629,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 	SPI_connect();
 
 	/* ids first, so that RETURNING maps back to items by id */
-	{
-		Oid			types[1] = {INT4OID};
-		Datum		count = Int32GetDatum(npending);
-
-		KeepPlan(&next_ids_plan,
-				 "SELECT pg_catalog.nextval('user_activity.events_id_seq'::pg_catalog.regclass) "
-				 "FROM pg_catalog.generate_series(1, $1)",
-				 1, types);
-		rc = SPI_execute_plan(next_ids_plan, &count, NULL, false, 0);
-		if (rc != SPI_OK_SELECT || SPI_processed != (uint64) npending)
-			elog(ERROR, "could not allocate event ids");
-	}
+	AllocateIds(items, n, npending, recorded_at);
 
 	ids = palloc(sizeof(Datum) * npending);
 	user_ids = palloc(sizeof(Datum) * npending);
@@ -478,19 +639,6 @@ InsertBatch(BatchItem *items, int n, int npending)
 	uuids = palloc(sizeof(Datum) * npending);
 	idrefs = palloc(sizeof(IdRef) * npending);
 	keys = palloc(sizeof(KeyRef) * npending);
-
-	for (int i = 0; i < n; i++)
-	{
-		BatchItem  *it = &items[i];
-		bool		isnull;
-
-		if (it->status != ITEM_PENDING)
-			continue;
-		it->id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k],
-											 SPI_tuptable->tupdesc, 1, &isnull));
-		it->recorded_at = recorded_at;
-		k++;
-	}
 
 	/*
 	 * Items without event_id cannot conflict: one plain INSERT, no
@@ -639,43 +787,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 		}
 		nlookup = k;
 		if (nlookup > 0)
-		{
-			Oid			types[2] = {INT8ARRAYOID, UUIDARRAYOID};
-
-			KeepPlan(&find_many_plan,
-					 "SELECT e.user_id, e.event_id, e.id, e.recorded_at "
-					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(user_id, event_id) "
-					 "JOIN user_activity.events e "
-					 "ON e.user_id = k.user_id AND e.event_id = k.event_id",
-					 2, types);
-			args[0] = PointerGetDatum(construct_array(user_ids, nlookup, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			args[1] = PointerGetDatum(construct_array(uuids, nlookup, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-			rc = SPI_execute_plan(find_many_plan, args, NULL, false, 0);
-			if (rc != SPI_OK_SELECT)
-				elog(ERROR, "lookup of duplicate events failed: %s", SPI_result_code_string(rc));
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[r];
-				TupleDesc	desc = SPI_tuptable->tupdesc;
-				bool		isnull;
-				int64		user_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-				pg_uuid_t  *uuid = DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull));
-
-				for (int i = 0; i < n; i++)
-				{
-					BatchItem  *it = &items[i];
-
-					if (it->status == ITEM_PENDING && it->ev.user_id == user_id &&
-						memcmp(it->ev.event_id.data, uuid->data, UUID_LEN) == 0)
-					{
-						it->status = ITEM_DUPLICATE;
-						it->first = -1;
-						it->id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-						it->recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
-					}
-				}
-			}
-		}
+			MarkStoredDuplicates(items, n, user_ids, uuids, nlookup);
 
 		for (int i = 0; i < n; i++)
 			if (items[i].status == ITEM_PENDING)
@@ -694,14 +806,195 @@ InsertBatch(BatchItem *items, int n, int npending)
 }
 
 /*
- * record_events(events jsonb) stores a JSON array of events with per-item
+ * InsertBatchClaiming (version 1.4) stores the pending items: one INSERT
+ * claims the keys of the items with an event_id in user_activity.event_keys
+ * (in key order, so that two batches wait for each other in one direction
+ * only), one INSERT stores the items without event_id and those whose key
+ * it claimed, and the others are marked duplicates of the event stored
+ * under their key.
+ */
+static void
+InsertBatchClaiming(BatchItem *items, int n, int npending)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * npending);
+	Datum	   *user_ids = palloc(sizeof(Datum) * npending);
+	Datum	   *actions = palloc(sizeof(Datum) * npending);
+	Datum	   *times = palloc(sizeof(Datum) * npending);
+	Datum	   *metas = palloc(sizeof(Datum) * npending);
+	Datum	   *uuids = palloc(sizeof(Datum) * npending);
+	bool	   *uuid_nulls = palloc(sizeof(bool) * npending);
+	IdRef	   *idrefs = palloc(sizeof(IdRef) * npending);
+	KeyRef	   *keys = palloc(sizeof(KeyRef) * npending);
+	bool	   *claimed = palloc0(sizeof(bool) * Max(n, 1));
+	Datum		args[7];
+	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
+	UaEventsTarget target;
+	int			rc;
+	int			k;
+
+	/* the table's lock before any id is taken: see UaLockEvents */
+	UaLockEvents(recorded_at, &target);
+	SPI_connect();
+	AllocateIds(items, n, npending, recorded_at);
+
+	for (int attempt = 1;; attempt++)
+	{
+		int			nkeys;
+		bool		pending = false;
+
+		/* claim the keys */
+		k = 0;
+		for (int i = 0; i < n; i++)
+		{
+			if (items[i].status != ITEM_PENDING || !items[i].ev.has_event_id)
+				continue;
+			keys[k].user_id = items[i].ev.user_id;
+			keys[k].uuid = &items[i].ev.event_id;
+			keys[k].index = i;
+			k++;
+		}
+		nkeys = k;
+		if (nkeys > 0)
+		{
+			Oid			types[4] = {INT8ARRAYOID, UUIDARRAYOID, INT8ARRAYOID, TIMESTAMPTZOID};
+
+			qsort(keys, nkeys, sizeof(KeyRef), CompareKeyRef);
+			for (int j = 0; j < nkeys; j++)
+			{
+				BatchItem  *it = &items[keys[j].index];
+
+				idrefs[j].id = it->id;
+				idrefs[j].index = keys[j].index;
+				user_ids[j] = Int64GetDatum(it->ev.user_id);
+				uuids[j] = UUIDPGetDatum(&it->ev.event_id);
+				ids[j] = Int64GetDatum(it->id);
+			}
+			qsort(idrefs, nkeys, sizeof(IdRef), CompareIdRef);
+			/*
+			 * (RETURNING read through a SELECT: Citus counts the rows it
+			 * sent, not those inserted, which SPI's own check rejects.)
+			 */
+			KeepPlan(&claim_many_plan,
+					 "WITH claimed AS ("
+					 "INSERT INTO user_activity.event_keys AS k (user_id, event_id, id, recorded_at) "
+					 "SELECT u.user_id, u.event_id, u.id, $4 "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+					 "pg_catalog.unnest($3)) AS u(user_id, event_id, id) "
+					 "ON CONFLICT (user_id, event_id) DO NOTHING "
+					 "RETURNING k.id) "
+					 "SELECT c.id FROM claimed c",
+					 4, types);
+			args[0] = PointerGetDatum(construct_array(user_ids, nkeys, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[1] = PointerGetDatum(construct_array(uuids, nkeys, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+			args[2] = PointerGetDatum(construct_array(ids, nkeys, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[3] = TimestampTzGetDatum(recorded_at);
+			rc = SPI_execute_plan(claim_many_plan, args, NULL, false, 0);
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "insert into user_activity.event_keys failed: %s",
+					 SPI_result_code_string(rc));
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				bool		isnull;
+				IdRef		key;
+				IdRef	   *found;
+
+				key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+				found = bsearch(&key, idrefs, nkeys, sizeof(IdRef), CompareIdRef);
+				if (found == NULL)
+					elog(ERROR, "claimed event key " INT64_FORMAT " matches no batch item", key.id);
+				claimed[found->index] = true;
+			}
+		}
+
+		/* the events without a key and those whose key is now theirs */
+		k = 0;
+		for (int i = 0; i < n; i++)
+		{
+			BatchItem  *it = &items[i];
+
+			if (it->status != ITEM_PENDING || (it->ev.has_event_id && !claimed[i]))
+				continue;
+			ids[k] = Int64GetDatum(it->id);
+			user_ids[k] = Int64GetDatum(it->ev.user_id);
+			actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
+			times[k] = TimestampTzGetDatum(it->ev.action_time);
+			metas[k] = JsonbPGetDatum(it->ev.metadata);
+			uuids[k] = it->ev.has_event_id ? UUIDPGetDatum(&it->ev.event_id) : (Datum) 0;
+			uuid_nulls[k] = !it->ev.has_event_id;
+			k++;
+		}
+		if (k > 0)
+		{
+			Oid			types[7] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+			TIMESTAMPTZARRAYOID, JSONBARRAYOID, UUIDARRAYOID, TIMESTAMPTZOID};
+			int			dims[1];
+			int			lbs[1] = {1};
+
+			dims[0] = k;
+			KeepPlan(&insert_claimed_plan,
+					 "INSERT INTO user_activity.events "
+					 "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
+					 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $7, u.m, u.e "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+					 "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
+					 "pg_catalog.unnest($6)) AS u(id, user_id, action, t, m, e)",
+					 7, types);
+			args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[2] = PointerGetDatum(construct_array(actions, k, TEXTOID, -1, false, TYPALIGN_INT));
+			args[3] = PointerGetDatum(construct_array(times, k, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
+			args[5] = PointerGetDatum(construct_md_array(uuids, uuid_nulls, 1, dims, lbs,
+														 UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+			args[6] = TimestampTzGetDatum(recorded_at);
+			rc = SPI_execute_plan(insert_claimed_plan, args, NULL, false, 0);
+			if (rc != SPI_OK_INSERT || SPI_processed != (uint64) k)
+				elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
+			for (int i = 0; i < n; i++)
+				if (items[i].status == ITEM_PENDING &&
+					(!items[i].ev.has_event_id || claimed[i]))
+					items[i].status = ITEM_STORED;
+		}
+
+		/* what was not claimed is taken by an event stored earlier */
+		k = 0;
+		for (int i = 0; i < n; i++)
+		{
+			if (items[i].status != ITEM_PENDING)
+				continue;
+			user_ids[k] = Int64GetDatum(items[i].ev.user_id);
+			uuids[k] = UUIDPGetDatum(&items[i].ev.event_id);
+			k++;
+		}
+		if (k > 0)
+			MarkStoredDuplicates(items, n, user_ids, uuids, k);
+
+		for (int i = 0; i < n; i++)
+			if (items[i].status == ITEM_PENDING)
+				pending = true;
+		if (!pending)
+			break;
+		if (attempt == 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not read the event already stored with this event_id"),
+					 errdetail("The event was deleted, or stored by a transaction this snapshot cannot see."),
+					 errhint("Retry the transaction.")));
+	}
+
+	SPI_finish();
+}
+
+/*
+ * RecordEvents stores a JSON array of events with per-item
  * acceptance: valid items are stored, invalid ones rejected, re-sent ones
  * reported as duplicates, and the result says which, item by item, in input
  * order.  Only a problem with the batch as a whole (not an array, too many
- * items) raises.
+ * items) raises.  With claim (1.4) the keys are claimed before the insert.
  */
-Datum
-user_activity_record_events(PG_FUNCTION_ARGS)
+static Datum
+RecordEvents(FunctionCallInfo fcinfo, bool claim)
 {
 	Jsonb	   *batch;
 	int			n;
@@ -770,7 +1063,9 @@ user_activity_record_events(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 		if (items[i].status == ITEM_PENDING)
 			npending++;
-	if (npending > 0)
+	if (npending > 0 && claim)
+		InsertBatchClaiming(items, n, npending);
+	else if (npending > 0)
 		InsertBatch(items, n, npending);
 
 	/* in-batch duplicates report the event their first occurrence names */
@@ -839,4 +1134,22 @@ user_activity_record_events(PG_FUNCTION_ARGS)
 	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}
+
+/*
+ * record_events(events jsonb): see RecordEvents.
+ */
+Datum
+user_activity_record_events(PG_FUNCTION_ARGS)
+{
+	return RecordEvents(fcinfo, false);
+}
+
+/*
+ * record_events(events jsonb) from version 1.4, claiming the keys first.
+ */
+Datum
+user_activity_record_events_1_4(PG_FUNCTION_ARGS)
+{
+	return RecordEvents(fcinfo, true);
 }

@@ -20,7 +20,14 @@
  *   every single-row statement;
  * - the trigger that claims an event's (user_id, event_id) in
  *   user_activity.event_keys: a unique index on the partitioned table cannot
- *   enforce that key, because it does not include the partition key.
+ *   enforce that key, because it does not include the partition key.  From
+ *   version 1.4 ingest claims the key itself before it inserts, and the
+ *   trigger (ua_event_key_trigger_1_4) accepts a key claimed for the very
+ *   row it sees; versions 1.1 to 1.3 bind ua_event_key_trigger, which skips
+ *   a taken key while ua_ingest_skips_duplicates is set.  That flag lives in
+ *   the backend that runs ingest, so it cannot reach a trigger that runs
+ *   elsewhere (on a Citus worker); the 1.4 trigger reads nothing but the
+ *   row and the key table.
  *
  * With version 1.0 (an unpartitioned table) the ensure step does nothing.
  *
@@ -88,10 +95,13 @@ static uint64 partition_generation = 0;
 
 static SPIPlanPtr ensure_plan = NULL;
 static SPIPlanPtr key_plan = NULL;
+static SPIPlanPtr key_probe_plan = NULL;
+static SPIPlanPtr key_claim_plan = NULL;
 
 PG_FUNCTION_INFO_V1(ua_partition_interval_value);
 PG_FUNCTION_INFO_V1(ua_partitions_ahead_value);
 PG_FUNCTION_INFO_V1(ua_event_key_trigger);
+PG_FUNCTION_INFO_V1(ua_event_key_trigger_1_4);
 
 void
 UaDefinePartitionGucs(void)
@@ -440,4 +450,127 @@ ua_event_key_trigger(PG_FUNCTION_ARGS)
 					   DatumGetInt64(values[0]),
 					   DatumGetCString(DirectFunctionCall1(uuid_out, values[1])))));
 	return PointerGetDatum(NULL);	/* not reached */
+}
+
+/*
+ * KeyTaken raises the unique_violation a unique index on (user_id, event_id)
+ * would raise.
+ */
+static void
+KeyTaken(Datum user_id, Datum event_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("duplicate key value violates unique constraint \"event_keys_pkey\""),
+			 errdetail("Key (user_id, event_id)=(" INT64_FORMAT ", %s) already exists.",
+					   DatumGetInt64(user_id),
+					   DatumGetCString(DirectFunctionCall1(uuid_out, event_id)))));
+}
+
+static SPIPlanPtr
+KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, int options)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, options);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*slot = plan;
+	}
+	return *slot;
+}
+
+/*
+ * ua_event_key_trigger_1_4, BEFORE INSERT FOR EACH ROW on user_activity.events
+ * for rows with an event_id (version 1.4), makes (user_id, event_id) behave
+ * like a unique key of the table without any state outside the row and
+ * user_activity.event_keys, so that it works wherever the row is inserted
+ * (on a Citus worker, the shard's trigger runs there).
+ *
+ * When the key is already in event_keys naming this very row (same id and
+ * recorded_at: ingest claimed it just before inserting), the row goes in.
+ * When it names another event, the INSERT fails with unique_violation.
+ * When it is free, the trigger claims it; a concurrent writer of the same
+ * key makes it wait on event_keys' primary key, and fail if that writer
+ * commits.  Ingest itself never gets here with a taken key: it claims first
+ * and reports a taken key as a duplicate.
+ */
+Datum
+ua_event_key_trigger_1_4(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tup;
+	Datum		values[4];
+	bool		isnull[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			types[4] = {INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID};
+	int			rc;
+	bool		taken = false;
+	static const char *const cols[4] = {"user_id", "event_id", "id", "recorded_at"};
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ua_event_key_trigger_1_4 must be a BEFORE INSERT FOR EACH ROW trigger")));
+
+	tup = td->tg_trigtuple;
+	desc = RelationGetDescr(td->tg_relation);
+	for (int i = 0; i < 4; i++)
+	{
+		values[i] = SPI_getbinval(tup, desc, AttnumOf(desc, cols[i]), &isnull[i]);
+		if (isnull[i])
+			nulls[i] = 'n';
+	}
+	if (isnull[1])
+		return PointerGetDatum(tup);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * Claimed for this row already?  (The function runs with enable_seqscan
+	 * off, see the 1.4 script: a plan made while event_keys was small would
+	 * otherwise scan it whole, and go on doing so as one long transaction
+	 * fills it.)
+	 */
+	KeptPlan(&key_probe_plan,
+			 "SELECT k.id = $3 AND k.recorded_at = $4 "
+			 "FROM user_activity.event_keys k "
+			 "WHERE k.user_id = $1 AND k.event_id = $2",
+			 4, types, 0);
+	rc = SPI_execute_plan(key_probe_plan, values, nulls, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lookup in user_activity.event_keys failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		bool		mine_null;
+		bool		mine = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 1,
+													  &mine_null));
+
+		taken = mine_null || !mine;
+	}
+	else
+	{
+		KeptPlan(&key_claim_plan,
+				 "INSERT INTO user_activity.event_keys (user_id, event_id, id, recorded_at) "
+				 "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, event_id) DO NOTHING",
+				 4, types, 0);
+		rc = SPI_execute_plan(key_claim_plan, values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "insert into user_activity.event_keys failed: %s", SPI_result_code_string(rc));
+		taken = SPI_processed != 1;
+	}
+	SPI_finish();
+
+	if (taken)
+		KeyTaken(values[0], values[1]);
+	return PointerGetDatum(tup);
 }

@@ -25,6 +25,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/ilist.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "utils/array.h"
@@ -87,17 +88,21 @@ enum
 static SPIPlanPtr offset_plan = NULL;
 
 /*
- * The page query's plans, one per span of partitions, page size, filters
- * and select list: see PagePlan().  A session that searches many different
- * spans would keep a plan per span, so the cache is emptied when it is
- * full.
+ * The page query's plans, one per span of partitions, filters and select
+ * list: see PagePlan().  The page size is not part of a plan: the executor
+ * stops once it has sent the rows wanted (ReadSpans), so clients that vary
+ * "limit" share the plans.
+ *
+ * Invariants: every entry of page_plans has a kept plan and is on
+ * page_plans_lru, most recently used first; there are at most
+ * PAGE_PLANS_MAX entries, and a full cache evicts its least recently used
+ * plan to make room, so a session that searches many spans replans only
+ * what it has not used lately.
  */
 typedef struct PagePlanKey
 {
 	TimestampTz lo;				/* DT_NOBEGIN: no lower bound */
 	TimestampTz hi;				/* DT_NOEND: no upper bound */
-	int			rows;			/* LIMIT (search_events: the page size + 1);
-								 * 0: none */
 	bool		action;			/* the filters present */
 	bool		action_from;
 	bool		action_to;
@@ -108,6 +113,7 @@ typedef struct PagePlanEntry
 {
 	PagePlanKey key;
 	SPIPlanPtr	plan;
+	dlist_node	lru;			/* in page_plans_lru */
 } PagePlanEntry;
 
 #define PAGE_PLANS_MAX 64
@@ -120,6 +126,7 @@ typedef struct PagePlanEntry
 #define PAGE_SPAN_MAX 16
 
 static HTAB *page_plans = NULL;
+static dlist_head page_plans_lru = DLIST_STATIC_INIT(page_plans_lru);
 
 #define SEARCH_COLUMNS \
 	"SELECT e.id, e.user_id, e.action, e.event_action_timestamp, e.metadata, " \
@@ -575,9 +582,9 @@ PageBounds(TimestampTz from, TimestampTz to, TimestampTz **bounds)
 
 /*
  * PagePlan returns the plan of the page query restricted to [key->lo,
- * key->hi), a span between partition bounds, for the filters, LIMIT and
- * select list in key: made once per key and kept, since planning the query
- * over 30 daily partitions costs several times executing it.
+ * key->hi), a span between partition bounds, for the filters and select
+ * list in key: made once per key and kept, since planning the query over 30
+ * daily partitions costs several times executing it.
  *
  * The plan is generic (parameters, not values), yet good for every value,
  * because the span is in the query as constants besides the parameters.
@@ -586,9 +593,10 @@ PageBounds(TimestampTz from, TimestampTz to, TimestampTz **bounds)
  * only it can fill); as the remaining partitions are disjoint ranges of
  * recorded_at, it reads them in order with one Append that walks each
  * one's (user_id, recorded_at, id) index up to the page's last row, with
- * neither sort nor Merge Append.  The LIMIT is a constant too: with a
- * parameter the planner would cost the whole range as if a tenth of it
- * were wanted, and sort it.  Filters absent from the request are absent
+ * neither sort nor Merge Append.  The query has no LIMIT: the executor is
+ * asked for the rows still wanted and stops there, and the ordered index
+ * scans are the plan for any number of rows, as a sort is ruled out while
+ * planning (SpanPlanningBegin).  Filters absent from the request are absent
  * from the query, rather than tested for null in every partition.
  *
  * The constants are partition bounds from the catalog, never request
@@ -617,19 +625,19 @@ PagePlan(const PagePlanKey *key)
 	}
 	entry = hash_search(page_plans, key, HASH_FIND, NULL);
 	if (entry != NULL)
+	{
+		dlist_move_head(&page_plans_lru, &entry->lru);
 		return entry->plan;
+	}
 
-	/* a session searching ever new spans: start over rather than grow */
+	/* a session searching ever new spans: forget the plan used longest ago */
 	if (hash_get_num_entries(page_plans) >= PAGE_PLANS_MAX)
 	{
-		HASH_SEQ_STATUS seq;
+		PagePlanEntry *oldest = dlist_tail_element(PagePlanEntry, lru, &page_plans_lru);
 
-		hash_seq_init(&seq, page_plans);
-		while ((entry = hash_seq_search(&seq)) != NULL)
-		{
-			SPI_freeplan(entry->plan);
-			hash_search(page_plans, &entry->key, HASH_REMOVE, NULL);
-		}
+		dlist_delete(&oldest->lru);
+		SPI_freeplan(oldest->plan);
+		hash_search(page_plans, &oldest->key, HASH_REMOVE, NULL);
 	}
 
 	initStringInfo(&sql);
@@ -654,8 +662,6 @@ PagePlan(const PagePlanKey *key)
 		appendStringInfoString(&sql, "'::pg_catalog.timestamptz ");
 	}
 	appendStringInfoString(&sql, SEARCH_ORDER);
-	if (key->rows > 0)
-		appendStringInfo(&sql, " LIMIT %d", key->rows);
 
 	/* NO_SCROLL: export_events' cursors read forward only, and may sort */
 	plan = SPI_prepare_cursor(sql.data, 7, search_types,
@@ -668,6 +674,7 @@ PagePlan(const PagePlanKey *key)
 	entry = hash_search(page_plans, key, HASH_ENTER, &found);
 	Assert(!found);
 	entry->plan = plan;
+	dlist_push_head(&page_plans_lru, &entry->lru);
 	return plan;
 }
 
@@ -704,7 +711,7 @@ SpanPlanningEnd(int nestlevel)
 }
 
 /*
- * ReadSpans runs the page query of key (its filters, LIMIT and select list)
+ * ReadSpans runs the page query of key (its filters and select list)
  * over [from, to) into options->dest, with options->params, until the
  * receiver has counted "wanted" rows in *received (0: every row).
  *
@@ -896,7 +903,6 @@ user_activity_search_events(PG_FUNCTION_ARGS)
 		PagePlanKey key;
 
 		memset(&key, 0, sizeof(key));	/* the padding is hashed too */
-		key.rows = sp.limit + 1;
 		key.action = sp.nactions > 0;
 		key.action_from = sp.has_action_from;
 		key.action_to = sp.has_action_to;
@@ -1042,7 +1048,6 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 		st->csv = (strcmp(format, "csv") == 0);
 		st->header_pending = st->csv;
 		memset(&st->key, 0, sizeof(st->key));	/* the padding is hashed too */
-		st->key.rows = 0;
 		st->key.action = sp.nactions > 0;
 		st->key.action_from = sp.has_action_from;
 		st->key.action_to = sp.has_action_to;
@@ -1313,12 +1318,13 @@ user_activity_find_events(PG_FUNCTION_ARGS)
 	char		nulls[7];
 	FindReceiver recv;
 	SPIExecuteOptions options;
+	int64		wanted;
 
 	FindArgs(fcinfo, &sp);
 	InitMaterializedSRF(fcinfo, 0);
 
 	memset(&key, 0, sizeof(key));	/* the padding is hashed too */
-	key.rows = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
+	wanted = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3);
 	key.action = !PG_ARGISNULL(5);
 	key.action_from = !PG_ARGISNULL(6);
 	key.action_to = !PG_ARGISNULL(7);
@@ -1378,7 +1384,7 @@ user_activity_find_events(PG_FUNCTION_ARGS)
 	options.read_only = true;
 	options.dest = (DestReceiver *) &recv;
 	options.params = SearchParamList(values, nulls, 7);
-	ReadSpans(&key, sp.start_ts, sp.to, &options, key.rows, &recv.rows);
+	ReadSpans(&key, sp.start_ts, sp.to, &options, wanted, &recv.rows);
 	SPI_finish();
 
 	return (Datum) 0;

@@ -1,7 +1,9 @@
-/* Runtime settings of the page, read before it starts.  A container that
- * serves the built page may overwrite this file to point the page at another
- * API without rebuilding it, e.g.
- *   window.USER_ACTIVITY_CONFIG = { apiBaseUrl: "http://localhost:8080" };
- * Left empty, the page uses the URL it was built with (VITE_API_BASE_URL),
- * or else its own origin. */
+/* Runtime settings of the page, read before it starts.  The web container
+ * rewrites this file at every start from its environment
+ * (docker-entrypoint.d/40-user-activity-config.sh), e.g.
+ *   window.USER_ACTIVITY_CONFIG = { "apiBaseUrl": "http://localhost:8080",
+ *     "apiKeys": { "read": "...", "write": "..." } };
+ * Left empty, the page uses the URL it was built with (VITE_API_BASE_URL,
+ * else REACT_APP_API_BASE_URL), or else its own origin, and asks for keys
+ * under "Connection" when the API wants them. */
 window.USER_ACTIVITY_CONFIG = window.USER_ACTIVITY_CONFIG || {};

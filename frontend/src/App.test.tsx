@@ -46,4 +46,34 @@ describe('App', () => {
     expect(window.localStorage.getItem('user-activity.api-key.read')).toBe('r1');
     expect(window.localStorage.getItem('user-activity.api-key.write')).toBe('w1');
   });
+
+  it('sends the keys config.js gives it, unless the user enters others', async () => {
+    window.USER_ACTIVITY_CONFIG = { apiKeys: { read: 'given-read', write: 'given-write' } };
+    try {
+      const calls = mockFetch([
+        ['/api/event', () => ({ status: 201, body: { ...event(9), status: 'stored' } })],
+        ['/api/events', () => ({ body: [event(9)] })],
+      ]);
+      const user = userEvent.setup();
+      render(<App />);
+      await user.click(screen.getByText('Connection'));
+      const readKey = screen.getByLabelText('Read key (search, activity)');
+      expect(readKey).toHaveValue('');
+      expect(readKey).toHaveAttribute('placeholder', 'given by the server');
+      const record = document.getElementById('view-record')!;
+      await user.type(record.querySelector('#record-user')!, '6');
+      await user.selectOptions(record.querySelector('#record-action')!, 'viewed');
+      await user.click(screen.getByRole('button', { name: 'Record event' }));
+      await user.click(await screen.findByRole('button', { name: "Show user 6's events" }));
+      await screen.findByRole('heading', { name: 'Page 1 · events 1–1' });
+      expect(calls.find((c) => c.method === 'POST')!.headers.Authorization).toBe('Bearer given-write');
+      expect(calls.at(-1)!.headers.Authorization).toBe('Bearer given-read');
+      // A key entered here wins, in this browser.
+      await user.type(readKey, 'mine');
+      await user.click(screen.getByRole('button', { name: 'Search' }));
+      await waitFor(() => expect(calls.at(-1)!.headers.Authorization).toBe('Bearer mine'));
+    } finally {
+      window.USER_ACTIVITY_CONFIG = {};
+    }
+  });
 });

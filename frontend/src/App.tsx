@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { apiBaseUrl, getApiKey, setApiKey } from './api';
+import { apiBaseUrl, configuredApiKey, enteredApiKey, setApiKey } from './api';
 import { ActivityView } from './components/ActivityView';
 import { RecordView } from './components/RecordView';
 import { SearchView, type SearchRequest } from './components/SearchView';
@@ -97,8 +97,9 @@ export function App() {
 
 /** Where the API is, and its keys when it asks for them. */
 function Connection() {
-  const [read, setRead] = useState(() => getApiKey('read'));
-  const [write, setWrite] = useState(() => getApiKey('write'));
+  const [read, setRead] = useState(() => enteredApiKey('read'));
+  const [write, setWrite] = useState(() => enteredApiKey('write'));
+  const given = (kind: 'read' | 'write') => (configuredApiKey(kind) ? 'given by the server' : undefined);
   return (
     <details className="connection">
       <summary>Connection</summary>
@@ -106,12 +107,16 @@ function Connection() {
         <p>
           API: <code>{apiBaseUrl()}</code>
         </p>
-        <p className="hint">Keys are needed only when the API requires them; the admin key works for both.</p>
+        <p className="hint">
+          Keys are needed only when the API requires them; the admin key works for both. A key entered here replaces
+          the one the server gives the page, in this browser only.
+        </p>
         <label htmlFor="api-key-read">Read key (search, activity)</label>
         <input
           id="api-key-read"
           type="password"
           autoComplete="off"
+          placeholder={given('read')}
           value={read}
           onChange={(e) => {
             setRead(e.target.value);
@@ -123,6 +128,7 @@ function Connection() {
           id="api-key-write"
           type="password"
           autoComplete="off"
+          placeholder={given('write')}
           value={write}
           onChange={(e) => {
             setWrite(e.target.value);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, apiBaseUrl, countingStale, errorFromResponse, nextLink, normalizeBase } from './api';
+import { ApiError, apiBaseUrl, countingStale, errorFromResponse, getApiKey, nextLink, normalizeBase, setApiKey } from './api';
 
 describe('api base URL', () => {
   it('drops trailing slashes and the original page\'s trailing /api', () => {
@@ -27,6 +27,24 @@ describe('api base URL at build time', () => {
     expect(apiBaseUrl()).toBe('http://api.example:9000');
     vi.unstubAllEnvs();
     expect(apiBaseUrl()).toBe(window.location.origin);
+  });
+});
+
+describe('api keys', () => {
+  it('sends a key entered here, else the one config.js gives, else none', () => {
+    expect(getApiKey('read')).toBe('');
+    window.USER_ACTIVITY_CONFIG = { apiKeys: { read: 'given-read', write: 'given-write' } };
+    try {
+      expect(getApiKey('read')).toBe('given-read');
+      expect(getApiKey('write')).toBe('given-write');
+      setApiKey('read', 'entered');
+      expect(getApiKey('read')).toBe('entered');
+      setApiKey('read', '');
+      expect(getApiKey('read')).toBe('given-read');
+    } finally {
+      window.USER_ACTIVITY_CONFIG = {};
+    }
+    expect(getApiKey('write')).toBe('');
   });
 });
 

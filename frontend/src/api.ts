@@ -69,7 +69,7 @@ export interface CountingStatus {
 
 declare global {
   interface Window {
-    USER_ACTIVITY_CONFIG?: { apiBaseUrl?: string };
+    USER_ACTIVITY_CONFIG?: { apiBaseUrl?: string; apiKeys?: { read?: string; write?: string } };
   }
 }
 
@@ -91,16 +91,30 @@ export function apiBaseUrl(): string {
 }
 
 /** The API's keys: "read" for queries, "write" for recording (the admin
- * key opens both).  Kept in the browser's local storage. */
+ * key opens both).  A key entered under "Connection" is kept in the
+ * browser's local storage and wins; else the key config.js gives the page
+ * (docker-compose's WEB_API_KEY_READ and WEB_API_KEY_WRITE), if any. */
 export type KeyKind = 'read' | 'write';
 const keyStorage = (kind: KeyKind) => `user-activity.api-key.${kind}`;
 
-export function getApiKey(kind: KeyKind): string {
+/** The key the page's runtime config.js gives it, '' when none. */
+export function configuredApiKey(kind: KeyKind): string {
+  const key = typeof window !== 'undefined' ? window.USER_ACTIVITY_CONFIG?.apiKeys?.[kind] : undefined;
+  return typeof key === 'string' ? key : '';
+}
+
+/** The key entered in this browser, '' when none. */
+export function enteredApiKey(kind: KeyKind): string {
   try {
     return window.localStorage.getItem(keyStorage(kind)) ?? '';
   } catch {
     return '';
   }
+}
+
+/** The key sent: the one entered here, else the configured one. */
+export function getApiKey(kind: KeyKind): string {
+  return enteredApiKey(kind) || configuredApiKey(kind);
 }
 
 export function setApiKey(kind: KeyKind, key: string): void {

@@ -16,6 +16,10 @@
 #     used per transaction (the postmaster's reaped children's times): on a
 #     machine others load, tps swings with their load, while the CPU a
 #     transaction costs barely moves.
+#
+#   BENCH_KEYED=1   every event carries an event_id (the idempotency key), on
+#                   both paths: the extension then claims keys and the
+#                   baseline's COPY and INSERT fire the key trigger
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/bench/lib/ua-bench.sh
@@ -25,6 +29,19 @@ work=$UA_BENCH_TMP/ingest
 mkdir -p "$work"
 batch=1000
 users=10000
+keyed=${BENCH_KEYED:-0}
+# the event_id of event i (batch and COPY), and of a single event (pgbench)
+if [ "$keyed" = 1 ]; then
+	key_json=", 'event_id', '00000000-0000-4000-8000-' || lpad(i::text, 12, '0')"
+	key_col=", event_id"
+	key_val=", ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid"
+	single_key_json=", \"event_id\": \"00000000-0000-4000-9000-' || lpad(:key::text, 12, '0') || '\""
+	single_key_col=", event_id"
+	single_key_val=", ('00000000-0000-4000-9000-' || lpad(:key::text, 12, '0'))::uuid"
+	echo "every event carries an event_id"
+else
+	key_json= key_col= key_val= single_key_json= single_key_col= single_key_val=
+fi
 cc -O2 -I"$(pg_config --includedir)" -o "$work/batch-client" tests/bench/lib/batch-client.c -L"$(pg_config --libdir)" -lpq
 
 # The same events for both paths: JSON batches and a CSV of their columns.
@@ -34,11 +51,11 @@ bench_psql -At -c "
                       'user_id', 1 + i % $users,
                       'event_action_timestamp', to_char((timestamptz '2025-10-10 00:00Z' + i * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                       'action', (ARRAY['created','updated','deleted','viewed'])[1 + i % 4],
-                      'metadata', jsonb_build_object('ip', '192.168.1.' || i % 250, 'device', 'iPhone 14', 'location', 'Kyiv, Ukraine'))
+                      'metadata', jsonb_build_object('ip', '192.168.1.' || i % 250, 'device', 'iPhone 14', 'location', 'Kyiv, Ukraine')$key_json)
                   ORDER BY i)::text
     FROM generate_series(0, $BENCH_EVENTS - 1) i
     GROUP BY i / $batch ORDER BY i / $batch" >"$work/batches.json"
-bench_psql -c "\\copy (SELECT 1 + i % $users, (ARRAY['created','updated','deleted','viewed'])[1 + i % 4]::user_activity.action, timestamptz '2025-10-10 00:00Z' + i * interval '1 second', jsonb_build_object('ip', '192.168.1.' || i % 250, 'device', 'iPhone 14', 'location', 'Kyiv, Ukraine') FROM generate_series(0, $BENCH_EVENTS - 1) i ORDER BY i) TO '$work/events.csv' WITH (FORMAT csv)"
+bench_psql -c "\\copy (SELECT 1 + i % $users, (ARRAY['created','updated','deleted','viewed'])[1 + i % 4]::user_activity.action, timestamptz '2025-10-10 00:00Z' + i * interval '1 second', jsonb_build_object('ip', '192.168.1.' || i % 250, 'device', 'iPhone 14', 'location', 'Kyiv, Ukraine')$key_val FROM generate_series(0, $BENCH_EVENTS - 1) i ORDER BY i) TO '$work/events.csv' WITH (FORMAT csv)"
 
 # Rounds alternate the two paths so that load from elsewhere hits both
 # alike; the medians of the rates and of the per-round ratios are reported.
@@ -47,7 +64,7 @@ round=1
 while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
 	start=$(now_ms)
-	bench_psql -c "\\copy user_activity.events (user_id, action, event_action_timestamp, metadata) FROM '$work/events.csv' WITH (FORMAT csv)"
+	bench_psql -c "\\copy user_activity.events (user_id, action, event_action_timestamp, metadata$key_col) FROM '$work/events.csv' WITH (FORMAT csv)"
 	copy_ms=$(( $(now_ms) - start ))
 	copied=$(bench_psql -At -c "SELECT count(*) FROM user_activity.events")
 	c=$(rate "$copied" "$copy_ms")
@@ -66,11 +83,13 @@ bench_psql -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
 # Single events, one statement (and commit) each.
 cat >"$work/insert.sql" <<SQL
 \\set uid random(1, $users)
-INSERT INTO user_activity.events (user_id, action, event_action_timestamp, metadata) VALUES (:uid, 'viewed', '2025-10-10T18:30:00Z', ('{"ip": "192.168.1.' || :uid % 250 || '", "device": "iPhone 14", "location": "Kyiv, Ukraine"}')::jsonb);
+\\set key random(1, 999999999999)
+INSERT INTO user_activity.events (user_id, action, event_action_timestamp, metadata$single_key_col) VALUES (:uid, 'viewed', '2025-10-10T18:30:00Z', ('{"ip": "192.168.1.' || :uid % 250 || '", "device": "iPhone 14", "location": "Kyiv, Ukraine"}')::jsonb$single_key_val);
 SQL
 cat >"$work/record.sql" <<SQL
 \\set uid random(1, $users)
-SELECT user_activity.record_event(('{"user_id": ' || :uid || ', "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "metadata": {"ip": "192.168.1.' || :uid % 250 || '", "device": "iPhone 14", "location": "Kyiv, Ukraine"}}')::jsonb)::text;
+\\set key random(1, 999999999999)
+SELECT user_activity.record_event(('{"user_id": ' || :uid || ', "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed", "metadata": {"ip": "192.168.1.' || :uid % 250 || '", "device": "iPhone 14", "location": "Kyiv, Ukraine"}$single_key_json}')::jsonb)::text;
 SQL
 jobs=$(nproc)
 insert_all= record_all= single_ratios= insert_cpus= record_cpus= cpu_ratios=

@@ -15,6 +15,8 @@
 #   PG_CONFIG         which installation to use (default: pg_config on PATH)
 #   CRON_DB           database pg_cron runs in (default contrib_regression)
 #   PRELOAD           extra shared_preload_libraries (e.g. user_activity)
+#   PRELOAD_FIRST     libraries to load before pg_cron (citus must be first)
+#   PG_CRON=0         no pg_cron at all (it is preloaded unless told so)
 #   PG_EXTRA_CONF     more postgresql.conf lines, appended as they are
 #   PG_DURABLE=1      keep fsync on (benchmarks); tests turn it off
 set -eu
@@ -42,7 +44,9 @@ start)
 		as_pg "$bindir/initdb" -D "$data" -U postgres --auth=trust \
 			-E UTF8 --locale=C.UTF-8 >"$data.initdb.log" 2>&1 ||
 			{ cat "$data.initdb.log" >&2; exit 1; }
-		preload=pg_cron${PRELOAD:+,$PRELOAD}
+		cron=pg_cron
+		[ "${PG_CRON:-1}" = 0 ] && cron=
+		preload=$(printf '%s\n' "${PRELOAD_FIRST:-}" "$cron" "${PRELOAD:-}" | sed '/^$/d' | paste -sd, -)
 		fsync=off
 		[ "${PG_DURABLE:-0}" = 1 ] && fsync=on
 		cat >>"$data/postgresql.conf" <<CONF

@@ -25,6 +25,10 @@
     monitoring.py logs FILE
         The shim's JSON log lines in FILE carry every field promtail's
         pipeline extracts, and "time" parses as RFC 3339.
+    monitoring.py composeenv
+        docker-compose config with the original's variables set: each
+        reaches its service; HTTP_PORT moves the published port only; the
+        page's keys default to the api's read and write keys.
 
 Only the standard library and PyYAML (a dependency of Debian's
 docker-compose) are used.
@@ -430,6 +434,78 @@ def check_compose():
         ok(f"docker-compose.yml: {len(services)} services, build inputs, volumes and targets exist")
 
 
+# Grafana's Logs Drilldown app, where the original README sent its users.
+# The app needs Grafana 11.6.11 or later (12.x installs it by itself) and
+# Loki 3.2 or later with these limits and the pattern ingester.
+DRILLDOWN_APP = "grafana-lokiexplore-app"
+DRILLDOWN_LOKI_LIMITS = ("allow_structured_metadata", "volume_enabled", "discover_log_levels")
+DRILLDOWN_LINK = re.compile(r"http://localhost:3000/a/grafana-lokiexplore-app/explore/service/([a-z_-]+)/logs\?var-ds=([a-z0-9_-]+)")
+
+
+def image_version(image):
+    """(major, minor, patch) of an image tag such as grafana/loki:3.5.0."""
+    m = re.search(r":v?(\d+)\.(\d+)\.(\d+)", image or "")
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def check_logs_drilldown():
+    before = len(failures)
+    with open(os.path.join(TOP, "docker-compose.yml")) as f:
+        services = yaml.safe_load(interpolate(f.read())).get("services", {})
+    grafana = services.get("grafana", {})
+    version = image_version(grafana.get("image"))
+    if not version or version < (12, 0, 0):
+        fail(f"Logs Drilldown: Grafana {grafana.get('image')!r} does not install {DRILLDOWN_APP} by itself (12.0 or later does)")
+    env = grafana.get("environment", {})
+    if str(env.get("GF_PLUGINS_PREINSTALL_DISABLED", "")).lower() == "true" or \
+            DRILLDOWN_APP in str(env.get("GF_PLUGINS_DISABLE_PLUGINS", "")):
+        fail(f"Logs Drilldown: the grafana service turns off the installation of {DRILLDOWN_APP}")
+    loki = services.get("loki", {})
+    version = image_version(loki.get("image"))
+    if not version or version < (3, 2, 0):
+        fail(f"Logs Drilldown: Loki {loki.get('image')!r} is older than 3.2")
+    cfg = load_yaml(os.path.join(TOP, "loki", "loki-config.yml"))
+    for key in DRILLDOWN_LOKI_LIMITS:
+        if (cfg.get("limits_config") or {}).get(key) is not True:
+            fail(f"Logs Drilldown: loki/loki-config.yml: limits_config.{key} is not true")
+    if ((cfg.get("pattern_ingester") or {}).get("enabled")) is not True:
+        fail("Logs Drilldown: loki/loki-config.yml: pattern_ingester.enabled is not true")
+    # promtail labels every stream with service (Explore's {service="api"})
+    # and service_name (what the app lists), both the compose service.
+    pt = load_yaml(os.path.join(TOP, "promtail", "promtail-config.yml"))
+    relabel = [r for sc in pt["scrape_configs"] for r in sc.get("relabel_configs", [])]
+    for label in ("service", "service_name"):
+        if not any(r.get("target_label") == label and
+                   r.get("source_labels") == ["__meta_docker_container_label_com_docker_compose_service"]
+                   for r in relabel):
+            fail(f"Logs Drilldown: promtail does not set {label} to the compose service")
+    # The links (docs and the dashboard) open on the api service's logs in
+    # the provisioned Loki datasource.
+    loki_uids = {uid for uid, t in datasources().items() if t == "loki"}
+    texts = {}
+    for rel in ("README.md", os.path.join("docs", "coming-from-the-original.md")):
+        path = os.path.join(TOP, rel)
+        if os.path.exists(path):
+            with open(path) as f:
+                texts[rel] = f.read()
+    for rel, text in texts.items():
+        links = DRILLDOWN_LINK.findall(text)
+        if not links:
+            fail(f"Logs Drilldown: {rel} has no link to the api service's logs in the app")
+        for service, uid in links:
+            if service != "api" or uid not in loki_uids:
+                fail(f"Logs Drilldown: {rel} links service {service!r} in datasource {uid!r} (want api in {sorted(loki_uids)})")
+    for path, _, dash in load_dashboards():
+        urls = [l.get("url", "") for l in dash.get("links", [])]
+        if not any(u.startswith(f"/a/{DRILLDOWN_APP}/explore/service/api/logs?var-ds=") and
+                   u.split("var-ds=")[1].split("&")[0] in loki_uids for u in urls):
+            fail(f"Logs Drilldown: {os.path.relpath(path, TOP)} has no link to the api service's logs in the app")
+    if len(failures) == before:
+        ok(f"Logs Drilldown: Grafana {grafana.get('image')}, Loki {loki.get('image')} with "
+           f"{', '.join(DRILLDOWN_LOKI_LIMITS)} and the pattern ingester, promtail's service_name, "
+           f"links in {', '.join(sorted(texts))} and the dashboard")
+
+
 def cmd_static(args):
     if args.metrics:
         known = metrics_from_exposition(args.metrics)
@@ -447,6 +523,85 @@ def cmd_static(args):
     check_rule_tests()
     check_promtail()
     check_compose()
+    check_logs_drilldown()
+
+
+# The original's variables, as docker-compose passes them through (README,
+# "The whole stack"): (variable, value set, where it must land).
+ORIGINAL_VARS = [
+    ("DB_URL", "postgres://u:p@elsewhere:5432/d", ("api", "DB_URL")),
+    ("HTTP_CORS_ALLOWED_ORIGINS", "https://a.example", ("api", "HTTP_CORS_ALLOWED_ORIGINS")),
+    ("HTTP_CORS_ALLOWED_METHODS", "GET", ("api", "HTTP_CORS_ALLOWED_METHODS")),
+    ("HTTP_CORS_ALLOWED_HEADERS", "Content-Type", ("api", "HTTP_CORS_ALLOWED_HEADERS")),
+    ("HTTP_CORS_MAX_AGE_HOURS_CACHE", "3", ("api", "HTTP_CORS_MAX_AGE_HOURS_CACHE")),
+    ("CRON_TAB_COUNT_USERS_EVENT_TASK", "*/10 * * * *", ("db", "CRON_TAB_COUNT_USERS_EVENT_TASK")),
+    ("REACT_APP_API_BASE_URL", "http://example.test/api", ("web", "REACT_APP_API_BASE_URL")),
+]
+
+
+def compose_config(env):
+    """docker-compose's own rendering of the file with exactly env set."""
+    import subprocess
+    import tempfile
+    clean = {k: v for k, v in os.environ.items()
+             if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+    # An empty env file: an .env beside the compose file must not count.
+    with tempfile.NamedTemporaryFile("w", suffix=".env") as empty:
+        r = subprocess.run(["docker-compose", "--env-file", empty.name, "-f", os.path.join(TOP, "docker-compose.yml"),
+                            "config"], env={**clean, **env}, capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"docker-compose config with {env}: {r.stderr.strip()}")
+        return {}
+    return yaml.safe_load(r.stdout)["services"]
+
+
+def cmd_composeenv(args):
+    """The original's variables reach the services; HTTP_PORT moves the
+    published port and the page's default API address, not the port inside
+    the network (Prometheus's target, the healthcheck); the page's keys
+    default to the api service's own read and write defaults, never admin,
+    and can be set empty."""
+    dflt = compose_config({})
+    api, web = dflt.get("api", {}), dflt.get("web", {})
+    if [p.get("published") for p in api.get("ports", [])] != [8080] or api["environment"].get("HTTP_PORT") != "8080":
+        fail(f"service api: by default not published on 8080 and listening on 8080: {api.get('ports')}")
+    keys = api.get("environment", {})
+    wenv = web.get("environment", {})
+    for kind in ("READ", "WRITE"):
+        if wenv.get(f"WEB_API_KEY_{kind}") not in ("", keys.get(f"HTTP_API_KEY_{kind}")):
+            fail(f"service web: WEB_API_KEY_{kind} defaults to {wenv.get(f'WEB_API_KEY_{kind}')!r}, "
+                 f"not the api service's HTTP_API_KEY_{kind} {keys.get(f'HTTP_API_KEY_{kind}')!r}")
+    admin = keys.get("HTTP_API_KEY_ADMIN")
+    if admin and admin in wenv.values():
+        fail("service web: the page is given the admin key")
+    if wenv.get("API_BASE_URL_DEFAULT") != "http://localhost:8080":
+        fail(f"service web: the page's default API is {wenv.get('API_BASE_URL_DEFAULT')!r}")
+    env = {name: value for name, value, _ in ORIGINAL_VARS}
+    env.update(HTTP_PORT="9000", WEB_API_KEY_READ="", WEB_API_KEY_WRITE="")
+    set_ = compose_config(env)
+    for name, value, (svc, key) in ORIGINAL_VARS:
+        got = set_.get(svc, {}).get("environment", {}).get(key)
+        if got != value:
+            fail(f"{name}={value!r} gives service {svc} {key}={got!r}")
+    api, web = set_.get("api", {}), set_.get("web", {})
+    ports = [(p.get("published"), p.get("target")) for p in api.get("ports", [])]
+    if ports != [(9000, 8080)] or api.get("environment", {}).get("HTTP_PORT") != "8080":
+        fail(f"HTTP_PORT=9000: api publishes {ports} and listens on {api.get('environment', {}).get('HTTP_PORT')}, "
+             "expected 9000 -> 8080 (Prometheus scrapes api:8080)")
+    if "8080" not in str(api.get("healthcheck", {}).get("test")):
+        fail("service api: the healthcheck does not ask port 8080")
+    wenv = web.get("environment", {})
+    if wenv.get("API_BASE_URL_DEFAULT") != "http://localhost:9000":
+        fail(f"HTTP_PORT=9000: the page's default API is {wenv.get('API_BASE_URL_DEFAULT')!r}")
+    if wenv.get("WEB_API_KEY_READ") != "" or wenv.get("WEB_API_KEY_WRITE") != "":
+        fail("WEB_API_KEY_READ= and WEB_API_KEY_WRITE= (empty) do not leave the page without keys")
+    prom = load_yaml(os.path.join(TOP, "prometheus", "prometheus.yml"))
+    if not any("api:8080" in sc2["targets"] for sc in prom["scrape_configs"] for sc2 in sc.get("static_configs", [])):
+        fail("prometheus.yml does not scrape api:8080")
+    if not failures:
+        ok("docker-compose: " + ", ".join(n for n, _, _ in ORIGINAL_VARS) +
+           " and HTTP_PORT (published port, the page's default API) pass through; the page's keys "
+           "default to the api's read and write defaults and can be emptied")
 
 
 def cmd_promconfig(args):
@@ -684,7 +839,13 @@ def cmd_selftest(args):
         ("COPY of a missing file", "does not exist",
          replace_in("docker/db/Dockerfile", "COPY Makefile user_activity.control", "COPY Makefile no-such-file")),
         ("unpinned image", "no pinned tag",
-         replace_in("docker-compose.yml", "image: grafana/loki:3.0.0", "image: grafana/loki")),
+         replace_in("docker-compose.yml", "image: grafana/loki:3.5.0", "image: grafana/loki")),
+        ("Loki without the volume endpoint", "limits_config.volume_enabled",
+         replace_in("loki/loki-config.yml", "volume_enabled: true", "volume_enabled: false")),
+        ("Grafana without Logs Drilldown", "does not install grafana-lokiexplore-app",
+         replace_in("docker-compose.yml", "image: grafana/grafana:12.3.1", "image: grafana/grafana:11.1.4")),
+        ("a Logs Drilldown link to another datasource", "want api in",
+         replace_in("docs/coming-from-the-original.md", "logs?var-ds=loki", "logs?var-ds=prometheus")),
         ("promtail without a field", "does not extract",
          replace_in("promtail/promtail-config.yml", "request_id: request_id", "rid: request_id")),
     ]
@@ -692,7 +853,7 @@ def cmd_selftest(args):
         with tempfile.TemporaryDirectory() as root:
             for d in ("grafana", "prometheus", "promtail", "loki", "docker", "docs"):
                 shutil.copytree(os.path.join(TOP, d), os.path.join(root, d))
-            for f in ("docker-compose.yml", "Makefile", "user_activity.control"):
+            for f in ("docker-compose.yml", "Makefile", "user_activity.control", "README.md"):
                 shutil.copy(os.path.join(TOP, f), root)
             for d in ("extension", "http-shim", "frontend"):
                 if os.path.isdir(os.path.join(TOP, d)):
@@ -723,6 +884,7 @@ def main():
     s.add_argument("--prometheus", required=True)
     sub.add_parser("sql")
     sub.add_parser("selftest")
+    sub.add_parser("composeenv")
     s = sub.add_parser("imagebuild")
     s.add_argument("dockerfile")
     s.add_argument("--pg-config", required=True)
@@ -731,7 +893,8 @@ def main():
     s.add_argument("file")
     args = ap.parse_args()
     {"static": cmd_static, "promconfig": cmd_promconfig, "queries": cmd_queries,
-     "sql": cmd_sql, "logs": cmd_logs, "selftest": cmd_selftest, "imagebuild": cmd_imagebuild}[args.cmd](args)
+     "sql": cmd_sql, "logs": cmd_logs, "selftest": cmd_selftest, "imagebuild": cmd_imagebuild,
+     "composeenv": cmd_composeenv}[args.cmd](args)
     if failures:
         print(f"{len(failures)} failure(s)")
         sys.exit(1)

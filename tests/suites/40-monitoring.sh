@@ -5,7 +5,10 @@
 # firing and quiet); dashboard JSON (datasource uids provisioned, no
 # ${DS_...}, unique panel ids, only metrics the shim exports); promtail's
 # fields; docker-compose config -q and every build input the compose file
-# and its Dockerfiles name.
+# and its Dockerfiles name; the original's variables (DB_URL, HTTP_PORT,
+# HTTP_CORS_*, CRON_TAB_COUNT_USERS_EVENT_TASK, REACT_APP_API_BASE_URL)
+# through docker-compose's own interpolation; Logs Drilldown's Grafana and
+# Loki versions, Loki settings, labels and links.
 #
 # Live: a throw-away cluster set up by the db image's own init script, the
 # real standalone shim configured as docker-compose configures it and the
@@ -56,6 +59,7 @@ run promtool test rules prometheus/tests/*.yml
 
 step docker-compose
 run docker-compose -f docker-compose.yml config -q
+run $check composeenv
 
 step image build stages, replayed without Docker
 # The build stages' COPY and make commands, in scratch copies of the tree,
@@ -122,7 +126,14 @@ psql -X -q -U postgres -d postgres -c "CREATE DATABASE user_activity"
 
 # The db image's init script and healthcheck, against the real cluster: not
 # healthy before the init script ran, healthy after.
-if env POSTGRES_USER=postgres POSTGRES_DB=user_activity sh docker/db/db-healthcheck.sh 2>/dev/null; then
+# healthcheck [CRON]: the db container's healthcheck, as Docker runs it with
+# the container's environment (CRON_TAB_COUNT_USERS_EVENT_TASK unset when
+# CRON is not given).
+healthcheck() {
+	env POSTGRES_USER=postgres POSTGRES_DB=user_activity SCHEDULE_STATE="$tmp/schedule-state" \
+		${1+CRON_TAB_COUNT_USERS_EVENT_TASK="$1"} sh docker/db/db-healthcheck.sh
+}
+if healthcheck 2>/dev/null; then
 	echo "FAIL: docker/db/db-healthcheck.sh passes without the extension"; status=1
 fi
 env POSTGRES_USER=postgres POSTGRES_DB=user_activity \
@@ -132,11 +143,39 @@ env POSTGRES_USER=postgres POSTGRES_DB=user_activity \
 	{ cat "$tmp/initdb.log"; echo "FAIL: docker/db/initdb/10-user-activity.sh"; exit 1; }
 # the worker's login role and the API key objects, while the extension is older than 1.4
 psql -X -q -v ON_ERROR_STOP=1 -U postgres -d user_activity -f tests/lib/api-keys-1.4.sql
-env POSTGRES_USER=postgres POSTGRES_DB=user_activity sh docker/db/db-healthcheck.sh ||
-	{ echo "FAIL: docker/db/db-healthcheck.sh on a ready database"; exit 1; }
-job=$(psql -X -tA -U postgres -d user_activity -c "SELECT schedule FROM cron.job WHERE jobname = 'user_activity_count'")
-[ "$job" = "0 */4 * * *" ] || { echo "FAIL: init script scheduled counting as \"$job\""; status=1; }
+healthcheck >"$tmp/health.log" 2>&1 ||
+	{ cat "$tmp/health.log"; echo "FAIL: docker/db/db-healthcheck.sh on a ready database"; exit 1; }
+job() { psql -X -tA -U postgres -d user_activity -c "SELECT schedule FROM cron.job WHERE jobname = 'user_activity_count'"; }
+[ "$(job)" = "0 */4 * * *" ] || { echo "FAIL: init script scheduled counting as \"$(job)\""; status=1; }
 echo "ok: docker/db init script, healthcheck and counting schedule"
+
+# CRON_TAB_COUNT_USERS_EVENT_TASK at every start, not only the first: the
+# healthcheck applies it once per server start (docker/db/schedule-counting.sh).
+expect_job() {
+	[ "$(job)" = "$1" ] || { echo "FAIL: $2: counting is scheduled \"$(job)\", expected \"$1\""; status=1; }
+}
+tests/lib/cluster.sh restart "$data"
+healthcheck '*/5 * * * *' >"$tmp/health.log" 2>&1 ||
+	{ cat "$tmp/health.log"; echo "FAIL: healthcheck after a restart with a new schedule"; status=1; }
+expect_job '*/5 * * * *' "a restart with CRON_TAB_COUNT_USERS_EVENT_TASK changed"
+psql -X -q -U postgres -d user_activity -c "SELECT user_activity.schedule_counting('0 1 * * *')" >/dev/null
+healthcheck '*/5 * * * *' >/dev/null 2>&1 || { echo "FAIL: the second healthcheck of a start"; status=1; }
+expect_job '0 1 * * *' "a schedule set with SQL, before the next start"
+tests/lib/cluster.sh restart "$data"
+healthcheck '*/5 * * * *' >/dev/null 2>&1 || { echo "FAIL: healthcheck after a restart"; status=1; }
+expect_job '*/5 * * * *' "the next start"
+tests/lib/cluster.sh restart "$data"
+if healthcheck 'every tuesday' >"$tmp/health.log" 2>&1; then
+	echo "FAIL: healthy with CRON_TAB_COUNT_USERS_EVENT_TASK=\"every tuesday\""; status=1
+fi
+grep -q 'invalid schedule "every tuesday"' "$tmp/health.log" ||
+	{ cat "$tmp/health.log"; echo "FAIL: the healthcheck does not say why the schedule failed"; status=1; }
+healthcheck 'every tuesday' >/dev/null 2>&1 && { echo "FAIL: healthy on the second check of a failed start"; status=1; }
+expect_job '*/5 * * * *' "a failed schedule"
+tests/lib/cluster.sh restart "$data"
+healthcheck >/dev/null 2>&1 || { echo "FAIL: healthcheck with CRON_TAB_COUNT_USERS_EVENT_TASK unset"; status=1; }
+expect_job '0 */4 * * *' "a start with CRON_TAB_COUNT_USERS_EVENT_TASK unset"
+echo "ok: a changed CRON_TAB_COUNT_USERS_EVENT_TASK reschedules at the next start, once per start; a bad one keeps the db unhealthy and says why"
 
 # The standalone shim as docker-compose's "api" service runs it: login role
 # api, API keys on.

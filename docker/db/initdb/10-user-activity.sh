@@ -1,7 +1,9 @@
 #!/bin/sh
 # First start only (the official image runs /docker-entrypoint-initdb.d/ on
 # an empty data directory): install the extensions, create the login roles
-# of the other services and schedule the counting job.
+# of the other services and schedule the counting job.  At every later
+# start, the healthcheck's schedule-counting.sh applies a changed
+# CRON_TAB_COUNT_USERS_EVENT_TASK.
 #
 #   api                the HTTP shim; member of user_activity_writer
 #   grafana            Grafana's PostgreSQL datasource; user_activity_reader

@@ -6,6 +6,25 @@
 -- can be partitioned by recorded time.
 --
 
+-- CREATE EXTENSION adopts an existing schema named user_activity, and the
+-- owner of a schema may drop and replace any object in it: one that a
+-- non-superuser made first is refused before anything runs in it.
+DO $guard$
+DECLARE
+    v_owner name;
+BEGIN
+    SELECT r.rolname INTO v_owner
+    FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner
+    WHERE n.nspname = 'user_activity' AND NOT r.rolsuper;
+    IF FOUND THEN
+        RAISE EXCEPTION 'schema user_activity is owned by role "%", which is not a superuser', v_owner
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The owner of a schema can replace the objects in it, and the extension''s SECURITY DEFINER functions read them.',
+                  HINT = 'Drop the schema, or ALTER SCHEMA user_activity OWNER TO a superuser after checking what it holds.';
+    END IF;
+END
+$guard$;
+
 CREATE TYPE user_activity.action AS ENUM ('created', 'updated', 'deleted', 'viewed');
 COMMENT ON TYPE user_activity.action IS 'the four kinds of user activity';
 
