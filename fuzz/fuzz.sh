@@ -27,7 +27,6 @@ trap 'tests/lib/cluster.sh stop "$tmp/data" || true' EXIT
 psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
 $psql -d postgres -c "CREATE DATABASE fuzz"
 $psql -d fuzz -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
-$psql -d fuzz -f tests/lib/api-keys-1.4.sql
 mkdir -p "$tmp/out"
 FUZZ_DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=fuzz" \
 FUZZ_HTTP_PORT=${FUZZ_HTTP_PORT:-18370} fuzz/run.sh "$tmp/out" "${FUZZ_SECONDS:-300}"

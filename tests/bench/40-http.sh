@@ -76,7 +76,6 @@ psql="env PGOPTIONS=-cclient_min_messages=warning psql -X -q -v ON_ERROR_STOP=1 
 $psql -d postgres -c "CREATE DATABASE http_bench"
 psql="$psql -d http_bench"
 $psql -c "CREATE EXTENSION user_activity"
-$psql -f tests/lib/api-keys-1.4.sql
 # the current partition and those ahead, for direct INSERTs at now()
 $psql -c "SELECT user_activity.maintain_partitions()" >/dev/null
 # the user whose pages are read: 10 000 events

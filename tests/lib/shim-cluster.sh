@@ -8,9 +8,6 @@
 # worker_group_commit=off.  On loopback it takes requests without a key
 # (user_activity.http_allow_unauthenticated), as "make run" does; the
 # access tests start shims that need keys.
-#
-# shim_cluster_keys DB gives the database the API key objects of extension
-# 1.4 when its extension is older (tests/lib/api-keys-1.4.sql).
 
 start_shim_cluster() {
 	static=$tmp/static
@@ -28,9 +25,4 @@ user_activity.http_allow_unauthenticated = on
 user_activity.http_group_commit = ${worker_group_commit:-on}
 user_activity.http_static_dir = '$static'" \
 		tests/lib/cluster.sh start "$data" "$pgport"
-}
-
-shim_cluster_keys() {
-	psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pgport" -U postgres -d "$1" \
-		-f tests/lib/api-keys-1.4.sql
 }

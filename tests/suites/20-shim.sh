@@ -63,7 +63,6 @@ trap cleanup EXIT
 psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
 $psql -d postgres -c "CREATE DATABASE shim"
 $psql -d shim -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
-shim_cluster_keys shim
 # the current partition and those ahead, for the tests' direct INSERTs
 $psql -d shim -c "SELECT user_activity.maintain_partitions()" >/dev/null
 

@@ -139,7 +139,6 @@ user_activity.http_static_dir = '$top/frontend/dist'" \
 export PGHOST=127.0.0.1 PGPORT=$pgport PGUSER=postgres PGDATABASE=user_activity
 psql -X -q -d postgres -c "CREATE DATABASE user_activity"
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
-psql -X -q -v ON_ERROR_STOP=1 -f tests/lib/api-keys-1.4.sql
 
 # The standalone shim as docker-compose's "api" service runs it.
 read_key=frontend-read-key

@@ -141,8 +141,6 @@ env POSTGRES_USER=postgres POSTGRES_DB=user_activity \
 	CRON_TAB_COUNT_USERS_EVENT_TASK='0 */4 * * *' \
 	sh docker/db/initdb/10-user-activity.sh >"$tmp/initdb.log" 2>&1 ||
 	{ cat "$tmp/initdb.log"; echo "FAIL: docker/db/initdb/10-user-activity.sh"; exit 1; }
-# the worker's login role and the API key objects, while the extension is older than 1.4
-psql -X -q -v ON_ERROR_STOP=1 -U postgres -d user_activity -f tests/lib/api-keys-1.4.sql
 healthcheck >"$tmp/health.log" 2>&1 ||
 	{ cat "$tmp/health.log"; echo "FAIL: docker/db/db-healthcheck.sh on a ready database"; exit 1; }
 job() { psql -X -tA -U postgres -d user_activity -c "SELECT schedule FROM cron.job WHERE jobname = 'user_activity_count'"; }

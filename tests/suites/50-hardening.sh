@@ -42,7 +42,6 @@ trap cleanup EXIT
 psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
 $psql -d postgres -c "CREATE DATABASE hard"
 $psql -d hard -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
-shim_cluster_keys hard
 
 DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=hard" \
 HTTP_ALLOW_UNAUTHENTICATED=on HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
