@@ -234,7 +234,9 @@ describe('API keys managed in SQL', () => {
   });
 
   test('an expired key: 401, counted as expired; wrong and malformed keys: 401 by reason', async () => {
-    const expired = psql("SELECT user_activity.create_api_key('test-expired', 'admin', now() - interval '1 minute')");
+    // create_api_key takes no past expiry: the key is made, then backdated
+    const expired = psql("SELECT user_activity.create_api_key('test-expired', 'admin')");
+    psql("UPDATE user_activity.api_keys SET expires_at = now() - interval '1 minute' WHERE name = 'test-expired'");
     const soon = psql("SELECT user_activity.create_api_key('test-soon', 'read', now() + interval '4 seconds')");
     const soonMade = Date.now();
     for (const [mode, base] of Object.entries(modes())) {
