@@ -34,7 +34,7 @@ ISOLATION := $(sort $(notdir $(basename $(wildcard specs/*.spec))))
 ISOLATION_OPTS = --dbname=isolation_regression
 
 PG_CPPFLAGS = -I$(srcdir)/extension/include -I$(shell $(PG_CONFIG) --includedir)
-SHLIB_LINK = -lmicrohttpd -ljansson -lpthread
+SHLIB_LINK = -lmicrohttpd -ljansson -lcrypto -lpthread
 SHLIB_LINK_INTERNAL = -L$(shell $(PG_CONFIG) --libdir) -lpq
 
 EXTRA_CLEAN = results output_iso regression.diffs regression.out

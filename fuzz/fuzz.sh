@@ -28,5 +28,5 @@ psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
 $psql -d postgres -c "CREATE DATABASE fuzz"
 $psql -d fuzz -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
 mkdir -p "$tmp/out"
-FUZZ_DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=fuzz" \
+FUZZ_DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=fuzz" \
 FUZZ_HTTP_PORT=${FUZZ_HTTP_PORT:-18370} fuzz/run.sh "$tmp/out" "${FUZZ_SECONDS:-300}"

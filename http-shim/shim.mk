@@ -4,15 +4,15 @@
 # The shim's core (everything in src/ but main.c) is linked twice: into the
 # extension's module, where extension/src/worker.c runs it as a background
 # worker, and into the standalone program http-shim/user-activity-shim.
-# The core never includes postgres.h; it only needs libpq, libmicrohttpd
-# and jansson.
+# The core never includes postgres.h; it only needs libpq, libmicrohttpd,
+# jansson and OpenSSL's libcrypto (SHA-256 of the API keys).
 
 SHIM_DIR := http-shim
 SHIM_CORE_SRCS := $(filter-out $(SHIM_DIR)/src/main.c,$(sort $(wildcard $(SHIM_DIR)/src/*.c)))
 SHIM_CORE_OBJS := $(SHIM_CORE_SRCS:.c=.o)
 SHIM_BIN := $(SHIM_DIR)/user-activity-shim
 SHIM_UNIT := $(SHIM_DIR)/tests/unit
-SHIM_LIBS := -L$(shell $(PG_CONFIG) --libdir) -lpq -lmicrohttpd -ljansson -lpthread
+SHIM_LIBS := -L$(shell $(PG_CONFIG) --libdir) -lpq -lmicrohttpd -ljansson -lcrypto -lpthread
 
 # PGXS fixed its link rule's prerequisites when it was included; add ours.
 OBJS += $(SHIM_CORE_OBJS)

@@ -15,6 +15,7 @@ postgresql-contrib
 libpq-dev
 libmicrohttpd-dev
 libjansson-dev
+libssl-dev
 libipc-run-perl
 prometheus
 chromium

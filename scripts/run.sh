@@ -5,6 +5,11 @@
 # serves REST and the page from the in-database HTTP worker.  Stays in the
 # foreground; Ctrl-C stops everything.
 #
+# The worker listens on 127.0.0.1 only and takes API requests without a key
+# (user_activity.http_allow_unauthenticated, which it refuses beyond
+# loopback).  It logs in as user_activity_http over the local socket, which
+# the cluster trusts, as it trusts every local connection (tests/lib/cluster.sh).
+#
 #   PGPORT      PostgreSQL port (default 5433)
 #   HTTP_PORT   REST API and page (default 8080)
 #   CRON_TAB_COUNT_USERS_EVENT_TASK   counting schedule (default "0 */4 * * *")
@@ -40,6 +45,8 @@ fi
 
 PRELOAD=user_activity CRON_DB=$DB PG_DURABLE=1 \
 PG_EXTRA_CONF="user_activity.http_port = $HTTP_PORT
+user_activity.http_listen_address = '127.0.0.1'
+user_activity.http_allow_unauthenticated = on
 user_activity.http_database = '$DB'
 user_activity.http_static_dir = '$top/frontend/dist'" \
 	tests/lib/cluster.sh start "$data" "$PGPORT"

@@ -9,9 +9,22 @@
  *	  blocked (so only this main thread ever handles the postmaster's
  *	  signals), then waits on its latch.  The threads never call backend
  *	  functions: they reach the database through libpq over the local
- *	  socket, as any client would.  SIGTERM drains the requests in flight
- *	  and exits; the postmaster restarts the worker after a crash or a kill
- *	  (bgw_restart_time) and stops it with the server.
+ *	  socket, as any client would, logged in as user_activity_http (never a
+ *	  superuser: the shim refuses to serve as one).  SIGTERM drains the
+ *	  requests in flight and exits; so does the postmaster's death, after
+ *	  the HTTP threads stopped.  The postmaster restarts the worker after a
+ *	  crash or a kill (bgw_restart_time) and stops it with the server.
+ *
+ *	  A port already taken or a superuser login role does not make the
+ *	  worker exit and start again every few seconds: it says so once and
+ *	  tries again, waiting longer each time (up to a minute), holding no
+ *	  database connection meanwhile.  A setting that cannot work (such as
+ *	  unauthenticated access beyond loopback) is said once, and the worker
+ *	  exits for good: it would fail the same way until the server restarts.
+ *
+ *	  There are no API key settings: keys live in user_activity.api_keys
+ *	  (see user_activity.create_api_key), out of reach of those who may
+ *	  read the server's settings.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +37,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "libpq/pqsignal.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/postmaster.h"
 #include "storage/ipc.h"
@@ -53,9 +67,7 @@ static char *http_cors_methods = NULL;
 static char *http_cors_headers = NULL;
 static int	http_cors_max_age_hours = 12;
 static bool http_cors_credentials = false;
-static char *http_api_key_write = NULL;
-static char *http_api_key_read = NULL;
-static char *http_api_key_admin = NULL;
+static bool http_allow_unauthenticated = false;
 static int	http_log_level = 1;
 static int	http_drain_timeout = 5000;
 static bool http_group_commit = true;
@@ -70,11 +82,15 @@ static const struct config_enum_entry log_level_options[] = {
 };
 
 static volatile sig_atomic_t got_sigterm = false;
+static volatile sig_atomic_t got_sighup = false;
+
+/* The longest wait between two tries to start, in milliseconds. */
+#define HTTP_RETRY_MAX_MS	60000
 
 /*
  * UaDefineHttpGucs defines the worker's settings.  All are read when the
  * server starts (PGC_POSTMASTER), so they exist only when the library is
- * preloaded; the API keys are visible to superusers only.
+ * preloaded.  None holds a secret.
  */
 void
 UaDefineHttpGucs(void)
@@ -89,20 +105,21 @@ UaDefineHttpGucs(void)
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_listen_address",
 							   "Address the HTTP shim listens on (\"*\": all IPv4 addresses).",
-							   NULL, &http_listen_address, "*",
+							   "Loopback by default; beyond loopback every API route needs a key.",
+							   &http_listen_address, "127.0.0.1",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_database",
 							   "Database the HTTP shim connects to (it has the extension).",
 							   NULL, &http_database, "postgres",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_user",
-							   "Role the HTTP shim logs in as (empty: the operating system user).",
-							   NULL, &http_user, "",
+							   "Role the HTTP shim logs in as; never a superuser.",
+							   "The extension's user_activity_http, a member of user_activity_writer, by default.",
+							   &http_user, "user_activity_http",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_role",
 							   "Role the HTTP shim switches to after login (empty: none).",
-							   "By default the extension's writer role, which may call the shim's functions and nothing else.",
-							   &http_role, "user_activity_writer",
+							   NULL, &http_role, "",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_static_dir",
 							   "Directory of the web page served at / (empty: none).",
@@ -146,8 +163,8 @@ UaDefineHttpGucs(void)
 							NULL, &http_group_max, 64, 1, 1000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_cors_allowed_origins",
-							   "CORS origins allowed, comma-separated (\"*\": any).",
-							   NULL, &http_cors_origins, "*",
+							   "CORS origins allowed, comma-separated (\"*\": any; empty: none).",
+							   NULL, &http_cors_origins, "",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("user_activity.http_cors_allowed_methods",
 							   "CORS methods allowed, comma-separated.",
@@ -165,24 +182,11 @@ UaDefineHttpGucs(void)
 							 "Whether CORS requests may carry credentials (never with origin \"*\").",
 							 NULL, &http_cors_credentials, false,
 							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("user_activity.http_api_key_write",
-							   "Bearer key for ingest (empty: open).",
-							   NULL, &http_api_key_write, "",
-							   PGC_POSTMASTER,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("user_activity.http_api_key_read",
-							   "Bearer key for queries (empty: open).",
-							   NULL, &http_api_key_read, "",
-							   PGC_POSTMASTER,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("user_activity.http_api_key_admin",
-							   "Bearer key for deletion (empty: open).",
-							   NULL, &http_api_key_admin, "",
-							   PGC_POSTMASTER,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("user_activity.http_allow_unauthenticated",
+							 "Whether the API routes take requests without a key (loopback only).",
+							 "Off: every /api route needs a key of its scope; on, the worker refuses to listen beyond loopback.",
+							 &http_allow_unauthenticated, false,
+							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("user_activity.http_log_level",
 							 "Least level of the shim's JSON log lines.",
 							 NULL, &http_log_level, 1, log_level_options,
@@ -210,6 +214,16 @@ UaRegisterHttpWorker(void)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "user_activity http shim");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "user_activity http shim");
 	RegisterBackgroundWorker(&worker);
+}
+
+static void
+HandleSighup(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	got_sighup = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
 }
 
 static void
@@ -287,17 +301,95 @@ WorkerConfig(ShimConfig *cfg)
 	shim_config_set(&cfg->cors_headers, http_cors_headers);
 	cfg->cors_max_age_hours = http_cors_max_age_hours;
 	cfg->cors_credentials = http_cors_credentials;
-	shim_config_set(&cfg->api_key_write, http_api_key_write);
-	shim_config_set(&cfg->api_key_read, http_api_key_read);
-	shim_config_set(&cfg->api_key_admin, http_api_key_admin);
+	cfg->allow_unauthenticated = http_allow_unauthenticated;
 	shim_config_set(&cfg->static_dir, http_static_dir);
 	cfg->log_level = http_log_level;
 }
 
 /*
+ * Pause waits up to ms on the latch.  False when the worker must stop:
+ * SIGTERM, or the postmaster died.
+ */
+static bool
+Pause(long ms)
+{
+	int			rc;
+
+	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
+				   ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	return !got_sigterm && !(rc & WL_POSTMASTER_DEATH);
+}
+
+/*
+ * StartShim starts the shim, trying again while the port is taken or the
+ * login role is a superuser, each wait twice the last up to a minute.
+ * Each cause is logged once, not at each try.  A setting that cannot work
+ * is logged and ends the worker for good (exit code 0: the postmaster does
+ * not restart it).  NULL when the worker must stop.
+ */
+static Shim *
+StartShim(void)
+{
+	ShimConfig	cfg;
+	char		err[512];
+	Shim	   *shim;
+	ShimStartError why;
+	ShimStartError said = SHIM_START_CONFIG;
+	long		wait_ms = 1000;
+
+	for (;;)
+	{
+		WorkerConfig(&cfg);
+		/* the threads start with every signal blocked, as this one is now */
+		sigprocmask(SIG_SETMASK, &BlockSig, NULL);
+		shim = shim_start(&cfg, &why, err, sizeof(err));
+		sigprocmask(SIG_SETMASK, &UnBlockSig, NULL);
+		shim_config_free(&cfg);
+		if (shim != NULL)
+		{
+			if (said != SHIM_START_CONFIG)
+				ereport(LOG,
+						(errmsg("user_activity http shim started after all")));
+			return shim;
+		}
+		if (why == SHIM_START_CONFIG)
+		{
+			ereport(LOG,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("user_activity http shim: %s", err),
+					 errhint("Fix the user_activity.http_* settings and restart the server.")));
+			proc_exit(0);
+		}
+		if (why != said)
+		{
+			if (why == SHIM_START_SUPERUSER)
+				ereport(WARNING,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("user_activity http shim: %s", err),
+						 errdetail("user_activity.http_user is \"%s\".", http_user),
+						 errhint("Set user_activity.http_user to a role without superuser rights, such as user_activity_http; the worker tries again, waiting up to %d s between tries.",
+								 HTTP_RETRY_MAX_MS / 1000)));
+			else
+				ereport(WARNING,
+						(errcode(ERRCODE_CONFIG_FILE_ERROR),
+						 errmsg("user_activity http shim cannot start: %s", err),
+						 errhint("The worker tries again, waiting up to %d s between tries; it holds no database connection meanwhile.",
+								 HTTP_RETRY_MAX_MS / 1000)));
+			said = why;
+		}
+		if (!Pause(wait_ms))
+			return NULL;
+		wait_ms = Min(wait_ms * 2, HTTP_RETRY_MAX_MS);
+	}
+}
+
+/*
  * user_activity_http_main is the worker's entry point.  Exiting with code 1
  * (also after SIGTERM) lets the postmaster restart the worker unless the
- * whole server is stopping.
+ * whole server is stopping.  On the postmaster's death the HTTP threads
+ * are stopped (without waiting for requests: their database is gone)
+ * before the worker exits.
  */
 void
 user_activity_http_main(Datum arg)
@@ -305,35 +397,57 @@ user_activity_http_main(Datum arg)
 	ShimConfig	cfg;
 	char		err[512];
 	Shim	   *shim;
+	bool		pm_dead = false;
 
 	pqsignal(SIGTERM, HandleSigterm);
-	pqsignal(SIGHUP, SIG_IGN);
+	pqsignal(SIGHUP, HandleSighup);
 
 	WorkerConfig(&cfg);
 	if (!shim_config_validate(&cfg, err, sizeof(err)))
-		ereport(FATAL,
+	{
+		/* said once: exit code 0, so the postmaster does not start it again */
+		ereport(LOG,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("user_activity http shim: %s", err)));
-
-	/* the threads start with every signal blocked, as this thread is now */
-	shim = shim_start(&cfg, err, sizeof(err));
+				 errmsg("user_activity http shim: %s", err),
+				 errhint("Fix the user_activity.http_* settings and restart the server.")));
+		proc_exit(0);
+	}
 	shim_config_free(&cfg);
-	if (shim == NULL)
-		ereport(FATAL,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("user_activity http shim cannot start: %s", err)));
 
 	BackgroundWorkerUnblockSignals();
+	shim = StartShim();
+	if (shim == NULL)
+		proc_exit(1);
 	ereport(LOG,
-			(errmsg("user_activity http shim listening on port %d", http_port)));
+			(errmsg("user_activity http shim listening on %s port %d",
+					http_listen_address, http_port)));
 
 	while (!got_sigterm)
 	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1000L, PG_WAIT_EXTENSION);
+		int			rc;
+
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
+					   1000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		if (rc & WL_POSTMASTER_DEATH)
+		{
+			pm_dead = true;
+			break;
+		}
+		if (got_sighup)
+		{
+			got_sighup = false;
+			shim_reload_keys(shim);
+		}
 	}
 
+	if (pm_dead)
+	{
+		ereport(LOG,
+				(errmsg("user_activity http shim: the postmaster died, stopping the HTTP threads")));
+		shim_stop(shim, 0);
+		proc_exit(1);
+	}
 	ereport(LOG, (errmsg("user_activity http shim got SIGTERM, shutting down")));
 	shim_stop(shim, http_drain_timeout);
 	proc_exit(1);

@@ -34,7 +34,7 @@ typedef struct ShimConfig
 	ShimMode	mode;
 	char	   *db_url;			/* libpq connection string or URI; "" = PG* env */
 	char	   *db_role;		/* SET ROLE after connecting, "" = none */
-	char	   *listen_address; /* "*" or an IPv4/IPv6 address */
+	char	   *listen_address; /* "*" or an IPv4/IPv6 address; loopback */
 	int			port;			/* HTTP port, 1..65535 */
 	int			threads;		/* MHD worker threads */
 	int			pool_size;		/* database connections (>= threads) */
@@ -44,14 +44,15 @@ typedef struct ShimConfig
 	int			statement_timeout_ms;	/* 0 = server default */
 	bool		group_commit;	/* write concurrent single events together */
 	int			group_max;		/* most events in one group transaction */
-	char	   *cors_origins;	/* comma-separated, "*" = any */
+	char	   *cors_origins;	/* comma-separated, "*" = any, "" = none */
 	char	   *cors_methods;
 	char	   *cors_headers;
 	int			cors_max_age_hours;
 	bool		cors_credentials;
-	char	   *api_key_write;	/* "" = ingest open */
-	char	   *api_key_read;	/* "" = queries open */
-	char	   *api_key_admin;	/* "" = delete open */
+	bool		allow_unauthenticated;	/* API routes take no key (loopback) */
+	char	   *api_key_write;	/* standalone: a key from the environment */
+	char	   *api_key_read;	/* (merged with the database's keys; "" = */
+	char	   *api_key_admin;	/* none) */
 	char	   *static_dir;		/* "" = no page */
 	int			log_level;		/* 0 debug, 1 info, 2 warn, 3 error */
 } ShimConfig;
@@ -60,6 +61,7 @@ typedef struct ShimConfig
 typedef const char *(*ShimGetenv) (const char *name);
 
 /* config.c */
+extern bool shim_address_is_loopback(const char *address);
 extern void shim_config_defaults(ShimConfig *cfg);
 extern bool shim_config_from_env(ShimConfig *cfg, ShimGetenv get,
 								 char *err, size_t errlen);
@@ -73,13 +75,28 @@ extern int	shim_config_max_exports(const ShimConfig *cfg);
 /* server.c */
 typedef struct Shim Shim;
 
+/* Why shim_start failed: the caller decides whether trying again helps. */
+typedef enum ShimStartError
+{
+	SHIM_START_CONFIG,			/* a setting is wrong: it will not pass */
+	SHIM_START_BIND,			/* the address or port cannot be taken */
+	SHIM_START_SUPERUSER,		/* the database role is a superuser */
+	SHIM_START_RESOURCES		/* threads or memory */
+} ShimStartError;
+
 /*
  * shim_start starts the HTTP daemon and its threads (which inherit the
- * caller's signal mask: block signals first).  Returns NULL and fills err
- * on failure.  shim_stop stops accepting, drains the requests in flight for
- * up to drain_ms and frees everything.
+ * caller's signal mask: block signals first).  It takes the listening
+ * socket before it opens any database connection, so a port already taken
+ * costs the database nothing.  Returns NULL and fills err (and *why, when
+ * not NULL) on failure.  shim_stop stops accepting, drains the requests in
+ * flight for up to drain_ms and frees everything.  shim_reload_keys has
+ * the API keys read again from the database soon, without waiting; any
+ * thread may call it.
  */
-extern Shim *shim_start(const ShimConfig *cfg, char *err, size_t errlen);
+extern Shim *shim_start(const ShimConfig *cfg, ShimStartError *why,
+						char *err, size_t errlen);
 extern void shim_stop(Shim *shim, int drain_ms);
+extern void shim_reload_keys(Shim *shim);
 
 #endif							/* SHIM_H */

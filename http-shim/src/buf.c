@@ -28,20 +28,35 @@ shim_buf_free(ShimBuf *b)
 	shim_buf_init(b);
 }
 
-/* Grows the buffer so that n more bytes and a terminating NUL fit. */
+/*
+ * shim_buf_reserve makes room for n more bytes and a terminating NUL, the
+ * capacity doubled as it grows; false, the buffer unchanged, when memory
+ * is short.  A request body reserves its declared length at once.
+ */
+bool
+shim_buf_reserve(ShimBuf *b, size_t n)
+{
+	size_t		need = b->len + n + 1;
+	size_t		cap = b->cap ? b->cap : 256;
+	char	   *data;
+
+	if (need <= b->cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	data = realloc(b->data, cap);
+	if (data == NULL)
+		return false;
+	b->data = data;
+	b->cap = cap;
+	return true;
+}
+
+/* Grows the buffer for what the shim itself writes; aborts without memory. */
 static void
 BufReserve(ShimBuf *b, size_t n)
 {
-	size_t		need = b->len + n + 1;
-
-	if (need <= b->cap)
-		return;
-	if (b->cap == 0)
-		b->cap = 256;
-	while (b->cap < need)
-		b->cap *= 2;
-	b->data = realloc(b->data, b->cap);
-	if (b->data == NULL)
+	if (!shim_buf_reserve(b, n))
 		abort();
 }
 
@@ -267,4 +282,25 @@ shim_const_eq(const char *given, const char *secret)
 		__asm__ __volatile__("" : "+r"(diff));
 	}
 	return diff == 0;
+}
+
+/*
+ * shim_const_eq_bytes is shim_const_eq for two hashes of n bytes: 1 when
+ * they are equal, else 0, in time that does not depend on where they
+ * differ.  It returns an integer rather than a branch's outcome so that
+ * the API key check can fold it into its other flags.
+ */
+unsigned
+shim_const_eq_bytes(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	unsigned char diff = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		diff |= a[i] ^ b[i];
+		__asm__ __volatile__("" : "+r"(diff));
+	}
+	/* 1 when diff is 0: the borrow of diff - 1 */
+	return (unsigned) (((unsigned) diff - 1) >> 8) & 1;
 }

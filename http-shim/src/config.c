@@ -10,6 +10,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -60,7 +61,7 @@ shim_config_defaults(ShimConfig *cfg)
 	cfg->mode = SHIM_MODE_STANDALONE;
 	shim_config_set(&cfg->db_url, "");
 	shim_config_set(&cfg->db_role, "");
-	shim_config_set(&cfg->listen_address, "*");
+	shim_config_set(&cfg->listen_address, "127.0.0.1");
 	cfg->port = 8080;
 	cfg->threads = 8;
 	cfg->pool_size = 0;			/* threads + 2 */
@@ -69,11 +70,12 @@ shim_config_defaults(ShimConfig *cfg)
 	cfg->statement_timeout_ms = 0;
 	cfg->group_commit = true;
 	cfg->group_max = 64;
-	shim_config_set(&cfg->cors_origins, "*");
+	shim_config_set(&cfg->cors_origins, "");
 	shim_config_set(&cfg->cors_methods, "GET,POST,DELETE");
 	shim_config_set(&cfg->cors_headers, "Content-Type,Authorization");
 	cfg->cors_max_age_hours = 12;
 	cfg->cors_credentials = false;
+	cfg->allow_unauthenticated = false;
 	shim_config_set(&cfg->api_key_write, "");
 	shim_config_set(&cfg->api_key_read, "");
 	shim_config_set(&cfg->api_key_admin, "");
@@ -231,6 +233,10 @@ shim_config_from_env(ShimConfig *cfg, ShimGetenv get, char *err, size_t errlen)
 	if (v != NULL && !ParseBool("HTTP_CORS_ALLOW_CREDENTIALS", v,
 								&cfg->cors_credentials, err, errlen))
 		return false;
+	v = get("HTTP_ALLOW_UNAUTHENTICATED");
+	if (v != NULL && !ParseBool("HTTP_ALLOW_UNAUTHENTICATED", v,
+								&cfg->allow_unauthenticated, err, errlen))
+		return false;
 	v = get("HTTP_GROUP_COMMIT");
 	if (v != NULL && !ParseBool("HTTP_GROUP_COMMIT", v, &cfg->group_commit,
 								err, errlen))
@@ -282,6 +288,31 @@ CheckTokenList(const char *name, const char *list, char *err, size_t errlen)
 		}
 	}
 	return true;
+}
+
+/*
+ * shim_address_is_loopback tells whether a listen address reaches this host
+ * only: 127.0.0.0/8, ::1 or an IPv4-mapped loopback address.  "*" and any
+ * other address do not.
+ */
+bool
+shim_address_is_loopback(const char *address)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, address, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, address, &a6) == 1)
+	{
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0xff};
+
+		if (IN6_IS_ADDR_LOOPBACK(&a6))
+			return true;
+		return memcmp(a6.s6_addr, mapped, 12) == 0 && a6.s6_addr[12] == 127;
+	}
+	return false;
 }
 
 bool
@@ -353,6 +384,25 @@ shim_config_validate(const ShimConfig *cfg, char *err, size_t errlen)
 	{
 		snprintf(err, errlen,
 				 "invalid HTTP_LISTEN_ADDRESS \"\": must be \"*\" or an IP address");
+		return false;
+	}
+
+	/*
+	 * Unauthenticated access is a convenience of a single machine: anyone
+	 * who reaches the port could otherwise read, write and erase events.
+	 */
+	if (cfg->allow_unauthenticated &&
+		!shim_address_is_loopback(cfg->listen_address))
+	{
+		bool		worker = cfg->mode == SHIM_MODE_WORKER;
+
+		snprintf(err, errlen,
+				 "refusing to listen on %s with %s=on: unauthenticated access is for loopback only; %s",
+				 cfg->listen_address,
+				 worker ? "user_activity.http_allow_unauthenticated" :
+				 "HTTP_ALLOW_UNAUTHENTICATED",
+				 worker ? "create API keys with user_activity.create_api_key() instead" :
+				 "set API keys instead");
 		return false;
 	}
 	return true;

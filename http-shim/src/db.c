@@ -171,60 +171,112 @@ RunCommand(PGconn *pg, const char *sql)
 }
 
 /*
- * Connect opens the connection of one slot, sets the role and timeout and
- * prepares every statement.  A statement whose function is not installed
- * yet stays unprepared and is tried again on use.
+ * RoleIsSuperuser tells whether the session's login role is a superuser:
+ * the shim never works as one, since a superuser's session can undo any
+ * SET ROLE and do anything else a statement could be made to do.
  */
-static bool
-Connect(ShimPool *pool, ShimConn *conn, ShimDbError *err)
+static int
+RoleIsSuperuser(PGconn *pg)
+{
+	PGresult   *res = PQexec(pg,
+							 "SELECT rolsuper FROM pg_catalog.pg_roles "
+							 "WHERE rolname OPERATOR(pg_catalog.=) session_user");
+	int			super = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		super = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return super;
+}
+
+/* shim_db_open is declared in internal.h: see there. */
+PGconn *
+shim_db_open(const char *db_url, const char *role,
+			 const char *application_name, int statement_timeout_ms,
+			 ShimDbError *err, bool *superuser)
 {
 	const char *keys[4];
 	const char *vals[4];
 	int			n = 0;
-	int			q;
-	PGcancel   *cancel;
+	PGconn	   *pg;
+	int			super;
 
-	if (pool->db_url[0])
+	*superuser = false;
+	if (db_url[0])
 	{
 		keys[n] = "dbname";
-		vals[n++] = pool->db_url;
+		vals[n++] = db_url;
 	}
 	keys[n] = "application_name";
-	vals[n++] = "user_activity_shim";
+	vals[n++] = application_name;
 	keys[n] = "connect_timeout";
 	vals[n++] = "5";
 	keys[n] = NULL;
 	vals[n] = NULL;
 
-	conn->pg = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(conn->pg) != CONNECTION_OK)
+	pg = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(pg) != CONNECTION_OK)
+		goto fail;
+	if ((super = RoleIsSuperuser(pg)) != 0)
 	{
-		shim_db_connection_error(err, PQerrorMessage(conn->pg));
-		PQfinish(conn->pg);
-		conn->pg = NULL;
-		return false;
+		if (super < 0)
+			goto fail;
+		*superuser = true;
+		shim_db_connection_error(err, "");
+		snprintf(err->detail, sizeof(err->detail),
+				 "the database role \"%s\" is a superuser; the shim works only as a role without superuser rights (user_activity_http)",
+				 PQuser(pg));
+		PQfinish(pg);
+		return NULL;
 	}
-	memset(conn->prepared, 0, sizeof(conn->prepared));
-	if (pool->role[0])
+	if (role[0])
 	{
-		char	   *ident = PQescapeIdentifier(conn->pg, pool->role,
-											   strlen(pool->role));
+		char	   *ident = PQescapeIdentifier(pg, role, strlen(role));
 		char		sql[300];
 
 		snprintf(sql, sizeof(sql), "SET ROLE %s", ident ? ident : "\"\"");
 		PQfreemem(ident);
-		if (!RunCommand(conn->pg, sql))
+		if (!RunCommand(pg, sql))
 			goto fail;
 	}
-	if (pool->statement_timeout_ms > 0)
+	if (statement_timeout_ms > 0)
 	{
 		char		sql[64];
 
 		snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
-				 pool->statement_timeout_ms);
-		if (!RunCommand(conn->pg, sql))
+				 statement_timeout_ms);
+		if (!RunCommand(pg, sql))
 			goto fail;
 	}
+	return pg;
+
+fail:
+	shim_db_connection_error(err, PQerrorMessage(pg));
+	PQfinish(pg);
+	return NULL;
+}
+
+/*
+ * Connect opens the connection of one slot and prepares every statement.
+ * A statement whose function is not installed yet stays unprepared and is
+ * tried again on use.
+ */
+static bool
+Connect(ShimPool *pool, ShimConn *conn, ShimDbError *err)
+{
+	int			q;
+	PGcancel   *cancel;
+	bool		superuser;
+
+	conn->pg = shim_db_open(pool->db_url, pool->role, "user_activity_shim",
+							pool->statement_timeout_ms, err, &superuser);
+	if (conn->pg == NULL)
+	{
+		if (superuser)
+			shim_log(SHIM_LOG_ERROR, "%s", err->detail);
+		return false;
+	}
+	memset(conn->prepared, 0, sizeof(conn->prepared));
 	for (q = 0; q < SHIM_Q_COUNT; q++)
 	{
 		if (!Prepare(conn, q, NULL) && PQstatus(conn->pg) != CONNECTION_OK)

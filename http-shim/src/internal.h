@@ -48,6 +48,9 @@ extern void shim_buf_urlencode(ShimBuf *b, const char *s);
 extern bool shim_utf8_valid(const char *s, size_t n);
 extern double shim_now(void);
 extern bool shim_const_eq(const char *a, const char *b);
+extern unsigned shim_const_eq_bytes(const unsigned char *a,
+									const unsigned char *b, size_t n);
+extern bool shim_buf_reserve(ShimBuf *b, size_t n);
 
 /* ---- log.c: one JSON object per line ---- */
 
@@ -124,6 +127,16 @@ extern void shim_db_error_from_result(ShimConn *conn, const PGresult *res,
 extern void shim_db_connection_error(ShimDbError *err, const char *msg);
 extern bool shim_db_prepare(ShimConn *conn, ShimQuery q, ShimDbError *err);
 
+/*
+ * shim_db_open opens a session for the shim: refuses (NULL, err filled,
+ * *superuser true) a login role that is a superuser, then sets the role
+ * and the statement timeout.
+ */
+extern PGconn *shim_db_open(const char *db_url, const char *role,
+							const char *application_name,
+							int statement_timeout_ms, ShimDbError *err,
+							bool *superuser);
+
 /* ---- async.c: statements sent from the HTTP threads, group commit ---- */
 
 typedef struct ShimAsync ShimAsync;
@@ -179,6 +192,7 @@ extern void shim_metrics_group(int events, bool retried);
 extern void shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra);
 extern void shim_metrics_export_refused(void);
 extern void shim_metrics_export_rows(const char *format, uint64_t rows);
+extern void shim_metrics_auth_failure(int result);
 
 /* ---- router.c: the static route table ---- */
 
@@ -218,6 +232,38 @@ extern int	shim_route_match(const char *method, const char *path,
 extern const char *shim_route_label(int route);
 extern int	shim_route_for_path(const char *path);
 
+/* ---- auth.c: API keys ---- */
+
+/* What a request's key opens, or why it opens nothing. */
+typedef enum ShimAuthResult
+{
+	SHIM_AUTH_OK,
+	SHIM_AUTH_MISSING,			/* no Authorization header */
+	SHIM_AUTH_MALFORMED,		/* not "Bearer <token>" */
+	SHIM_AUTH_UNKNOWN,			/* no such key */
+	SHIM_AUTH_REVOKED,
+	SHIM_AUTH_EXPIRED,
+	SHIM_AUTH_SCOPE,			/* a key of another scope */
+	SHIM_AUTH_NRESULTS
+} ShimAuthResult;
+
+typedef struct ShimKeys ShimKeys;
+
+extern ShimKeys *shim_keys_create(const ShimConfig *cfg);
+
+/*
+ * shim_keys_connect opens the key connection, LISTENs and reads the keys,
+ * on the caller's thread; shim_start calls it once before the key thread
+ * exists, which then owns the connection.  False (err filled) when the
+ * database cannot be reached or the role is a superuser (*superuser).
+ */
+extern bool shim_keys_connect(ShimKeys *k, ShimDbError *err, bool *superuser);
+extern bool shim_keys_start(ShimKeys *k);
+extern void shim_keys_reload(ShimKeys *k);
+extern void shim_keys_destroy(ShimKeys *k);
+extern ShimAuthResult shim_keys_check(ShimKeys *k, const char *hdr,
+									  ShimAuth level);
+
 /* ---- server.c: the daemon and per-request state ---- */
 
 typedef struct ShimStream ShimStream;
@@ -250,6 +296,8 @@ struct Shim
 	int			exports;		/* streaming exports holding a connection */
 	int			max_exports;
 	ShimAsync  *async;			/* NULL: every statement on a job thread */
+	ShimKeys   *keys;			/* API keys; its own thread keeps them */
+	struct MHD_Response *no_memory_reply;	/* 503, made at start */
 	int			async_closed;	/* stopping: nothing more to async.c */
 	volatile int draining;
 	double		started;
@@ -269,7 +317,10 @@ struct ShimRequest
 	int			status;
 	char		sqlstate[6];
 	bool		first_done;
+	bool		body_declared;	/* a body follows the head */
+	bool		early;			/* replied before reading the body */
 	bool		too_large;
+	bool		no_memory;		/* the body could not be buffered: 503 */
 	bool		replied;
 	bool		deferred;		/* handled by a job thread */
 	bool		dispatched;
@@ -277,7 +328,9 @@ struct ShimRequest
 	ShimRequest *next_job;		/* in the job queue, or async.c's */
 	ShimAsyncDone adone;		/* replies to a statement sent in async.c */
 	bool		stream_export;
-	ShimBuf		body;			/* for a GET page: its parameters' JSON */
+	ShimBuf		body;			/* the request's body (routes that take one);
+								 * for a GET page: its parameters' JSON */
+	size_t		body_cap;		/* most bytes the body may take */
 	ShimBuf		page_link;		/* a GET page's query string, for the Link */
 	ShimStream *stream;
 };

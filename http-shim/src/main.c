@@ -8,7 +8,9 @@
  *	  Signals are blocked before the daemon starts, so its threads never see
  *	  them; the main thread waits for them.  The first SIGTERM or SIGINT
  *	  stops accepting and drains the requests in flight, then exits 0; a
- *	  second one exits at once.
+ *	  second one exits at once.  SIGHUP reads the API keys of the database
+ *	  again (those of the environment stay as they were at start) and goes
+ *	  on serving.
  *
  *-------------------------------------------------------------------------
  */
@@ -77,10 +79,11 @@ main(int argc, char **argv)
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	shim = shim_start(&cfg, err, sizeof(err));
+	shim = shim_start(&cfg, NULL, err, sizeof(err));
 	if (shim == NULL)
 	{
 		fprintf(stderr, "user-activity-shim: %s\n", err);
@@ -88,8 +91,17 @@ main(int argc, char **argv)
 	}
 	shim_config_free(&cfg);
 
-	if (sigwait(&stop_signals, &sig) != 0)
-		sig = SIGTERM;
+	for (;;)
+	{
+		if (sigwait(&stop_signals, &sig) != 0)
+			sig = SIGTERM;
+		if (sig != SIGHUP)
+			break;
+		shim_log(SHIM_LOG_INFO, "got SIGHUP, reloading the API keys");
+		shim_reload_keys(shim);
+	}
+	/* during the drain a SIGHUP stays blocked, and so ignored */
+	sigdelset(&stop_signals, SIGHUP);
 	shim_log(SHIM_LOG_INFO, "got %s, shutting down",
 			 sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	pthread_create(&tid, NULL, SecondSignal, NULL);

@@ -56,6 +56,12 @@ static uint64_t group_retries;
 
 /* streaming exports: their own block at the end of the file */
 static void ExportsReset(void);
+
+/* refused API keys, by reason: indexed by ShimAuthResult, OK unused */
+static const char *const auth_reasons[SHIM_AUTH_NRESULTS] = {
+	NULL, "missing", "malformed", "unknown", "revoked", "expired", "scope"
+};
+static uint64_t auth_failures[SHIM_AUTH_NRESULTS];
 static void RenderExports(ShimBuf *out, const ShimMetricsExtra *extra);
 
 int
@@ -76,6 +82,7 @@ shim_metrics_reset(void)
 	duplicates = 0;
 	db_up = -1;
 	ExportsReset();
+	memset(auth_failures, 0, sizeof(auth_failures));
 	group_transactions = group_events = group_retries = 0;
 }
 
@@ -176,6 +183,14 @@ shim_metrics_group(int events, bool retried)
 	else
 		__atomic_fetch_add(&group_transactions, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&group_events, events, __ATOMIC_RELAXED);
+}
+
+/* A request refused for its API key, for the reason result. */
+void
+shim_metrics_auth_failure(int result)
+{
+	if (result > SHIM_AUTH_OK && result < SHIM_AUTH_NRESULTS)
+		__atomic_fetch_add(&auth_failures[result], 1, __ATOMIC_RELAXED);
 }
 
 static void
@@ -283,6 +298,16 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 		RenderHistogram(out, "api_request_duration_seconds", labels,
 						&request_seconds[r]);
 	}
+
+	/* named as the security issue asked: not under the _tracking_ prefix */
+	shim_buf_puts(out,
+				  "# HELP user_activity_http_auth_failures_total Requests refused for their API key, by reason (never by key).\n"
+				  "# TYPE user_activity_http_auth_failures_total counter\n");
+	for (i = SHIM_AUTH_MISSING; i < SHIM_AUTH_NRESULTS; i++)
+		shim_buf_printf(out,
+						"user_activity_http_auth_failures_total{reason=\"%s\"} %llu\n",
+						auth_reasons[i],
+						(unsigned long long) __atomic_load_n(&auth_failures[i], __ATOMIC_RELAXED));
 
 	Scalar(out, "api_requests_in_flight", "gauge",
 		   "HTTP requests being served.",

@@ -3,9 +3,15 @@
  * server.c
  *	  The HTTP daemon: libmicrohttpd with a fixed pool of threads, each
  *	  polling with epoll.  Per-request state is allocated on the first
- *	  callback and freed in the completion callback; bodies are capped
- *	  (413 before they are read in full); CORS, API keys, routing, metrics
- *	  and the request log are applied here for every route.
+ *	  callback and freed in the completion callback.  Route, method and API
+ *	  key are decided on that first callback, from the head alone, so that
+ *	  a request answered 404, 405 or 401 has none of its body read; a body
+ *	  that is read is capped (413 before it is read in full) and buffered
+ *	  up to its declared length.  CORS, routing, metrics and the request
+ *	  log are applied here for every route.
+ *
+ *	  The listening socket is taken before anything else is made, so that
+ *	  a port already in use costs no database connection.
  *
  *-------------------------------------------------------------------------
  */
@@ -150,7 +156,8 @@ shim_add_common_headers(ShimRequest *req, struct MHD_Response *resp)
 		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
 								"Link, X-Request-Id, Retry-After, Location");
 	}
-	if (req->shim->draining)
+	if ((req->shim->draining || (req->early && req->body_declared)) &&
+		MHD_get_response_header(resp, MHD_HTTP_HEADER_CONNECTION) == NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
@@ -193,56 +200,33 @@ Preflight(ShimRequest *req)
 }
 
 /*
- * Authorized checks the bearer key of a route's access level.  A level
- * whose key is not configured is open; the admin key opens every level.
+ * Authorize checks the request's API key against its route's level: with
+ * HTTP_ALLOW_UNAUTHENTICATED (loopback only) every route is open, else
+ * each /api route needs a key of its scope or the admin scope.  Every
+ * refusal is the same 401, whatever its reason: the reason goes to the
+ * metrics only.  Replies itself (the outcome in *ret) and returns false.
  */
 static bool
-Authorized(ShimRequest *req, ShimAuth level)
-{
-	const ShimConfig *cfg = &req->shim->cfg;
-	const char *key = NULL;
-	const char *hdr;
-	bool		ok = false;
-
-	switch (level)
-	{
-		case SHIM_AUTH_NONE:
-			return true;
-		case SHIM_AUTH_READ:
-			key = cfg->api_key_read;
-			break;
-		case SHIM_AUTH_WRITE:
-			key = cfg->api_key_write;
-			break;
-		case SHIM_AUTH_ADMIN:
-			key = cfg->api_key_admin;
-			break;
-	}
-	if (key[0] == '\0')
-		return true;
-	hdr = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-									  MHD_HTTP_HEADER_AUTHORIZATION);
-	if (hdr == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
-		return false;
-	hdr += 7;
-	while (*hdr == ' ')
-		hdr++;
-	ok = shim_const_eq(hdr, key);
-	if (cfg->api_key_admin[0] && shim_const_eq(hdr, cfg->api_key_admin))
-		ok = true;
-	return ok;
-}
-
-static enum MHD_Result
-Unauthorized(ShimRequest *req)
+Authorize(ShimRequest *req, ShimAuth level, enum MHD_Result *ret)
 {
 	static const ShimHeader h[] = {
 		{"WWW-Authenticate", "Bearer realm=\"user_activity\""}, {NULL, NULL}
 	};
+	ShimAuthResult r;
 
-	return shim_problem(req, 401, "Authorization", "missing or wrong API key",
-						"Header \"Authorization\" must be \"Bearer <key>\" with the key of this endpoint's access level.",
+	if (level == SHIM_AUTH_NONE || req->shim->cfg.allow_unauthenticated)
+		return true;
+	r = shim_keys_check(req->shim->keys,
+						MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+													MHD_HTTP_HEADER_AUTHORIZATION),
+						level);
+	if (r == SHIM_AUTH_OK)
+		return true;
+	shim_metrics_auth_failure(r);
+	*ret = shim_problem(req, 401, "Authorization", "missing or wrong API key",
+						"Header \"Authorization\" must be \"Bearer <key>\" with a valid key of this endpoint's scope or of the admin scope.",
 						NULL, h);
+	return false;
 }
 
 static enum MHD_Result
@@ -517,18 +501,25 @@ QueueJob(ShimJobs *jobs, ShimRequest *req)
 	pthread_cond_signal(&jobs->cv);
 }
 
-/* Dispatch runs once the whole request (and its body) is in. */
-static enum MHD_Result
-Dispatch(ShimRequest *req)
+/*
+ * Decide answers, from the request's head alone, every request that will
+ * not reach a handler: a CORS preflight or OPTIONS, 405 for a known path
+ * under another method, the page's files or 404, and 401 for a missing or
+ * wrong key.  It runs on the first callback, so none of these reads a byte
+ * of the body (a body that follows is never read: the connection closes).
+ * Replies itself (the outcome in *ret) and returns false; true when the
+ * request goes on to its handler.
+ */
+static bool
+Decide(ShimRequest *req, enum MHD_Result *ret)
 {
-	enum MHD_Result ret;
-
-	if (req->too_large)
-		return TooLarge(req);
 	if (strcmp(req->method, "OPTIONS") == 0 &&
 		(req->route >= 0 || req->route == SHIM_MATCH_METHOD ||
 		 !ApiPath(req->path)))
-		return Preflight(req);
+	{
+		*ret = Preflight(req);
+		return false;
+	}
 	if (req->route == SHIM_MATCH_METHOD)
 	{
 		ShimHeader	h[] = {{"Allow", req->allow}, {NULL, NULL}};
@@ -538,8 +529,9 @@ Dispatch(ShimRequest *req)
 		snprintf(detail, sizeof(detail),
 				 "Method %s is not allowed here; allowed: %s.", req->method,
 				 req->allow);
-		return shim_problem(req, 405, NULL, "method not allowed", detail,
+		*ret = shim_problem(req, 405, NULL, "method not allowed", detail,
 							NULL, h);
+		return false;
 	}
 	if (req->route == SHIM_MATCH_NONE)
 	{
@@ -548,15 +540,30 @@ Dispatch(ShimRequest *req)
 			 strcmp(req->method, "HEAD") == 0))
 		{
 			req->route = SHIM_ROUTE_STATIC;
-			return shim_h_static(req);
+			*ret = shim_h_static(req);
+			return false;
 		}
 		req->route = SHIM_ROUTE_UNMATCHED;
-		return shim_problem(req, 404, NULL, "not found",
+		*ret = shim_problem(req, 404, NULL, "not found",
 							"No endpoint has this path; see /api/openapi.json.",
 							NULL, NULL);
+		return false;
 	}
-	if (!Authorized(req, shim_routes[req->route].auth))
-		return Unauthorized(req);
+	return Authorize(req, shim_routes[req->route].auth, ret);
+}
+
+/* Dispatch runs once the whole request (and its body) is in. */
+static enum MHD_Result
+Dispatch(ShimRequest *req)
+{
+	enum MHD_Result ret;
+
+	if (req->too_large)
+		return TooLarge(req);
+	if (req->no_memory)
+		return shim_problem(req, 503, "body", "out of memory",
+							"The shim has no memory for this request body now; try again.",
+							NULL, NULL);
 	if (!CheckInput(req, &ret))
 		return ret;
 	if (shim_routes[req->route].handler == shim_h_healthz ||
@@ -681,6 +688,80 @@ FreeJobs(Shim *shim)
 	pthread_cond_destroy(&shim->jobs.cv);
 }
 
+/*
+ * A request the shim has no memory for: answered 503 from a response made
+ * at start, and told apart in Completed.
+ */
+static ShimRequest no_memory_request;
+
+/*
+ * FirstCall makes the request's state from its head and answers at once
+ * what needs no body: see CheckHead and Decide.  A route that takes a body
+ * gets a buffer of the declared length (or room to grow to the limit, for
+ * a chunked body) before any of it is read.
+ */
+static enum MHD_Result
+FirstCall(Shim *shim, struct MHD_Connection *connection, const char *url,
+		  const char *method, void **con_cls)
+{
+	ShimRequest *req = calloc(1, sizeof(ShimRequest));
+	const char *clen;
+	const char *te;
+	long long	declared = -1;
+	enum MHD_Result ret;
+
+	if (req == NULL)
+	{
+		*con_cls = &no_memory_request;
+		return shim->no_memory_reply &&
+			MHD_queue_response(connection, 503, shim->no_memory_reply) == MHD_YES
+			? MHD_YES : MHD_NO;
+	}
+	*con_cls = req;
+	shim_metrics_in_flight(1);
+	req->shim = shim;
+	req->conn = connection;
+	req->method = method;
+	req->path = url;
+	req->start = shim_now();
+	shim_buf_init(&req->body);
+	SetRequestId(req);
+	req->route = shim_route_match(method, url, req->id, sizeof(req->id),
+								  req->allow, sizeof(req->allow));
+	clen = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+									   MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+									 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (clen)
+		declared = strtoll(clen, NULL, 10);
+	req->body_declared = te != NULL || declared > 0;
+	/* from here on, a reply leaves the rest of the request unread */
+	req->early = true;
+	if (!CheckHead(req, &ret))
+		return ret;
+
+	/* refuse an announced oversized body before reading any of it */
+	if (declared > shim->cfg.body_limit)
+	{
+		if (req->route < 0)
+			req->route = SHIM_ROUTE_UNMATCHED;
+		return TooLarge(req);
+	}
+	if (!Decide(req, &ret))
+		return ret;
+	req->early = false;
+
+	if (shim_routes[req->route].has_body)
+	{
+		req->body_cap = (size_t) shim->cfg.body_limit;
+		if (declared >= 0)
+			req->body_cap = (size_t) declared;
+		if (!shim_buf_reserve(&req->body, declared > 0 ? (size_t) declared : 0))
+			req->no_memory = true;
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result
 AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
 			  const char *method, const char *version,
@@ -692,50 +773,27 @@ AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
 
 	(void) version;
 	if (req == NULL)
+		return FirstCall(shim, connection, url, method, con_cls);
+	if (req == &no_memory_request)
 	{
-		const char *clen;
-		enum MHD_Result ret;
-
-		req = calloc(1, sizeof(ShimRequest));
-		if (req == NULL)
-			return MHD_NO;
-		*con_cls = req;
-		shim_metrics_in_flight(1);
-		req->shim = shim;
-		req->conn = connection;
-		req->method = method;
-		req->path = url;
-		req->start = shim_now();
-		shim_buf_init(&req->body);
-		SetRequestId(req);
-		req->route = shim_route_match(method, url, req->id, sizeof(req->id),
-									  req->allow, sizeof(req->allow));
-		if (!CheckHead(req, &ret))
-			return ret;
-
-		/* refuse an announced oversized body before reading any of it */
-		clen = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-										   MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (clen && strtoll(clen, NULL, 10) > shim->cfg.body_limit)
-		{
-			if (req->route < 0)
-				req->route = SHIM_ROUTE_UNMATCHED;
-			return TooLarge(req);
-		}
-		/* nor read a body for a caller who may not send it */
-		if (req->route >= 0 && shim_routes[req->route].has_body &&
-			!Authorized(req, shim_routes[req->route].auth))
-			return Unauthorized(req);
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 
 	if (*upload_data_size > 0)
 	{
-		if (!req->replied && !req->too_large)
+		/* a route that takes no body: what comes is dropped, not kept */
+		if (!req->replied && !req->too_large && !req->no_memory &&
+			shim_routes[req->route].has_body)
 		{
-			if (req->body.len + *upload_data_size > (size_t) shim->cfg.body_limit)
+			if (req->body.len + *upload_data_size > req->body_cap)
 			{
 				req->too_large = true;
+				shim_buf_free(&req->body);
+			}
+			else if (!shim_buf_reserve(&req->body, *upload_data_size))
+			{
+				req->no_memory = true;
 				shim_buf_free(&req->body);
 			}
 			else
@@ -760,8 +818,10 @@ AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
 	if (req->dispatched)
 		return MHD_NO;			/* the handler failed to reply */
 	req->dispatched = true;
-	if (req->body.data == NULL)
-		shim_buf_append(&req->body, "", 0);
+	if (!shim_buf_reserve(&req->body, 0))
+		req->no_memory = true;
+	else
+		req->body.data[req->body.len] = '\0';
 	return Dispatch(req);
 }
 
@@ -809,6 +869,11 @@ Completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 	(void) connection;
 	if (req == NULL)
 		return;
+	if (req == &no_memory_request)
+	{
+		*con_cls = NULL;
+		return;
+	}
 	elapsed = shim_now() - req->start;
 	route = req->route;
 	if (route < 0)
@@ -848,23 +913,25 @@ MhdLogger(void *cls, const char *fmt, va_list ap)
 	shim_log(SHIM_LOG_WARN, "http: %s", msg);
 }
 
-Shim *
-shim_start(const ShimConfig *cfg, char *err, size_t errlen)
+/*
+ * Listen takes the listening socket: "*" is every IPv4 address, anything
+ * else one IPv4 or IPv6 address.  -1 with err filled on failure.
+ */
+static int
+Listen(const ShimConfig *cfg, char *err, size_t errlen)
 {
-	Shim	   *shim;
 	struct sockaddr_in sin4;
 	struct sockaddr_in6 sin6;
-	struct sockaddr *addr;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	struct sockaddr *addr = (struct sockaddr *) &sin4;
+	socklen_t	addrlen = sizeof(sin4);
+	int			fd;
+	int			on = 1;
+	int			saved;
 
-	if (!shim_config_validate(cfg, err, errlen))
-		return NULL;
 	memset(&sin4, 0, sizeof(sin4));
 	memset(&sin6, 0, sizeof(sin6));
 	sin4.sin_family = AF_INET;
 	sin4.sin_port = htons(cfg->port);
-	addr = (struct sockaddr *) &sin4;
 	if (strcmp(cfg->listen_address, "*") == 0)
 		sin4.sin_addr.s_addr = htonl(INADDR_ANY);
 	else if (inet_pton(AF_INET, cfg->listen_address, &sin4.sin_addr) != 1)
@@ -876,13 +943,89 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 			snprintf(err, errlen,
 					 "invalid HTTP_LISTEN_ADDRESS \"%s\": must be \"*\" or an IP address",
 					 cfg->listen_address);
-			return NULL;
+			return -1;
 		}
 		addr = (struct sockaddr *) &sin6;
-		flags |= MHD_USE_IPv6;
+		addrlen = sizeof(sin6);
+	}
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+	{
+		snprintf(err, errlen, "cannot listen on %s:%d: %s",
+				 cfg->listen_address, cfg->port, strerror(errno));
+		return -1;
+	}
+	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (addr->sa_family == AF_INET6)
+		(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, addr, addrlen) != 0 || listen(fd, 1024) != 0)
+	{
+		saved = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot listen on %s:%d: %s",
+				 cfg->listen_address, cfg->port, strerror(saved));
+		return -1;
+	}
+	return fd;
+}
+
+/* Frees what shim_start made, in the reverse order; any part may be NULL. */
+static void
+Unmake(Shim *shim)
+{
+	if (shim->jobs.threads)
+	{
+		StopJobs(shim);
+		FreeJobs(shim);
+	}
+	if (shim->async)
+		shim_async_destroy(shim->async);
+	shim_keys_destroy(shim->keys);
+	if (shim->pool)
+		shim_pool_destroy(shim->pool);
+	if (shim->no_memory_reply)
+		MHD_destroy_response(shim->no_memory_reply);
+	shim_config_free(&shim->cfg);
+	free(shim);
+}
+
+Shim *
+shim_start(const ShimConfig *cfg, ShimStartError *why, char *err,
+		   size_t errlen)
+{
+	static const char no_memory_body[] =
+		"{\"type\":\"about:blank\",\"title\":\"out of memory\",\"status\":503}";
+	Shim	   *shim;
+	int			fd;
+	ShimDbError dberr;
+	bool		superuser = false;
+	ShimStartError dummy;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = SHIM_START_CONFIG;
+	if (!shim_config_validate(cfg, err, errlen))
+		return NULL;
+	shim_log_setup(cfg->log_level, cfg->mode == SHIM_MODE_WORKER ? 2 : 1);
+
+	/* the port first: when it is taken, no database connection is opened */
+	if ((fd = Listen(cfg, err, errlen)) < 0)
+	{
+		*why = strncmp(err, "invalid", 7) == 0 ? SHIM_START_CONFIG :
+			SHIM_START_BIND;
+		return NULL;
 	}
 
+	*why = SHIM_START_RESOURCES;
 	shim = calloc(1, sizeof(Shim));
+	if (shim == NULL)
+	{
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	shim->cfg = *cfg;
 	/* the daemon keeps its own copy of every string */
 	shim->cfg.db_url = strdup(cfg->db_url);
@@ -891,64 +1034,105 @@ shim_start(const ShimConfig *cfg, char *err, size_t errlen)
 	shim->cfg.cors_origins = strdup(cfg->cors_origins);
 	shim->cfg.cors_methods = strdup(cfg->cors_methods);
 	shim->cfg.cors_headers = strdup(cfg->cors_headers);
-	shim->cfg.api_key_write = strdup(cfg->api_key_write);
-	shim->cfg.api_key_read = strdup(cfg->api_key_read);
-	shim->cfg.api_key_admin = strdup(cfg->api_key_admin);
+	shim->cfg.api_key_write = strdup("");
+	shim->cfg.api_key_read = strdup("");
+	shim->cfg.api_key_admin = strdup("");
 	shim->cfg.static_dir = strdup(cfg->static_dir);
 	shim->started = shim_now();
 	shim->max_exports = shim_config_max_exports(cfg);
 	request_seed = ((uint64_t) time(NULL) << 20) ^ (uint64_t) getpid();
-
-	shim_log_setup(cfg->log_level, cfg->mode == SHIM_MODE_WORKER ? 2 : 1);
-	shim->pool = shim_pool_create(&shim->cfg);
-	if (!StartJobs(shim, cfg->pool_size > 0 ? cfg->pool_size : cfg->threads + 2))
+	shim->no_memory_reply =
+		MHD_create_response_from_buffer(sizeof(no_memory_body) - 1,
+										(void *) no_memory_body,
+										MHD_RESPMEM_PERSISTENT);
+	if (shim->no_memory_reply)
 	{
-		snprintf(err, errlen, "cannot start the job threads");
-		StopJobs(shim);
-		FreeJobs(shim);
-		shim_pool_destroy(shim->pool);
-		shim_config_free(&shim->cfg);
-		free(shim);
+		MHD_add_response_header(shim->no_memory_reply,
+								MHD_HTTP_HEADER_CONTENT_TYPE,
+								"application/problem+json");
+		MHD_add_response_header(shim->no_memory_reply,
+								MHD_HTTP_HEADER_CONNECTION, "close");
+	}
+
+	/*
+	 * The API keys (hashed in shim_keys_create: the secrets are not kept),
+	 * and the first database session, which says whether the role may be
+	 * used at all: a superuser may not.  A database not reachable yet is
+	 * no reason to wait; the key thread keeps trying.
+	 */
+	shim->keys = shim_keys_create(cfg);
+	if (shim->keys == NULL)
+	{
+		close(fd);
+		snprintf(err, errlen, "cannot set up the API keys");
+		Unmake(shim);
+		return NULL;
+	}
+	if (!shim_keys_connect(shim->keys, &dberr, &superuser))
+	{
+		if (superuser)
+		{
+			close(fd);
+			*why = SHIM_START_SUPERUSER;
+			snprintf(err, errlen, "refusing to serve: %s", dberr.detail);
+			Unmake(shim);
+			return NULL;
+		}
+		shim_log(SHIM_LOG_WARN, "database not reachable yet: %s", dberr.detail);
+	}
+
+	shim->pool = shim_pool_create(&shim->cfg);
+	if (!StartJobs(shim, cfg->pool_size > 0 ? cfg->pool_size : cfg->threads + 2) ||
+		!shim_keys_start(shim->keys))
+	{
+		close(fd);
+		snprintf(err, errlen, "cannot start the shim's threads");
+		Unmake(shim);
 		return NULL;
 	}
 	shim->async = shim_async_create(shim, shim->pool,
 									cfg->group_commit ? cfg->group_max : 1);
 	shim_pool_warm(shim->pool);
 
+	if (strchr(cfg->listen_address, ':') != NULL)
+		flags |= MHD_USE_IPv6;
 	shim->daemon = MHD_start_daemon(flags, (uint16_t) cfg->port, NULL, NULL,
 									AccessHandler, shim,
 									MHD_OPTION_EXTERNAL_LOGGER, MhdLogger, NULL,
-									MHD_OPTION_SOCK_ADDR, addr,
+									MHD_OPTION_LISTEN_SOCKET, fd,
 									MHD_OPTION_THREAD_POOL_SIZE,
 									(unsigned int) cfg->threads,
 									MHD_OPTION_NOTIFY_COMPLETED, Completed, shim,
 									MHD_OPTION_URI_LOG_CALLBACK, UriLogged, NULL,
 									MHD_OPTION_CONNECTION_TIMEOUT,
 									(unsigned int) cfg->timeout,
-									MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
 									MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 									(size_t) SHIM_CONNECTION_MEMORY,
 									MHD_OPTION_END);
 	if (shim->daemon == NULL)
 	{
-		snprintf(err, errlen, "cannot listen on %s:%d: %s",
+		snprintf(err, errlen, "cannot start the HTTP daemon on %s:%d: %s",
 				 cfg->listen_address, cfg->port,
 				 errno ? strerror(errno) : "unknown error");
-		StopJobs(shim);
-		FreeJobs(shim);
-		if (shim->async)
-			shim_async_destroy(shim->async);
-		shim_pool_destroy(shim->pool);
-		shim_config_free(&shim->cfg);
-		free(shim);
+		close(fd);
+		Unmake(shim);
 		return NULL;
 	}
 	shim_log(SHIM_LOG_INFO,
-			 "listening on %s:%d (%s mode, %d threads, %d database connections, at most %d exports)",
+			 "listening on %s:%d (%s mode, %d threads, %d database connections, at most %d exports, %s)",
 			 cfg->listen_address, cfg->port,
 			 cfg->mode == SHIM_MODE_WORKER ? "worker" : "standalone",
-			 cfg->threads, shim_config_pool_size(cfg), shim->max_exports);
+			 cfg->threads, shim_config_pool_size(cfg), shim->max_exports,
+			 cfg->allow_unauthenticated ? "no API key needed" :
+			 "API keys required");
 	return shim;
+}
+
+/* shim_reload_keys is declared in shim.h: see there. */
+void
+shim_reload_keys(Shim *shim)
+{
+	shim_keys_reload(shim->keys);
 }
 
 /*
@@ -1000,12 +1184,11 @@ shim_stop(Shim *shim, int drain_ms)
 	StopJobs(shim);
 	if (shim->async)
 		shim_async_destroy(shim->async);
+	shim->async = NULL;
 	MHD_stop_daemon(shim->daemon);
 	FreeJobs(shim);
-	shim_pool_destroy(shim->pool);
 	shim_log(SHIM_LOG_INFO, "stopped");
-	shim_config_free(&shim->cfg);
-	free(shim);
+	Unmake(shim);
 }
 
 /* shim_req_conn is declared in internal.h: see there. */

@@ -123,9 +123,11 @@ TestConfig(void)
 		const char *const env[] = {NULL};
 
 		Check(ParseWith(env, &cfg, err) && cfg.port == 8080 &&
-			  strcmp(cfg.cors_origins, "*") == 0 && cfg.cors_max_age_hours == 12 &&
+			  strcmp(cfg.listen_address, "127.0.0.1") == 0 &&
+			  !cfg.allow_unauthenticated &&
+			  strcmp(cfg.cors_origins, "") == 0 && cfg.cors_max_age_hours == 12 &&
 			  cfg.body_limit == 1048576 && cfg.api_key_write[0] == '\0',
-			  "defaults: port 8080, CORS *, 12 h, 1 MiB, keys off");
+			  "defaults: loopback port 8080, keys required, no CORS origin, 12 h, 1 MiB");
 		shim_config_free(&cfg);
 	}
 	{
@@ -198,10 +200,49 @@ TestConfig(void)
 		shim_config_free(&cfg);
 	}
 	{
-		const char *const env[] = {"HTTP_CORS_ALLOW_CREDENTIALS", "true", NULL};
+		const char *const env[] = {"HTTP_CORS_ALLOW_CREDENTIALS", "true",
+		"HTTP_CORS_ALLOWED_ORIGINS", "*", NULL};
 
 		Check(!ParseWith(env, &cfg, err) && strstr(err, "credentials") != NULL,
 			  "credentials with origin * are refused");
+		shim_config_free(&cfg);
+	}
+	{
+		const char *const env[] = {"HTTP_ALLOW_UNAUTHENTICATED", "on",
+		"HTTP_LISTEN_ADDRESS", "0.0.0.0", NULL};
+
+		Check(!ParseWith(env, &cfg, err) &&
+			  strcmp(err, "refusing to listen on 0.0.0.0 with HTTP_ALLOW_UNAUTHENTICATED=on: unauthenticated access is for loopback only; set API keys instead") == 0,
+			  "unauthenticated access beyond loopback: one line naming the setting");
+		shim_config_free(&cfg);
+	}
+	{
+		const char *const env[] = {"HTTP_ALLOW_UNAUTHENTICATED", "on",
+		"HTTP_LISTEN_ADDRESS", "*", NULL};
+
+		Check(!ParseWith(env, &cfg, err) && strstr(err, "loopback only") != NULL,
+			  "unauthenticated access on every address (*) is refused");
+		shim_config_free(&cfg);
+	}
+	{
+		Check(shim_address_is_loopback("127.0.0.1") &&
+			  shim_address_is_loopback("127.3.2.1") &&
+			  shim_address_is_loopback("::1") &&
+			  shim_address_is_loopback("::ffff:127.0.0.1") &&
+			  !shim_address_is_loopback("*") &&
+			  !shim_address_is_loopback("0.0.0.0") &&
+			  !shim_address_is_loopback("::") &&
+			  !shim_address_is_loopback("10.0.0.1") &&
+			  !shim_address_is_loopback("128.0.0.1") &&
+			  !shim_address_is_loopback("::ffff:10.0.0.1"),
+			  "loopback is 127.0.0.0/8 and ::1 only");
+	}
+	{
+		const char *const env[] = {"HTTP_ALLOW_UNAUTHENTICATED", "on",
+		"HTTP_LISTEN_ADDRESS", "::1", NULL};
+
+		Check(ParseWith(env, &cfg, err) && cfg.allow_unauthenticated,
+			  "unauthenticated access on ::1 is taken");
 		shim_config_free(&cfg);
 	}
 	{
@@ -429,6 +470,20 @@ TestHelpers(void)
 	Check(shim_const_eq("secret", "secret") && !shim_const_eq("secre", "secret") &&
 		  !shim_const_eq("secretx", "secret") && !shim_const_eq("", "secret"),
 		  "constant-time compare");
+	{
+		unsigned char h1[32] = {0};
+		unsigned char h2[32] = {0};
+		int			i;
+		bool		ok = shim_const_eq_bytes(h1, h2, 32) == 1;
+
+		for (i = 0; i < 32; i++)
+		{
+			h2[i] = (unsigned char) (1 << (i % 8));
+			ok = ok && shim_const_eq_bytes(h1, h2, 32) == 0;
+			h2[i] = 0;
+		}
+		Check(ok, "constant-time hash compare: 1 when equal, 0 for any one bit off");
+	}
 	shim_buf_init(&b);
 	shim_buf_urlencode(&b, "2025-10-10T15:43:10.380+02:00 a/b");
 	Check(strcmp(b.data, "2025-10-10T15%3A43%3A10.380%2B02%3A00%20a%2Fb") == 0,

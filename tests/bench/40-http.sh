@@ -6,7 +6,12 @@
 #         of 100 events of one user) and GET /healthz (no database: the
 #         HTTP ceiling), against the standalone shim and the in-database
 #         worker; and POST once more against a second standalone shim with
-#         group commit off, to show what grouping gives;
+#         group commit off, to show what grouping gives, and against a
+#         third that requires API keys (20 keys in the database, one sent),
+#         to show what checking a key costs: its ratio is to the first
+#         standalone shim's POST (keys off), round by round, and the CPU
+#         time each of the two shims spent per request (from /proc), which
+#         the load of a shared machine disturbs less than throughput;
 #   pgbench  the same calls made directly: SELECT record_event($json) and
 #         SELECT body FROM search_events($params), prepared.
 #
@@ -18,11 +23,14 @@
 #
 #   HTTP_BENCH_PGPORT  PostgreSQL port (default 55438)
 #   HTTP_BENCH_PORT    standalone shim port (default 18438; the worker uses
-#                      +1, the shim without group commit +2)
+#                      +1, the shim without group commit +2, the one that
+#                      requires keys +3)
 #   BENCH_SECONDS      length of each run (default 4)
 #   BENCH_ROUNDS       rounds of every run per client count (default 3)
 #   BENCH_CLIENTS      client counts (default "1 16 64")
 #   BENCH_HTTP_THREADS shim threads, both modes (default 16)
+#   BENCH_RUNS         the runs to make (default all), e.g. "standalone_post
+#                      keyed_post" for the cost of the key check alone
 #   BENCH_GROUP_COMMIT on/off: group concurrent POSTs in one transaction
 #                      (default on, as the shim's default); the extra
 #                      shim (port +2) always has it off
@@ -46,6 +54,7 @@ PG_DURABLE=1 PRELOAD=user_activity CRON_DB=http_bench PG_EXTRA_CONF="shared_buff
 max_wal_size = '4GB'
 user_activity.http_port = $((http + 1))
 user_activity.http_listen_address = '127.0.0.1'
+user_activity.http_allow_unauthenticated = on
 user_activity.http_database = 'http_bench'
 user_activity.http_threads = $threads
 user_activity.http_pool_size = $((threads + 2))
@@ -54,9 +63,11 @@ user_activity.http_log_level = 'warn'" tests/lib/cluster.sh start "$data" "$port
 
 shim_pid=
 solo_pid=
+keyed_pid=
 cleanup() {
 	[ -n "$shim_pid" ] && kill "$shim_pid" 2>/dev/null
 	[ -n "$solo_pid" ] && kill "$solo_pid" 2>/dev/null
+	[ -n "$keyed_pid" ] && kill "$keyed_pid" 2>/dev/null
 	tests/lib/cluster.sh stop "$data"
 }
 trap cleanup EXIT
@@ -72,15 +83,23 @@ $psql -c "INSERT INTO user_activity.events (user_id, action, event_action_timest
           SELECT 1, 'viewed', '2025-10-10T18:30:00Z', '{\"ip\": \"192.168.1.10\", \"device\": \"iPhone 14\"}'
           FROM generate_series(1, 10000)" -c "VACUUM ANALYZE user_activity.events"
 
-DB_URL="host=127.0.0.1 port=$port user=postgres dbname=http_bench" HTTP_PORT=$http \
-HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
+DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTTP_PORT=$http \
+HTTP_ALLOW_UNAUTHENTICATED=on HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
 shim_pid=$!
-DB_URL="host=127.0.0.1 port=$port user=postgres dbname=http_bench" HTTP_PORT=$((http + 2)) \
-HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=off LOG_LEVEL=warn \
+DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTTP_PORT=$((http + 2)) \
+HTTP_ALLOW_UNAUTHENTICATED=on HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=off LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/solo.log" 2>&1 &
 solo_pid=$!
-for p in $http $((http + 1)) $((http + 2)); do
+# keys required: 20 write keys in the database, the last one sent
+for i in $(seq 1 20); do
+	key=$($psql -At -c "SELECT user_activity.create_api_key('bench-$i', 'write')")
+done
+DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTTP_PORT=$((http + 3)) \
+HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
+	http-shim/user-activity-shim >"$tmp/keyed.log" 2>&1 &
+keyed_pid=$!
+for p in $http $((http + 1)) $((http + 2)) $((http + 3)); do
 	i=0
 	until curl -sf "http://127.0.0.1:$p/readyz" >/dev/null; do
 		i=$((i + 1))
@@ -97,6 +116,12 @@ cat >"$tmp/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
+LUA
+cat >"$tmp/post-key.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
 LUA
 echo "SELECT user_activity.record_event('$body'::jsonb);" >"$tmp/record.sql"
 echo "SELECT body FROM user_activity.search_events('$params'::jsonb);" >"$tmp/search.sql"
@@ -131,8 +156,31 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# measure NAME CLIENTS -> "req/s p99_ms"
+# CPU time (user and system) of a process so far, in clock ticks
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# measure NAME CLIENTS -> "req/s p99_ms"; for the two POST runs that differ
+# in the key check only, also the shim's CPU microseconds per request, in
+# $tmp/cpu.NAME
 measure() {
+	case $1 in
+	standalone_post | keyed_post)
+		pid=$shim_pid
+		[ "$1" = keyed_post ] && pid=$keyed_pid
+		t0=$(cpu_ticks "$pid")
+		res=$(measure_run "$1" "$2")
+		t1=$(cpu_ticks "$pid")
+		echo "$res" | awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$secs" \
+			'{ if ($1 > 0) printf "%.1f\n", d / hz * 1e6 / ($1 * s) }' >>"$tmp/cpu.$1"
+		echo "$res"
+		;;
+	*) measure_run "$1" "$2" ;;
+	esac
+}
+
+measure_run() {
 	case $1 in
 	direct_record) run_pgbench "$tmp/record.sql" "$2" ;;
 	direct_search) run_pgbench "$tmp/search.sql" "$2" ;;
@@ -143,10 +191,11 @@ measure() {
 	worker_get) run_wrk "http://127.0.0.1:$((http + 1))/api/events?$query" "$2" ;;
 	worker_healthz) run_wrk "http://127.0.0.1:$((http + 1))/healthz" "$2" ;;
 	solo_post) run_wrk "http://127.0.0.1:$((http + 2))/api/event" "$2" "$tmp/post.lua" ;;
+	keyed_post) run_wrk "http://127.0.0.1:$((http + 3))/api/event" "$2" "$tmp/post-key.lua" ;;
 	esac
 }
 
-names="direct_record direct_search standalone_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post"
+names=${BENCH_RUNS:-direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post}
 
 label() {
 	case $1 in
@@ -159,11 +208,13 @@ label() {
 	worker_get) echo "worker GET /api/events (100 rows)" ;;
 	worker_healthz) echo "worker GET /healthz (ceiling)" ;;
 	solo_post) echo "standalone POST, group commit off" ;;
+	keyed_post) echo "standalone POST, key checked (vs keys off)" ;;
 	esac
 }
 
 baseline() {
 	case $1 in
+	keyed_post) echo standalone_post ;;
 	*_post) echo direct_record ;;
 	*_get) echo direct_search ;;
 	esac
@@ -178,6 +229,8 @@ for c in $clients; do
 	for name in $names; do
 		: >"$tmp/res.$name"
 	done
+	: >"$tmp/cpu.standalone_post"
+	: >"$tmp/cpu.keyed_post"
 	r=0
 	while [ $r -lt "$rounds" ]; do
 		r=$((r + 1))
@@ -200,6 +253,14 @@ for c in $clients; do
 		fi
 		printf '%-38s %7s %10.0f %9s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$med" "$ratios"
 	done
+	off=$(median <"$tmp/cpu.standalone_post")
+	on=$(median <"$tmp/cpu.keyed_post")
+	printf 'shim CPU per POST at %s clients: keys off %s us (%s), key checked %s us (%s); ratio %s (%s)\n' "$c" \
+		"$off" "$(tr '\n' ' ' <"$tmp/cpu.standalone_post" | sed 's/ $//')" \
+		"$on" "$(tr '\n' ' ' <"$tmp/cpu.keyed_post" | sed 's/ $//')" \
+		"$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.2f", a / b }')" \
+		"$(paste -d' ' "$tmp/cpu.keyed_post" "$tmp/cpu.standalone_post" |
+			awk '{ if ($2 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')"
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "events stored by the POST runs: $($psql -At -c "SELECT count(*) FROM user_activity.events WHERE user_id = 2")"

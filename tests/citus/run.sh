@@ -183,8 +183,8 @@ for side in coord plain; do
 	eval port=\$$side
 	hp=$http
 	[ $side = plain ] && hp=$((http + 1))
-	DB_URL="host=127.0.0.1 port=$port user=postgres dbname=$db" DB_ROLE=user_activity_writer \
-	HTTP_PORT=$hp HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=2 \
+	DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=$db" \
+	HTTP_ALLOW_UNAUTHENTICATED=on HTTP_PORT=$hp HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=2 \
 		http-shim/user-activity-shim >"$tmp/shim-$side.log" 2>&1 &
 	shims="$shims $!"
 	i=0

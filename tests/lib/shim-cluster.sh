@@ -5,7 +5,9 @@
 # $base + 1, serving database DB and a small page in $tmp/static: an index,
 # an asset, a hidden file, and a secret beside the page that path traversal
 # must never reach.  The worker groups concurrent POSTs unless
-# worker_group_commit=off.
+# worker_group_commit=off.  On loopback it takes requests without a key
+# (user_activity.http_allow_unauthenticated), as "make run" does; the
+# access tests start shims that need keys.
 
 start_shim_cluster() {
 	static=$tmp/static
@@ -19,6 +21,7 @@ start_shim_cluster() {
 user_activity.http_listen_address = '127.0.0.1'
 user_activity.http_database = '$1'
 user_activity.http_threads = 4
+user_activity.http_allow_unauthenticated = on
 user_activity.http_group_commit = ${worker_group_commit:-on}
 user_activity.http_static_dir = '$static'" \
 		tests/lib/cluster.sh start "$data" "$pgport"

@@ -487,23 +487,23 @@ for (const [mode, base] of Object.entries(env.modes)) {
       assert.equal(r.headers.get('allow'), 'POST, OPTIONS');
     });
 
-    test('CORS preflight: 204 with methods, headers and max age', async () => {
+    test('CORS by default: no cross-origin access (preflight 403, no CORS headers)', async () => {
       const r = await req(base, 'OPTIONS', '/api/event', {
         headers: { Origin: 'http://page.example', 'Access-Control-Request-Method': 'POST',
           'Access-Control-Request-Headers': 'Content-Type' },
       });
-      assert.equal(r.status, 204);
-      assert.equal(r.headers.get('access-control-allow-origin'), '*');
-      assert.match(r.headers.get('access-control-allow-methods'), /POST/);
-      assert.match(r.headers.get('access-control-allow-headers'), /Content-Type/);
-      assert.equal(r.headers.get('access-control-max-age'), String(12 * 3600));
-      assert.equal(r.headers.get('access-control-allow-credentials'), null, 'never credentials with *');
-    });
-
-    test('CORS headers on a simple request expose Link and X-Request-Id', async () => {
-      const r = await req(base, 'GET', '/healthz', { headers: { Origin: 'http://page.example' } });
-      assert.equal(r.headers.get('access-control-allow-origin'), '*');
-      assert.match(r.headers.get('access-control-expose-headers'), /Link/);
+      assert.equal(r.status, 403);
+      assert.equal(r.json.field, 'Origin');
+      assert.equal(r.headers.get('access-control-allow-origin'), null);
+      assert.equal(r.headers.get('access-control-allow-methods'), null);
+      const simple = await req(base, 'GET', '/healthz', { headers: { Origin: 'http://page.example' } });
+      assert.equal(simple.status, 200);
+      assert.equal(simple.headers.get('access-control-allow-origin'), null);
+      assert.equal(simple.headers.get('access-control-expose-headers'), null);
+      // without Origin, OPTIONS is a plain question about the methods
+      const plain = await req(base, 'OPTIONS', '/api/event');
+      assert.equal(plain.status, 204);
+      assert.match(plain.headers.get('allow'), /POST/);
     });
 
     test('a caller-supplied X-Request-Id is echoed and logged', async () => {

@@ -28,7 +28,9 @@ export const env = {
   groupCommit: new Set((process.env.SHIM_GROUP_COMMIT || '').split(',').filter(Boolean)),
 };
 
-export const dbUrl = `host=127.0.0.1 port=${env.pgPort} user=postgres dbname=${env.db}`;
+// The shim logs in as the extension's user_activity_http, never a superuser
+// (the clusters trust every local connection).
+export const dbUrl = `host=127.0.0.1 port=${env.pgPort} user=user_activity_http dbname=${env.db}`;
 
 export function psql(sql) {
   const r = spawnSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1',
@@ -132,7 +134,8 @@ export async function waitFor(fn, ms = 30000, what = 'condition') {
 }
 
 // Starts a standalone shim with extra environment; resolves once /healthz answers.
-// A null value leaves the variable out.
+// A null value leaves the variable out: HTTP_ALLOW_UNAUTHENTICATED: null
+// gives a shim that needs API keys (on loopback the tests' shims need none).
 export async function startShim(port, extraEnv = {}) {
   const childEnv = {
     PATH: process.env.PATH,
@@ -140,6 +143,7 @@ export async function startShim(port, extraEnv = {}) {
     HTTP_PORT: String(port),
     HTTP_LISTEN_ADDRESS: '127.0.0.1',
     HTTP_THREADS: '4',
+    HTTP_ALLOW_UNAUTHENTICATED: 'on',
     ...extraEnv,
   };
   for (const k of Object.keys(childEnv)) if (childEnv[k] === null) delete childEnv[k];

@@ -34,7 +34,7 @@ describe('configuration', () => {
 describe('libpq environment', () => {
   test('without DB_URL the PG* variables apply', async () => {
     const shim = await startShim(portKeys, {
-      DB_URL: null, PGHOST: '127.0.0.1', PGPORT: String(env.pgPort), PGUSER: 'postgres', PGDATABASE: env.db,
+      DB_URL: null, PGHOST: '127.0.0.1', PGPORT: String(env.pgPort), PGUSER: 'user_activity_http', PGDATABASE: env.db,
     });
     try {
       assert.equal((await req(shim.base, 'GET', '/readyz')).status, 200);
@@ -52,6 +52,7 @@ describe('API keys', () => {
   test('each level needs its key, compared exactly; the admin key opens all', async () => {
     shim = await startShim(portKeys, {
       HTTP_API_KEY_WRITE: 'w-key', HTTP_API_KEY_READ: 'r-key', HTTP_API_KEY_ADMIN: 'a-key',
+      HTTP_ALLOW_UNAUTHENTICATED: null,
     });
     const b = shim.base;
     const u = freshUser();
@@ -383,8 +384,15 @@ describe('group commit: writers grow with the load', () => {
     // 3 s, lets T close the cycle first; T's is longer) and fails; the
     // shim writes x and y again, each alone, and they wait on T, which
     // rolls back.  Every request is then stored once.
+    // deadlock_timeout is a superuser's setting: a login role of its own
+    // (not a superuser, as the shim requires) carries it
+    psql(`DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'test_deadlock') THEN
+          CREATE ROLE test_deadlock LOGIN IN ROLE user_activity_writer;
+        END IF;
+      END $$; ALTER ROLE test_deadlock SET deadlock_timeout = '3s'`);
     const shim = await startShim(portTerm, {
-      HTTP_THREADS: '4', HTTP_GROUP_MAX: '2', DB_URL: `${dbUrl} options='-c deadlock_timeout=3s'`,
+      HTTP_THREADS: '4', HTTP_GROUP_MAX: '2', DB_URL: dbUrl.replace('user=user_activity_http', 'user=test_deadlock'),
     });
     const t = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1',
       '-p', String(env.pgPort), '-U', 'postgres', '-d', env.db], { stdio: ['pipe', 'ignore', 'pipe'] });

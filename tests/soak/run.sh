@@ -43,8 +43,8 @@ psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
 $psql -d postgres -c "CREATE DATABASE soak"
 $psql -d soak -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
 
-DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=soak" \
-HTTP_PORT=$port HTTP_LISTEN_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
+DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=soak" \
+HTTP_ALLOW_UNAUTHENTICATED=on HTTP_PORT=$port HTTP_LISTEN_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/shim.log" 2>&1 &
 shim_pid=$!
 i=0

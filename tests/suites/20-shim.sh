@@ -66,10 +66,10 @@ $psql -d shim -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
 # the current partition and those ahead, for the tests' direct INSERTs
 $psql -d shim -c "SELECT user_activity.maintain_partitions()" >/dev/null
 
-# Both work as the extension's writer role (the worker's default
-# user_activity.http_role)
-DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=shim" \
-DB_ROLE=user_activity_writer \
+# Both log in as the extension's user_activity_http (the worker's default
+# user_activity.http_user) and, on loopback, take requests without a key.
+DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=shim" \
+HTTP_ALLOW_UNAUTHENTICATED=on \
 HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 SHIM_STATIC_DIR=$static \
 	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
 standalone_pid=$!
@@ -107,11 +107,11 @@ if [ "${SHIM_SANITIZE:-1}" = 1 ] && [ -z "${SHIM_TESTS:-}" ]; then
 	${CC:-gcc} -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer -D_GNU_SOURCE -Ihttp-shim/include -Ihttp-shim/src \
 		-I"$($PG_CONFIG --includedir)" http-shim/src/*.c -o "$tmp/shim-asan" \
-		-L"$($PG_CONFIG --libdir)" -lpq -lmicrohttpd -ljansson -lpthread
+		-L"$($PG_CONFIG --libdir)" -lpq -lmicrohttpd -ljansson -lcrypto -lpthread
 	asan_port=$((base + 6))
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1 \
-	DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=shim" \
-	HTTP_PORT=$asan_port HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 HTTP_GROUP_COMMIT=on \
+	DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=shim" \
+	HTTP_ALLOW_UNAUTHENTICATED=on HTTP_PORT=$asan_port HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 HTTP_GROUP_COMMIT=on \
 	SHIM_STATIC_DIR=$static LOG_LEVEL=warn "$tmp/shim-asan" >"$tmp/asan.log" 2>&1 &
 	asan_pid=$!
 	i=0

@@ -132,6 +132,7 @@ cleanup() {
 trap cleanup EXIT
 PRELOAD=user_activity CRON_DB=user_activity PG_EXTRA_CONF="user_activity.http_port = $worker_port
 user_activity.http_listen_address = '127.0.0.1'
+user_activity.http_allow_unauthenticated = on
 user_activity.http_database = 'user_activity'
 user_activity.http_static_dir = '$top/frontend/dist'" \
 	tests/lib/cluster.sh start "$data" "$pgport"
@@ -142,7 +143,7 @@ psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION
 # The standalone shim as docker-compose's "api" service runs it.
 read_key=frontend-read-key
 write_key=frontend-write-key
-env DB_URL="postgresql://postgres@127.0.0.1:$pgport/user_activity" \
+env DB_URL="postgresql://user_activity_http@127.0.0.1:$pgport/user_activity" \
 	HTTP_PORT="$shim_port" HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
 	HTTP_CORS_ALLOWED_ORIGINS="http://127.0.0.1:$page_port" \
 	HTTP_CORS_ALLOWED_METHODS=GET,POST \

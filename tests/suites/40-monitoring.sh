@@ -76,16 +76,16 @@ ls "$img/db/out$($pgc --sharedir)/extension/"user_activity--*.sql >/dev/null 2>&
 [ -n "$(find "$img/db" -name '*.bc')" ] &&
 	{ echo "FAIL: docker/db/Dockerfile: bitcode built (the image has no clang)"; status=1; }
 run $check imagebuild docker/api/Dockerfile --pg-config "$pgc" --out "$img/api"
-# needs_packages FILE DOCKERFILE N: FILE links libpq, libmicrohttpd and
-# libjansson (N of them); the runtime stage of DOCKERFILE installs the Debian
+# needs_packages FILE DOCKERFILE N: FILE links libpq, libmicrohttpd,
+# libjansson and libcrypto (N of them); the runtime stage of DOCKERFILE installs the Debian
 # package of each, except libpq5, which the postgres image has (db only).
 needs_packages() {
 	if ldd "$1" | grep 'not found'; then
 		echo "FAIL: $2: $1 links a library that is not installed"; status=1
 	fi
-	ldd "$1" | awk '$1 ~ /^lib(pq|microhttpd|jansson)\./ {print $3}' >"$tmp/libs"
+	ldd "$1" | awk '$1 ~ /^lib(pq|microhttpd|jansson|crypto)\./ {print $3}' >"$tmp/libs"
 	[ "$(wc -l <"$tmp/libs")" = "$3" ] ||
-		{ echo "FAIL: $1 does not link libpq, libmicrohttpd and libjansson"; status=1; }
+		{ echo "FAIL: $1 does not link libpq, libmicrohttpd, libjansson and libcrypto"; status=1; }
 	while read -r lib; do
 		case $lib in /lib/*) lib=/usr$lib ;; esac
 		pkg=$(dpkg -S "$lib" 2>/dev/null | cut -d: -f1)
@@ -94,8 +94,8 @@ needs_packages() {
 			{ echo "FAIL: $2: runtime stage lacks ${pkg:-the package of $lib}"; status=1; }
 	done <"$tmp/libs"
 }
-needs_packages "$img/db/out$($pgc --pkglibdir)/user_activity.so" docker/db/Dockerfile 3
-needs_packages "$img/api/src/http-shim/user-activity-shim" docker/api/Dockerfile 3
+needs_packages "$img/db/out$($pgc --pkglibdir)/user_activity.so" docker/db/Dockerfile 4
+needs_packages "$img/api/src/http-shim/user-activity-shim" docker/api/Dockerfile 4
 
 step static checks
 run $check static
@@ -119,6 +119,7 @@ cleanup() {
 trap cleanup EXIT
 CRON_DB=user_activity PRELOAD=user_activity PG_EXTRA_CONF="user_activity.http_port = $workerport
 user_activity.http_listen_address = '127.0.0.1'
+user_activity.http_allow_unauthenticated = on
 user_activity.http_database = 'user_activity'" \
 	tests/lib/cluster.sh start "$data" "$pgport"
 psql -X -q -U postgres -d postgres -c "CREATE DATABASE user_activity"

@@ -43,8 +43,8 @@ psql="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $pgport -U postgres"
 $psql -d postgres -c "CREATE DATABASE hard"
 $psql -d hard -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity"
 
-DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=hard" \
-HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
+DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=hard" \
+HTTP_ALLOW_UNAUTHENTICATED=on HTTP_PORT=$base HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
 	http-shim/user-activity-shim >"$tmp/standalone.log" 2>&1 &
 standalone_pid=$!
 
@@ -98,8 +98,8 @@ if [ "${HARD_SANITIZE:-1}" = 1 ]; then
 	printf '#!/bin/sh\nexec %s "$@"\n' "$tmp/build/asan/user-activity-shim" \
 		>"$asantop/http-shim/user-activity-shim"
 	chmod +x "$asantop/http-shim/user-activity-shim"
-	DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=hard" \
-	HTTP_PORT=$((base + 6)) HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
+	DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=hard" \
+	HTTP_ALLOW_UNAUTHENTICATED=on HTTP_PORT=$((base + 6)) HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
 	SHIM_STATIC_DIR=$static "$asantop/http-shim/user-activity-shim" \
 		>"$tmp/asan-standalone.log" 2>&1 &
 	asan_pid=$!
@@ -124,8 +124,8 @@ if [ "${HARD_SANITIZE:-1}" = 1 ]; then
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 
 	echo "-- valgrind memcheck of the standalone shim under a short load"
-	DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=hard" \
-	HTTP_PORT=$((base + 7)) HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
+	DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=hard" \
+	HTTP_ALLOW_UNAUTHENTICATED=on HTTP_PORT=$((base + 7)) HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=4 \
 		valgrind --leak-check=full --errors-for-leak-kinds=definite \
 		--error-exitcode=99 --log-file="$tmp/valgrind.log" \
 		http-shim/user-activity-shim >"$tmp/valgrind-shim.log" 2>&1 &
@@ -148,7 +148,7 @@ uptime | sed 's/.*load/load/'
 make -s PG_CONFIG="$PG_CONFIG" shim-const-eq-bench || status=1
 
 echo "-- libFuzzer: regression inputs, corpora, then ${HARD_FUZZ_SECONDS:-5} s per target"
-FUZZ_DB_URL="host=127.0.0.1 port=$pgport user=postgres dbname=hard" \
+FUZZ_DB_URL="host=127.0.0.1 port=$pgport user=user_activity_http dbname=hard" \
 FUZZ_HTTP_PORT=$((base + 8)) fuzz/run.sh "$tmp/fuzz" "${HARD_FUZZ_SECONDS:-5}" || status=1
 
 if ! kill -0 "$standalone_pid" 2>/dev/null; then
