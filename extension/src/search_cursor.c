@@ -4,24 +4,30 @@
  *	  The keyset cursor of the search: the text that names the position
  *	  (recorded_at, id) a page ends at, bound to the user.
  *
- * The cursor is opaque: base64url of the position and a checksum that binds
- * it to the user, so a malformed, truncated or altered cursor is rejected
- * instead of silently jumping elsewhere.
+ * The cursor is opaque: base64url (RFC 4648, section 5, unpadded) of the
+ * position and a checksum that binds it to the user, so a malformed,
+ * truncated or altered cursor is rejected instead of silently jumping
+ * elsewhere.  A position has exactly one cursor text, and only that text
+ * reads back: cursors handed out by earlier versions stay valid, and no two
+ * texts name the same page.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "common/base64.h"
 #include "common/hashfn.h"
 
 #include "ua_search.h"
 
 #define CURSOR_BYTES 20			/* recorded_at, id, checksum */
 #define CURSOR_CHARS 27			/* base64url of 20 bytes, unpadded */
+#define CURSOR_B64_CHARS 28		/* base64 of 20 bytes: one "=" of padding */
 
-static const char b64url[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
+/*
+ * CursorChecksum binds the 16 bytes of a position to the user, so that one
+ * user's cursor does not page through another's events.
+ */
 static uint32
 CursorChecksum(const unsigned char *pos, int64 user_id)
 {
@@ -33,13 +39,19 @@ CursorChecksum(const unsigned char *pos, int64 user_id)
 	return (uint32) hash_bytes_extended(buf, sizeof(buf), 0x75616376);
 }
 
+/*
+ * UaEncodeCursor returns the cursor of the position (ts, id) for the user:
+ * the position and its checksum, big-endian, in base64url.  PostgreSQL's
+ * base64 encoder writes the standard alphabet with padding, which becomes
+ * base64url by two substitutions and the padding cut.
+ */
 char *
 UaEncodeCursor(int64 user_id, TimestampTz ts, int64 id)
 {
-	unsigned char raw[CURSOR_BYTES + 1];
-	char	   *out = palloc(CURSOR_CHARS + 1);
+	unsigned char raw[CURSOR_BYTES];
+	char		b64[CURSOR_B64_CHARS];
+	char	   *out;
 	uint32		sum;
-	int			o = 0;
 
 	for (int i = 0; i < 8; i++)
 	{
@@ -49,64 +61,57 @@ UaEncodeCursor(int64 user_id, TimestampTz ts, int64 id)
 	sum = CursorChecksum(raw, user_id);
 	for (int i = 0; i < 4; i++)
 		raw[16 + i] = (unsigned char) (sum >> (24 - 8 * i));
-	raw[CURSOR_BYTES] = 0;
 
-	for (int i = 0; i < CURSOR_BYTES; i += 3)
-	{
-		uint32		v = (raw[i] << 16) |
-			((i + 1 < CURSOR_BYTES ? raw[i + 1] : 0) << 8) |
-			(i + 2 < CURSOR_BYTES ? raw[i + 2] : 0);
+	if (pg_b64_encode((const char *) raw, CURSOR_BYTES, b64,
+					  sizeof(b64)) != CURSOR_B64_CHARS)
+		elog(ERROR, "could not encode a search cursor");
+	Assert(b64[CURSOR_CHARS] == '=');
 
-		out[o++] = b64url[(v >> 18) & 63];
-		out[o++] = b64url[(v >> 12) & 63];
-		if (i + 1 < CURSOR_BYTES)
-			out[o++] = b64url[(v >> 6) & 63];
-		if (i + 2 < CURSOR_BYTES)
-			out[o++] = b64url[v & 63];
-	}
-	Assert(o == CURSOR_CHARS);
-	out[o] = '\0';
+	out = palloc(CURSOR_CHARS + 1);
+	for (int i = 0; i < CURSOR_CHARS; i++)
+		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+	out[CURSOR_CHARS] = '\0';
 	return out;
 }
 
+/*
+ * UaDecodeCursor sets *ts and *id to the position of the cursor s (len
+ * bytes, not NUL-terminated) and returns true if s is the very text that
+ * UaEncodeCursor makes of that position for this user; otherwise it returns
+ * false.  Comparing with the text made again checks the checksum and
+ * rejects every other spelling at once: the standard alphabet's "+" and "/",
+ * padding, and a last letter with its unused low bits set, all of which
+ * PostgreSQL's base64 decoder would read as the same bytes.
+ */
 bool
-UaDecodeCursor(const char *s, int len, int64 user_id, TimestampTz *ts, int64 *id)
+UaDecodeCursor(const char *s, int len, int64 user_id, TimestampTz *ts,
+			   int64 *id)
 {
-	unsigned char raw[CURSOR_BYTES + 2];
-	uint64		v = 0;
-	int			bits = 0,
-				n = 0;
-	uint32		sum = 0;
+	char		b64[CURSOR_B64_CHARS];
+	unsigned char raw[CURSOR_BYTES + 1];	/* pg_b64_dec_len(28) */
 	uint64		t = 0,
 				d = 0;
+	char	   *again;
+	bool		same;
 
 	if (len != CURSOR_CHARS)
 		return false;
-	for (int i = 0; i < len; i++)
-	{
-		const char *p = memchr(b64url, s[i], 64);
-
-		if (p == NULL || s[i] == '\0')
-			return false;
-		v = (v << 6) | (p - b64url);
-		bits += 6;
-		if (bits >= 8)
-		{
-			bits -= 8;
-			raw[n++] = (unsigned char) (v >> bits);
-			v &= ((uint64) 1 << bits) - 1;
-		}
-	}
-	if (n != CURSOR_BYTES || v != 0)
+	for (int i = 0; i < CURSOR_CHARS; i++)
+		b64[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+	b64[CURSOR_CHARS] = '=';
+	if (pg_b64_decode(b64, CURSOR_B64_CHARS, (char *) raw,
+					  sizeof(raw)) != CURSOR_BYTES)
 		return false;
+
 	for (int i = 0; i < 8; i++)
 	{
 		t = (t << 8) | raw[i];
 		d = (d << 8) | raw[8 + i];
 	}
-	for (int i = 0; i < 4; i++)
-		sum = (sum << 8) | raw[16 + i];
-	if (sum != CursorChecksum(raw, user_id))
+	again = UaEncodeCursor(user_id, (TimestampTz) t, (int64) d);
+	same = memcmp(again, s, CURSOR_CHARS) == 0;
+	pfree(again);
+	if (!same)
 		return false;
 	*ts = (TimestampTz) t;
 	*id = (int64) d;
