@@ -55,6 +55,7 @@ extern bool UaCheckEvent(UaEvent *ev, UaError *err);
 extern bool UaSetError(UaError *err, int sqlerrcode, const char *field,
 					   char *message, char *detail);
 extern void UaThrowError(const UaError *err) pg_attribute_noreturn();
+/* strict by design: timestamptz and uuid input take forms the API refuses */
 extern bool UaParseTimestamp(const char *s, int len, TimestampTz *result);
 extern bool UaParseUuid(const char *s, int len, pg_uuid_t *result);
 extern int	UaActionIndex(const char *s, int len);

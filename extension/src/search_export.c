@@ -97,17 +97,17 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 
 		if (PG_ARGISNULL(0))
 			UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, NULL,
-					   pstrdup("search parameters must not be null"),
-					   pstrdup("The parameters are a JSON object with the keys " EXPORT_KEYS_TEXT "."));
+						 pstrdup("search parameters must not be null"),
+						 pstrdup("The parameters are a JSON object with the keys " EXPORT_KEYS_TEXT "."));
 		if (PG_ARGISNULL(1))
 			UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, "format",
-					   pstrdup("missing required argument \"format\""),
-					   pstrdup("Argument \"format\" must be ndjson or csv."));
+						 pstrdup("missing required argument \"format\""),
+						 pstrdup("Argument \"format\" must be ndjson or csv."));
 		format = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		if (strcmp(format, "ndjson") != 0 && strcmp(format, "csv") != 0)
 			UaThrowParam(ERRCODE_INVALID_PARAMETER_VALUE, "format",
-					   psprintf("invalid export format \"%s\"", UaQuoteValue(format, strlen(format))),
-					   pstrdup("Argument \"format\" must be ndjson or csv."));
+						 psprintf("invalid export format \"%s\"", UaQuoteValue(format, strlen(format))),
+						 pstrdup("Argument \"format\" must be ndjson or csv."));
 		UaParseSearchParams(PG_GETARG_JSONB_P(0), true, &sp);
 
 		funcctx = SRF_FIRSTCALL_INIT();

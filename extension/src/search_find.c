@@ -33,31 +33,31 @@ FindArgs(FunctionCallInfo fcinfo, SearchParams *sp)
 	memset(sp, 0, sizeof(*sp));
 	if (PG_ARGISNULL(0))
 		UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, "user_id",
-				   pstrdup("missing required argument \"user_id\""),
-				   pstrdup("Argument \"user_id\" must not be null."));
+					 pstrdup("missing required argument \"user_id\""),
+					 pstrdup("Argument \"user_id\" must not be null."));
 	if (PG_ARGISNULL(1))
 		UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, "since",
-				   pstrdup("missing required argument \"since\""),
-				   pstrdup("Argument \"since\" must not be null."));
+					 pstrdup("missing required argument \"since\""),
+					 pstrdup("Argument \"since\" must not be null."));
 	if (PG_ARGISNULL(2))
 		UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, "until",
-				   pstrdup("missing required argument \"until\""),
-				   pstrdup("Argument \"until\" must not be null."));
+					 pstrdup("missing required argument \"until\""),
+					 pstrdup("Argument \"until\" must not be null."));
 	sp->user_id = PG_GETARG_INT64(0);
 	sp->from = PG_GETARG_TIMESTAMPTZ(1);
 	sp->to = PG_GETARG_TIMESTAMPTZ(2);
 	if (sp->user_id <= 0)
 		UaThrowParam(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "user_id",
-				   psprintf("user_id " INT64_FORMAT " out of range", sp->user_id),
-				   pstrdup("Argument \"user_id\" must be an integer from 1 to 9223372036854775807."));
+					 psprintf("user_id " INT64_FORMAT " out of range", sp->user_id),
+					 pstrdup("Argument \"user_id\" must be an integer from 1 to 9223372036854775807."));
 	if (sp->to < sp->from)
 		UaThrowParam(ERRCODE_INVALID_PARAMETER_VALUE, "until",
-				   pstrdup("\"until\" is earlier than \"since\""),
-				   pstrdup("Arguments \"since\" and \"until\" bound the recorded time as [since, until)."));
+					 pstrdup("\"until\" is earlier than \"since\""),
+					 pstrdup("Arguments \"since\" and \"until\" bound the recorded time as [since, until)."));
 	if (!PG_ARGISNULL(3) && PG_GETARG_INT32(3) < 1)
 		UaThrowParam(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "page_size",
-				   psprintf("page_size %d out of range", PG_GETARG_INT32(3)),
-				   pstrdup("Argument \"page_size\" must be positive, or null for every row."));
+					 psprintf("page_size %d out of range", PG_GETARG_INT32(3)),
+					 pstrdup("Argument \"page_size\" must be positive, or null for every row."));
 	sp->start_ts = sp->from;
 	sp->start_id = 0;
 	if (!PG_ARGISNULL(4))
@@ -272,6 +272,6 @@ Datum
 user_activity_event_cursor(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(UaEncodeCursor(PG_GETARG_INT64(0),
-												  PG_GETARG_TIMESTAMPTZ(1),
-												  PG_GETARG_INT64(2))));
+													PG_GETARG_TIMESTAMPTZ(1),
+													PG_GETARG_INT64(2))));
 }

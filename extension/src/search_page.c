@@ -123,8 +123,8 @@ user_activity_search_events(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, NULL,
-				   pstrdup("search parameters must not be null"),
-				   pstrdup("The parameters are a JSON object with the keys " SEARCH_KEYS_TEXT "."));
+					 pstrdup("search parameters must not be null"),
+					 pstrdup("The parameters are a JSON object with the keys " SEARCH_KEYS_TEXT "."));
 	UaParseSearchParams(PG_GETARG_JSONB_P(0), false, &sp);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "search_events must return a record");

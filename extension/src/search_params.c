@@ -41,9 +41,9 @@ void
 UaThrowBadCursor(const char *field)
 {
 	UaThrowParam(ERRCODE_INVALID_TEXT_REPRESENTATION, field,
-			   pstrdup("invalid cursor"),
-			   psprintf("\"%s\" must be a cursor of a previous page of the same user's search, unchanged.",
-						field));
+				 pstrdup("invalid cursor"),
+				 psprintf("\"%s\" must be a cursor of a previous page of the same user's search, unchanged.",
+						  field));
 }
 
 static char *
@@ -55,49 +55,53 @@ ParamText(const JsonbValue *v, const char *key)
 		return DatumGetCString(DirectFunctionCall1(numeric_out,
 												   NumericGetDatum(v->val.numeric)));
 	UaThrowParam(ERRCODE_DATATYPE_MISMATCH, key,
-			   psprintf("invalid type for parameter \"%s\"", key),
-			   psprintf("Parameter \"%s\" must be a string.", key));
+				 psprintf("invalid type for parameter \"%s\"", key),
+				 psprintf("Parameter \"%s\" must be a string.", key));
 	return NULL;
 }
 
-/* ParseInt64 parses a plain decimal integer within [min, max]. */
+static void ThrowNotInteger(const char *s, const char *key) pg_attribute_noreturn();
+
+/* ThrowNotInteger reports a parameter that is not a plain decimal integer. */
+static void
+ThrowNotInteger(const char *s, const char *key)
+{
+	UaThrowParam(ERRCODE_DATATYPE_MISMATCH, key,
+				 psprintf("invalid %s \"%s\"", key, UaQuoteValue(s, strlen(s))),
+				 psprintf("Parameter \"%s\" must be an integer.", key));
+}
+
+/*
+ * ParseInt64 parses a plain decimal integer within [min, max]: an optional
+ * "-" and digits, nothing else.  strtoi64() reads it; the first digit is
+ * checked before, as strtoi64() would also skip white space and take "+".
+ * (pg_strtoint64() would raise its own error rather than the parameter's.)
+ */
 static int64
 ParseInt64(const char *s, const char *key, int64 min, int64 max)
 {
-	const char *p = s;
-	bool		neg = false;
-	uint64		acc = 0;
+	char	   *end;
+	int64		n;
 
-	if (*p == '-')
-	{
-		neg = true;
-		p++;
-	}
-	if (*p == '\0')
-		UaThrowParam(ERRCODE_DATATYPE_MISMATCH, key,
-				   psprintf("invalid %s \"%s\"", key, UaQuoteValue(s, strlen(s))),
-				   psprintf("Parameter \"%s\" must be an integer.", key));
-	for (; *p; p++)
-	{
-		if (*p < '0' || *p > '9')
-			UaThrowParam(ERRCODE_DATATYPE_MISMATCH, key,
-					   psprintf("invalid %s \"%s\"", key, UaQuoteValue(s, strlen(s))),
-					   psprintf("Parameter \"%s\" must be an integer.", key));
-		if (acc > (PG_UINT64_MAX - 9) / 10)
-			acc = PG_UINT64_MAX;
-		else
-			acc = acc * 10 + (*p - '0');
-	}
-	if ((neg && acc > 0 && min >= 0) || acc > (uint64) PG_INT64_MAX ||
-		(!neg && (int64) acc > max) || (!neg && (int64) acc < min) ||
-		(neg && -(int64) acc < min))
+	if (!isdigit((unsigned char) (s[0] == '-' ? s[1] : s[0])))
+		ThrowNotInteger(s, key);
+	errno = 0;
+	n = strtoi64(s, &end, 10);
+	if (*end != '\0')
+		ThrowNotInteger(s, key);
+	if (errno == ERANGE || n < min || n > max)
 		UaThrowParam(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, key,
-				   psprintf("%s %s out of range", key, UaQuoteValue(s, strlen(s))),
-				   psprintf("Parameter \"%s\" must be an integer from " INT64_FORMAT " to " INT64_FORMAT ".",
-							key, min, max));
-	return neg ? -(int64) acc : (int64) acc;
+					 psprintf("%s %s out of range", key, UaQuoteValue(s, strlen(s))),
+					 psprintf("Parameter \"%s\" must be an integer from " INT64_FORMAT " to " INT64_FORMAT ".",
+							  key, min, max));
+	return n;
 }
 
+/*
+ * ParseTimeParam reads an RFC 3339 timestamp with UaParseTimestamp, stricter
+ * than timestamptz input, which also takes dates alone, other forms and
+ * "now".
+ */
 static TimestampTz
 ParseTimeParam(const char *s, const char *key)
 {
@@ -105,9 +109,9 @@ ParseTimeParam(const char *s, const char *key)
 
 	if (!UaParseTimestamp(s, strlen(s), &ts))
 		UaThrowParam(ERRCODE_INVALID_DATETIME_FORMAT, key,
-				   psprintf("invalid timestamp \"%s\"", UaQuoteValue(s, strlen(s))),
-				   psprintf("Parameter \"%s\" must be an RFC 3339 timestamp with a time zone offset, such as 2025-10-10T18:30:00Z.",
-							key));
+					 psprintf("invalid timestamp \"%s\"", UaQuoteValue(s, strlen(s))),
+					 psprintf("Parameter \"%s\" must be an RFC 3339 timestamp with a time zone offset, such as 2025-10-10T18:30:00Z.",
+							  key));
 	return ts;
 }
 
@@ -128,9 +132,9 @@ UaParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 	memset(sp, 0, sizeof(*sp));
 	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
 		UaThrowParam(ERRCODE_DATATYPE_MISMATCH, NULL,
-				   pstrdup("search parameters must be a JSON object"),
-				   psprintf("The parameters are a JSON object with the keys %s.",
-							for_export ? EXPORT_KEYS_TEXT : SEARCH_KEYS_TEXT));
+					 pstrdup("search parameters must be a JSON object"),
+					 psprintf("The parameters are a JSON object with the keys %s.",
+							  for_export ? EXPORT_KEYS_TEXT : SEARCH_KEYS_TEXT));
 
 	it = JsonbIteratorInit(&params->root);
 	while ((tok = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
@@ -152,9 +156,9 @@ UaParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 			char	   *name = UaQuoteValue(key.val.string.val, key.val.string.len);
 
 			UaThrowParam(ERRCODE_UNDEFINED_COLUMN, name,
-					   psprintf("unknown parameter \"%s\"", name),
-					   psprintf("The parameters are %s.",
-								for_export ? EXPORT_KEYS_TEXT : SEARCH_KEYS_TEXT));
+						 psprintf("unknown parameter \"%s\"", name),
+						 psprintf("The parameters are %s.",
+								  for_export ? EXPORT_KEYS_TEXT : SEARCH_KEYS_TEXT));
 		}
 		if (val.type != jbvNull)
 			values[i] = ParamText(&val, search_keys[i]);
@@ -163,16 +167,16 @@ UaParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 	for (int i = P_USER_ID; i <= P_TO; i++)
 		if (values[i] == NULL)
 			UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, search_keys[i],
-					   psprintf("missing required parameter \"%s\"", search_keys[i]),
-					   pstrdup("Parameters \"user_id\", \"from\" and \"to\" are required."));
+						 psprintf("missing required parameter \"%s\"", search_keys[i]),
+						 pstrdup("Parameters \"user_id\", \"from\" and \"to\" are required."));
 
 	sp->user_id = ParseInt64(values[P_USER_ID], "user_id", 1, PG_INT64_MAX);
 	sp->from = ParseTimeParam(values[P_FROM], "from");
 	sp->to = ParseTimeParam(values[P_TO], "to");
 	if (sp->to < sp->from)
 		UaThrowParam(ERRCODE_INVALID_PARAMETER_VALUE, "to",
-				   pstrdup("\"to\" is earlier than \"from\""),
-				   pstrdup("Parameters \"from\" and \"to\" bound the recorded time as [from, to); \"to\" must not be earlier than \"from\"."));
+					 pstrdup("\"to\" is earlier than \"from\""),
+					 pstrdup("Parameters \"from\" and \"to\" bound the recorded time as [from, to); \"to\" must not be earlier than \"from\"."));
 
 	sp->limit = values[P_LIMIT] ?
 		(int) ParseInt64(values[P_LIMIT], "limit", 1, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
@@ -188,8 +192,8 @@ UaParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 
 		if (values[P_OFFSET])
 			UaThrowParam(ERRCODE_INVALID_PARAMETER_VALUE, "offset",
-					   pstrdup("\"offset\" cannot be combined with \"cursor\""),
-					   pstrdup("Parameter \"offset\" is the legacy way to page; use \"cursor\" alone."));
+						 pstrdup("\"offset\" cannot be combined with \"cursor\""),
+						 pstrdup("Parameter \"offset\" is the legacy way to page; use \"cursor\" alone."));
 		if (!UaDecodeCursor(values[P_CURSOR], strlen(values[P_CURSOR]), sp->user_id, &ts, &id))
 			UaThrowBadCursor("cursor");
 		if (ts > sp->start_ts || (ts == sp->start_ts && id > 0))
@@ -211,8 +215,8 @@ UaParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 
 			if (a < 0)
 				UaThrowParam(ERRCODE_INVALID_PARAMETER_VALUE, "action",
-						   psprintf("invalid action \"%s\"", UaQuoteValue(s, len)),
-						   pstrdup("Parameter \"action\" must be one or more of created, updated, deleted, viewed, joined by commas."));
+							 psprintf("invalid action \"%s\"", UaQuoteValue(s, len)),
+							 pstrdup("Parameter \"action\" must be one or more of created, updated, deleted, viewed, joined by commas."));
 			if (sp->nactions < UA_NUM_ACTIONS)
 			{
 				bool		seen = false;

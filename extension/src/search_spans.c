@@ -318,7 +318,7 @@ UaSpanPlanningEnd(int nestlevel)
  */
 void
 UaReadSpans(PagePlanKey *key, TimestampTz from, TimestampTz to,
-		  SPIExecuteOptions *options, int64 wanted, const int64 *received)
+			SPIExecuteOptions *options, int64 wanted, const int64 *received)
 {
 	TimestampTz *bounds;
 	int			nbounds = UaPageBounds(from, to, &bounds);
