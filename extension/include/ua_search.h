@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "ua_event.h"
+#include "user_activity.h"
 
 /* A validated search. */
 typedef struct SearchParams
@@ -55,13 +56,13 @@ typedef struct SearchParams
 	"SELECT e.id, e.user_id, e.action, e.event_action_timestamp, e.metadata, " \
 	"e.event_id, e.recorded_at "
 #define SEARCH_WHERE \
-	"FROM user_activity.events e " \
+	"FROM " UA_EVENTS_QUALIFIED " e " \
 	"WHERE e.user_id = $1 " \
 	"AND (e.recorded_at, e.id) > ($2, $3) " \
 	"AND e.recorded_at >= $2 " \
 	"AND e.recorded_at < $4 "
 #define SEARCH_ACTION \
-	"AND ($5::pg_catalog.text[] IS NULL OR e.action = ANY ($5::pg_catalog.text[]::user_activity.action[])) "
+	"AND ($5::pg_catalog.text[] IS NULL OR e.action = ANY ($5::pg_catalog.text[]::" UA_SCHEMA ".action[])) "
 #define SEARCH_ACTION_FROM \
 	"AND ($6::pg_catalog.timestamptz IS NULL OR e.event_action_timestamp >= $6) "
 #define SEARCH_ACTION_TO \

@@ -104,11 +104,11 @@ FindStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		if (att->attisdropped)
 			continue;
 		if (j >= typeinfo->natts || TupleDescAttr(typeinfo, j)->atttypid != att->atttypid)
-			elog(ERROR, "the columns of user_activity.events do not match its row type");
+			elog(ERROR, "the columns of %s do not match its row type", UA_EVENTS_QUALIFIED);
 		j++;
 	}
 	if (j != typeinfo->natts)
-		elog(ERROR, "the columns of user_activity.events do not match its row type");
+		elog(ERROR, "the columns of %s do not match its row type", UA_EVENTS_QUALIFIED);
 }
 
 static bool

@@ -117,9 +117,10 @@ UaPageBounds(TimestampTz from, TimestampTz to, TimestampTz **bounds)
 	TimestampTz *cut = NULL;
 	int			n = 0;
 
-	relid = get_relname_relid("events", get_namespace_oid("user_activity", false));
+	relid = get_relname_relid(UA_EVENTS_TABLE,
+							  get_namespace_oid(UA_SCHEMA, false));
 	if (!OidIsValid(relid))
-		elog(ERROR, "table user_activity.events does not exist");
+		elog(ERROR, "table %s does not exist", UA_EVENTS_QUALIFIED);
 
 	/*
 	 * The executor takes this lock anyway.  The cuts need not be the bounds
