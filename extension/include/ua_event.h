@@ -61,7 +61,7 @@ extern bool UaParseUuid(const char *s, int len, pg_uuid_t *result);
 extern int	UaActionIndex(const char *s, int len);
 extern char *UaQuoteValue(const char *s, int len);
 
-/* json_out.c */
+/* event_text.c */
 extern void UaAppendTimestamp(StringInfo buf, TimestampTz ts);
 extern void UaAppendUuid(StringInfo buf, const pg_uuid_t *uuid);
 extern void UaAppendJsonb(StringInfo buf, Jsonb *jb);
@@ -75,6 +75,8 @@ extern void UaAppendEventCsv(StringInfo buf, int64 id, int64 user_id,
 							 TimestampTz recorded_at);
 extern void UaAppendSpiRow(StringInfo buf, HeapTuple tup, TupleDesc desc,
 						   bool csv);
+
+/* event_jsonb.c */
 extern void UaPushKey(JsonbParseState **st, const char *key);
 extern void UaPushString(JsonbParseState **st, const char *s);
 extern void UaPushInt64(JsonbParseState **st, int64 n);
