@@ -81,10 +81,6 @@ extern void UaPushKey(JsonbParseState **st, const char *key);
 extern void UaPushString(JsonbParseState **st, const char *s);
 extern void UaPushInt64(JsonbParseState **st, int64 n);
 extern void UaPushTimestamp(JsonbParseState **st, TimestampTz ts);
-extern JsonbValue *UaPushEvent(JsonbParseState **st, int64 id, int64 user_id,
-						const char *action, TimestampTz action_time,
-						Jsonb *metadata, const pg_uuid_t *event_id,
-						TimestampTz recorded_at, const char *status);
 extern void UaPushError(JsonbParseState **st, const UaError *err);
 extern Jsonb *UaEventJsonb(int64 id, int64 user_id, const char *action,
 						   TimestampTz action_time, Jsonb *metadata,
