@@ -15,6 +15,11 @@
 
 #include "ua_search.h"
 
+/* PortalData is internal: PG 15 tested, 16 built (docker/citus) */
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 170000
+#error "export_events reads PortalData as PostgreSQL 15 and 16 lay it out; check it against this version"
+#endif
+
 PG_FUNCTION_INFO_V1(user_activity_export_events);
 
 /* State of an export between calls. */

@@ -37,6 +37,11 @@
 
 #include "ua_search.h"
 
+/* PartitionBoundInfoData is internal: PG 15 tested, 16 built (docker/citus) */
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 170000
+#error "UaPageBounds reads PartitionBoundInfoData as PostgreSQL 15 and 16 lay it out; check it against this version"
+#endif
+
 typedef struct PagePlanEntry
 {
 	PagePlanKey key;

@@ -27,7 +27,7 @@ PG_FUNCTION_INFO_V1(bench_event_jsonb);
 PG_FUNCTION_INFO_V1(bench_event_jsonb_same);
 
 /*
- * jsonb's on-disk format as PostgreSQL 15 and 16 write it (JEntry,
+ * jsonb's on-disk format as PostgreSQL 15 (tested) and 16 write it (JEntry,
  * JB_OFFSET_STRIDE): a format it may change, which is why the extension no
  * longer writes it itself.
  */
