@@ -86,9 +86,10 @@ typedef struct PagePlanKey
 } PagePlanKey;
 
 /*
- * The widest span read by one execution, in partitions.  A plan holds some
- * 16 kB per partition, so this bounds the cache at some 16 MB; starting
- * index scans costs per partition anyway, so wider spans would save little.
+ * The widest span read by one execution, in partitions.  A plan's memory
+ * grows with its partitions, so this and the number of plans kept bound
+ * the cache; starting index scans costs per partition anyway, so wider
+ * spans would save little.
  */
 #define PAGE_SPAN_MAX 16
 

@@ -36,7 +36,7 @@ UaAppendTimestamp(StringInfo buf, TimestampTz ts)
 		return;
 	}
 	{
-		/* by hand: snprintf was a tenth of a search page's cost */
+		/* by hand: snprintf showed in the cost of every search page */
 		char		out[32];
 		char	   *p = out;
 		int			year = tm.tm_year;
@@ -108,8 +108,8 @@ UaAppendUuid(StringInfo buf, const pg_uuid_t *uuid)
 /*
  * AppendJsonString appends len bytes of s as a JSON string, escaped exactly
  * as escape_json() escapes: runs that need no escape are copied whole,
- * where escape_json() appends byte by byte, from a NUL-terminated copy (a
- * quarter of the time spent printing a page of events went there).
+ * where escape_json() appends byte by byte, from a NUL-terminated copy,
+ * which showed in the cost of printing a page of events.
  */
 static void
 AppendJsonString(StringInfo buf, const char *s, int len)

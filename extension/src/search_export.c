@@ -51,9 +51,9 @@ typedef struct ExportState
  * ExportShutdown closes the cursor of an export that its caller stopped
  * reading (a LIMIT, a cursor over the export closed) or started over (a
  * rescan, as in a LATERAL subquery).  Left open, it would keep its executor
- * and up to PAGE_SPAN_MAX index scans until the transaction ends, some
- * 0.6 MB per abandoned export.  Registered after SRF_FIRSTCALL_INIT's own
- * callback, it runs before that one frees the state.
+ * and up to PAGE_SPAN_MAX index scans until the transaction ends.
+ * Registered after SRF_FIRSTCALL_INIT's own callback, it runs before that
+ * one frees the state.
  */
 static void
 ExportShutdown(Datum arg)
@@ -82,8 +82,8 @@ ExportShutdown(Datum arg)
  *
  * The range is read span by span of PAGE_SPAN_MAX partitions, a cursor
  * each, with the session's kept span plans (UaPagePlan, without LIMIT):
- * planning the query over a 30-day range with its values on every call
- * cost about as much as exporting a user's thousand events of it.  All
+ * planning the query over a month of partitions with its values on every
+ * call would cost as much as a typical user's export itself.  All
  * cursors read with the caller's snapshot (read_only), so the export is one
  * consistent result; the spans are disjoint and ascending, so the rows come
  * in (recorded_at, id) order.

@@ -154,8 +154,7 @@ FindDestroy(DestReceiver *self)
  * It runs search_events' page query with the session's kept span plans
  * (UaReadSpans), selecting e.* rather than the JSON's columns; an SQL
  * function would plan its query on every call, generic over every
- * partition of the table, which on 30 daily partitions costs several times
- * reading a 100-row page.  The filters mean what they say in SQL: actions
+ * partition of the table, which costs more than reading the page.  The filters mean what they say in SQL: actions
  * is matched with = ANY, so an empty array, or one of nulls only, matches
  * nothing.
  */

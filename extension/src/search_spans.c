@@ -181,8 +181,8 @@ UaPageBounds(TimestampTz from, TimestampTz to, TimestampTz **bounds)
 /*
  * UaPagePlan returns the plan of the page query restricted to [key->lo,
  * key->hi), a span between partition bounds, for the filters and select
- * list in key: made once per key and kept, since planning the query over 30
- * daily partitions costs several times executing it.
+ * list in key: made once per key and kept, since planning the query over
+ * many partitions costs more than executing it.
  *
  * The plan is generic (parameters, not values), yet good for every value,
  * because the span is in the query as constants besides the parameters.
@@ -282,10 +282,10 @@ UaPagePlan(const PagePlanKey *key)
  * unknown), and an empty partition, never analyzed, is cheapest to read
  * with an unordered seq scan; so the planner could choose to sort all the
  * span's rows of the user rather than read the partitions' indexes in
- * order.  A user with 10 000 events in one day then paid 8 ms a page for
- * that sort instead of 0.2 ms, for as long as the kept plan lived.  Sorting
- * stays possible (enable_sort only makes it look dear, so dear that the
- * plan would be compiled: JIT is off too, as a page never repays it).  A kept plan is
+ * order; a user with many events in a span then paid for that sort on
+ * every page, for as long as the kept plan lived.  Sorting stays possible
+ * (enable_sort only makes it look dear, so dear that the plan would be
+ * compiled: JIT is off too, as a page never repays it).  A kept plan is
  * made, or remade after an invalidation, only when it is prepared or run,
  * so the setting is in force around those calls alone.
  */
