@@ -91,6 +91,10 @@ typedef struct FindReceiver
 	int64		rows;			/* rows received */
 } FindReceiver;
 
+/*
+ * FindStartup checks that the query's columns are those of the function's
+ * row type, but for its dropped columns, before any row is stored.
+ */
 static void
 FindStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
@@ -111,6 +115,7 @@ FindStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		elog(ERROR, "the columns of %s do not match its row type", UA_EVENTS_QUALIFIED);
 }
 
+/* FindReceive stores one row, null in each dropped column. */
 static bool
 FindReceive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -135,6 +140,7 @@ FindReceive(TupleTableSlot *slot, DestReceiver *self)
 	return true;
 }
 
+/* Nothing to do at the end of a span's execution. */
 static void
 FindShutdown(DestReceiver *self)
 {

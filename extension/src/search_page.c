@@ -32,6 +32,7 @@ typedef struct PageReceiver
 	Oid			action_oids[UA_NUM_ACTIONS];	/* enum value of each action */
 } PageReceiver;
 
+/* The page needs nothing at the start and end of a span's execution. */
 static void
 PageStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {

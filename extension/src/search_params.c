@@ -28,6 +28,10 @@ enum
 	P_ACTION_TO, P_OFFSET, P_NUM
 };
 
+/*
+ * UaThrowParam raises the error of one parameter (field: its name, or NULL
+ * for the whole), with the SQLSTATE the REST layer maps to a status.
+ */
 void
 UaThrowParam(int sqlerrcode, const char *field, char *message, char *detail)
 {
@@ -37,6 +41,10 @@ UaThrowParam(int sqlerrcode, const char *field, char *message, char *detail)
 	UaThrowError(&err);
 }
 
+/*
+ * UaThrowBadCursor rejects a cursor that does not read back (field: the
+ * parameter or argument that held it), saying no more about why.
+ */
 void
 UaThrowBadCursor(const char *field)
 {
@@ -46,6 +54,10 @@ UaThrowBadCursor(const char *field)
 						  field));
 }
 
+/*
+ * ParamText returns a parameter's value as text: the query string's values
+ * are strings, but a JSON number is taken as its text.
+ */
 static char *
 ParamText(const JsonbValue *v, const char *key)
 {

@@ -302,6 +302,7 @@ UaSpanPlanningBegin(void)
 	return nestlevel;
 }
 
+/* UaSpanPlanningEnd restores the settings UaSpanPlanningBegin changed. */
 void
 UaSpanPlanningEnd(int nestlevel)
 {
