@@ -42,6 +42,7 @@
 #error "UaPageBounds reads PartitionBoundInfoData as PostgreSQL 15 and 16 lay it out; check it against this version"
 #endif
 
+/* An entry of page_plans: a key and its kept plan. */
 typedef struct PagePlanEntry
 {
 	PagePlanKey key;
@@ -85,6 +86,7 @@ UaFillSearchArgs(const SearchParams *sp, Datum *values, char *nulls)
 		nulls[6] = 'n';
 }
 
+/* The types of the page query's parameters, $1 to $9 (see ua_search.h). */
 Oid			ua_search_types[9] = {INT8OID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID,
 	TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT8OID};
 
