@@ -23,7 +23,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- the cursors of fixed positions, as version 1.0 made them (both of
+-- the cursors of fixed positions, as version 1.4 made them (both of
 -- base64url's own letters, "-" and "_", appear)
 CREATE TEMP TABLE positions (user_id bigint, ts timestamptz, id bigint, cursor text);
 INSERT INTO positions VALUES
