@@ -205,8 +205,8 @@ SELECT count(*) <= 64 + 1 AS plans_bounded  -- the spans' (exports' too) and the
 FROM pg_backend_memory_contexts
 WHERE name = 'CachedPlanSource' AND ident LIKE 'SELECT e.id, e.user_id, e.action,%';
 
--- the spans are planned with enable_sort and jit off (search.c,
--- SpanPlanningBegin); the session's own settings stay as they were
+-- the spans are planned with enable_sort and jit off (search_spans.c,
+-- UaSpanPlanningBegin); the session's own settings stay as they were
 SET jit = on;
 SELECT count(*) AS pages FROM user_activity.search_events('{"user_id": "6", "from": "2025-09-01T00:00:00Z", "to": "2025-11-01T00:00:00Z", "limit": "2"}');
 SELECT count(*) AS rows FROM user_activity.find_events(6, '2025-09-01', '2025-11-01', 5);

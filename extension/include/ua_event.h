@@ -55,12 +55,13 @@ extern bool UaCheckEvent(UaEvent *ev, UaError *err);
 extern bool UaSetError(UaError *err, int sqlerrcode, const char *field,
 					   char *message, char *detail);
 extern void UaThrowError(const UaError *err) pg_attribute_noreturn();
+/* strict by design: timestamptz and uuid input take forms the API refuses */
 extern bool UaParseTimestamp(const char *s, int len, TimestampTz *result);
 extern bool UaParseUuid(const char *s, int len, pg_uuid_t *result);
 extern int	UaActionIndex(const char *s, int len);
 extern char *UaQuoteValue(const char *s, int len);
 
-/* json_out.c */
+/* event_text.c */
 extern void UaAppendTimestamp(StringInfo buf, TimestampTz ts);
 extern void UaAppendUuid(StringInfo buf, const pg_uuid_t *uuid);
 extern void UaAppendJsonb(StringInfo buf, Jsonb *jb);
@@ -74,14 +75,12 @@ extern void UaAppendEventCsv(StringInfo buf, int64 id, int64 user_id,
 							 TimestampTz recorded_at);
 extern void UaAppendSpiRow(StringInfo buf, HeapTuple tup, TupleDesc desc,
 						   bool csv);
+
+/* event_jsonb.c */
 extern void UaPushKey(JsonbParseState **st, const char *key);
 extern void UaPushString(JsonbParseState **st, const char *s);
 extern void UaPushInt64(JsonbParseState **st, int64 n);
 extern void UaPushTimestamp(JsonbParseState **st, TimestampTz ts);
-extern JsonbValue *UaPushEvent(JsonbParseState **st, int64 id, int64 user_id,
-						const char *action, TimestampTz action_time,
-						Jsonb *metadata, const pg_uuid_t *event_id,
-						TimestampTz recorded_at, const char *status);
 extern void UaPushError(JsonbParseState **st, const UaError *err);
 extern Jsonb *UaEventJsonb(int64 id, int64 user_id, const char *action,
 						   TimestampTz action_time, Jsonb *metadata,

@@ -10,6 +10,14 @@
 
 #include "datatype/timestamp.h"
 
+/*
+ * The extension's schema and its events table, for lookups, messages and
+ * the queries' text (as string literals, they join other literals).
+ */
+#define UA_SCHEMA "user_activity"
+#define UA_EVENTS_TABLE "events"
+#define UA_EVENTS_QUALIFIED UA_SCHEMA "." UA_EVENTS_TABLE
+
 /* guc.c: settings of validation and ingest */
 extern void UaDefineIngestGucs(void);
 

@@ -1,0 +1,244 @@
+/*-------------------------------------------------------------------------
+ *
+ * search_export.c
+ *	  export_events(): every event of a search, one ndjson or CSV line a
+ *	  row, streamed in constant memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+
+#include "ua_search.h"
+
+/* PortalData is internal: PG 15 tested, 16 built (docker/citus) */
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 170000
+#error "export_events reads PortalData as PostgreSQL 15 and 16 lay it out; check it against this version"
+#endif
+
+PG_FUNCTION_INFO_V1(user_activity_export_events);
+
+/* State of an export between calls. */
+typedef struct ExportState
+{
+	bool		csv;
+	bool		header_pending;
+	PagePlanKey key;			/* the spans' plans, but for lo and hi */
+	Datum		values[7];		/* the parameters of SEARCH_WHERE */
+	char		nulls[7];
+	TimestampTz *bounds;		/* the range cut at partition bounds */
+	int			nbounds;
+	int			span;			/* bounds[span] starts the next span */
+	char	   *portal_name;	/* the cursor of the span being read, or
+								 * NULL */
+	TimestampTz last_ts;		/* the keyset position of the last row read */
+	int64		last_id;
+	MemoryContext state_cxt;
+	MemoryContext batch_cxt;
+	Datum	   *lines;
+	int			nlines;
+	int			next;
+	bool		done;
+} ExportState;
+
+#define EXPORT_FETCH 1000
+
+/*
+ * ExportShutdown closes the cursor of an export that its caller stopped
+ * reading (a LIMIT, a cursor over the export closed) or started over (a
+ * rescan, as in a LATERAL subquery).  Left open, it would keep its executor
+ * and up to PAGE_SPAN_MAX index scans until the transaction ends.
+ * Registered after SRF_FIRSTCALL_INIT's own callback, it runs before that
+ * one frees the state.
+ */
+static void
+ExportShutdown(Datum arg)
+{
+	ExportState *st = (ExportState *) DatumGetPointer(arg);
+	Portal		portal;
+
+	if (st->portal_name == NULL)
+		return;
+	/* gone if opened in a subtransaction since rolled back */
+	portal = SPI_cursor_find(st->portal_name);
+	if (portal != NULL)
+		SPI_cursor_close(portal);
+	st->portal_name = NULL;
+}
+
+/*
+ * export_events(params jsonb, format text) returns every matching event,
+ * one line per row (no line end), as ndjson or csv with a header line.  It
+ * reads through cursors, EXPORT_FETCH rows at a time, and returns a value
+ * per call, so that when it is called in the select list
+ * (SELECT user_activity.export_events($1, $2)) and read in single-row mode,
+ * millions of rows stream in constant memory.  (In FROM, PostgreSQL
+ * collects any set-returning function's rows in a tuplestore first, which
+ * spills to disk beyond work_mem.)
+ *
+ * The range is read span by span of PAGE_SPAN_MAX partitions, a cursor
+ * each, with the session's kept span plans (UaPagePlan, without LIMIT):
+ * planning the query over a month of partitions with its values on every
+ * call would cost as much as a typical user's export itself.  All
+ * cursors read with the caller's snapshot (read_only), so the export is one
+ * consistent result; the spans are disjoint and ascending, so the rows come
+ * in (recorded_at, id) order.
+ */
+Datum
+user_activity_export_events(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *funcctx;
+	ExportState *st;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		SearchParams sp;
+		char	   *format;
+		MemoryContext old;
+
+		if (PG_ARGISNULL(0))
+			UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, NULL,
+						 pstrdup("search parameters must not be null"),
+						 pstrdup("The parameters are a JSON object with the keys " EXPORT_KEYS_TEXT "."));
+		if (PG_ARGISNULL(1))
+			UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, "format",
+						 pstrdup("missing required argument \"format\""),
+						 pstrdup("Argument \"format\" must be ndjson or csv."));
+		format = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		if (strcmp(format, "ndjson") != 0 && strcmp(format, "csv") != 0)
+			UaThrowParam(ERRCODE_INVALID_PARAMETER_VALUE, "format",
+						 psprintf("invalid export format \"%s\"", UaQuoteValue(format, strlen(format))),
+						 pstrdup("Argument \"format\" must be ndjson or csv."));
+		UaParseSearchParams(PG_GETARG_JSONB_P(0), true, &sp);
+
+		funcctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+		st = palloc0(sizeof(ExportState));
+		st->csv = (strcmp(format, "csv") == 0);
+		st->header_pending = st->csv;
+		memset(&st->key, 0, sizeof(st->key));	/* the padding is hashed too */
+		st->key.action = sp.nactions > 0;
+		st->key.action_from = sp.has_action_from;
+		st->key.action_to = sp.has_action_to;
+		UaFillSearchArgs(&sp, st->values, st->nulls);
+		st->nbounds = UaPageBounds(sp.start_ts, sp.to, &st->bounds);
+		st->last_ts = sp.start_ts;
+		st->last_id = sp.start_id;
+		st->state_cxt = funcctx->multi_call_memory_ctx;
+		st->batch_cxt = AllocSetContextCreate(funcctx->multi_call_memory_ctx,
+											  "user_activity export batch",
+											  ALLOCSET_DEFAULT_SIZES);
+		funcctx->user_fctx = st;
+		RegisterExprContextCallback(((ReturnSetInfo *) fcinfo->resultinfo)->econtext,
+									ExportShutdown, PointerGetDatum(st));
+		MemoryContextSwitchTo(old);
+	}
+
+	funcctx = SRF_PERCALL_SETUP();
+	st = funcctx->user_fctx;
+
+	if (st->header_pending)
+	{
+		st->header_pending = false;
+		SRF_RETURN_NEXT(funcctx, CStringGetTextDatum("id,user_id,event_action_timestamp,action,metadata,event_id,recorded_at"));
+	}
+
+	if (st->next >= st->nlines && !st->done)
+	{
+		MemoryContextReset(st->batch_cxt);
+		st->nlines = st->next = 0;
+		st->lines = MemoryContextAlloc(st->batch_cxt, sizeof(Datum) * EXPORT_FETCH);
+		SPI_connect();
+		while (st->nlines < EXPORT_FETCH && !st->done)
+		{
+			Portal		portal = NULL;
+			long		wanted = EXPORT_FETCH - st->nlines;
+			MemoryContext old;
+
+			if (st->portal_name != NULL)
+			{
+				/*
+				 * Gone if it was opened in a subtransaction since rolled back
+				 * (a FETCH from a cursor over the export, then ROLLBACK TO
+				 * SAVEPOINT): the span is opened again after the last row
+				 * read, with the same snapshot, the caller's.
+				 */
+				portal = SPI_cursor_find(st->portal_name);
+				if (portal == NULL)
+				{
+					pfree(st->portal_name);
+					st->portal_name = NULL;
+				}
+			}
+			else if (st->span < st->nbounds - 1)
+			{
+				int			j = Min(st->span + PAGE_SPAN_MAX, st->nbounds - 1);
+
+				st->key.lo = st->bounds[st->span];
+				st->key.hi = st->bounds[j];
+				st->span = j;
+			}
+			else
+			{
+				st->done = true;
+				break;
+			}
+			if (portal == NULL)
+			{
+				/* rows after the last one read: in a new span, every row */
+				Datum		values[7];
+				int			nestlevel;
+
+				memcpy(values, st->values, sizeof(values));
+				values[1] = TimestampTzGetDatum(st->last_ts);
+				values[2] = Int64GetDatum(st->last_id);
+				nestlevel = UaSpanPlanningBegin();
+				portal = SPI_cursor_open(NULL, UaPagePlan(&st->key), values, st->nulls, true);
+				UaSpanPlanningEnd(nestlevel);
+				st->portal_name = MemoryContextStrdup(st->state_cxt, portal->name);
+			}
+
+			SPI_cursor_fetch(portal, true, wanted);
+			if (SPI_processed > 0)
+			{
+				HeapTuple	last = SPI_tuptable->vals[SPI_processed - 1];
+				bool		isnull;
+
+				/* SEARCH_COLUMNS: id first, recorded_at seventh */
+				st->last_id = DatumGetInt64(SPI_getbinval(last, SPI_tuptable->tupdesc, 1, &isnull));
+				st->last_ts = DatumGetTimestampTz(SPI_getbinval(last, SPI_tuptable->tupdesc, 7, &isnull));
+			}
+			old = MemoryContextSwitchTo(st->batch_cxt);
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				StringInfoData line;
+
+				initStringInfo(&line);
+				UaAppendSpiRow(&line, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, st->csv);
+				st->lines[st->nlines++] = PointerGetDatum(cstring_to_text_with_len(line.data, line.len));
+				pfree(line.data);
+			}
+			MemoryContextSwitchTo(old);
+			if (SPI_processed < (uint64) wanted)
+			{
+				/* this span is read: the next call of the loop opens the next */
+				SPI_cursor_close(portal);
+				pfree(st->portal_name);
+				st->portal_name = NULL;
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_finish();
+	}
+
+	if (st->next < st->nlines)
+		SRF_RETURN_NEXT(funcctx, st->lines[st->next++]);
+	/* every span's cursor is closed, and SRF_RETURN_DONE frees st */
+	UnregisterExprContextCallback(((ReturnSetInfo *) fcinfo->resultinfo)->econtext,
+								  ExportShutdown, PointerGetDatum(st));
+	SRF_RETURN_DONE(funcctx);
+}
