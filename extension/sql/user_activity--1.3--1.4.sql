@@ -102,6 +102,8 @@ CREATE TRIGGER events_release_key
     AFTER DELETE ON user_activity.events
     FOR EACH ROW WHEN (OLD.event_id IS NOT NULL)
     EXECUTE FUNCTION user_activity.release_event_key();
+COMMENT ON TRIGGER events_release_key ON user_activity.events IS
+    'releases the event key of each deleted event that has one (row by row: a Citus shard cannot read a transition table)';
 
 CREATE OR REPLACE FUNCTION user_activity.delete_user_events(user_id bigint) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
