@@ -571,41 +571,50 @@ CREATE OR REPLACE FUNCTION user_activity.claim_event_key() RETURNS trigger
 COMMENT ON FUNCTION user_activity.claim_event_key() IS
     'trigger: claims (user_id, event_id) in event_keys, or accepts the key ingest claimed for this row; any other taken key fails the INSERT with unique_violation';
 
-CREATE FUNCTION user_activity.release_event_key() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    DELETE FROM user_activity.event_keys k
-    WHERE k.user_id = OLD.user_id AND k.event_id = OLD.event_id AND k.id = OLD.id;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION user_activity.release_event_key() IS
-    'trigger: deletes the event key of a deleted event, so that an erased event_id can be stored again';
-REVOKE ALL ON FUNCTION user_activity.release_event_key() FROM PUBLIC;
-
+-- One function releases keys for both triggers: the row-level DELETE one
+-- (new) and the TRUNCATE one.  It is the function that 1.1 made, so that
+-- the new trigger names a function every node has already: on Citus the
+-- coordinator creates the trigger on the workers' shards before the
+-- workers run this script.
 CREATE OR REPLACE FUNCTION user_activity.release_event_keys() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
-    -- On a Citus worker the trigger fires on each shard; the TRUNCATE of
-    -- the distributed table on the coordinator empties event_keys there.
-    IF TG_OP = 'TRUNCATE' AND TG_RELID = 'user_activity.events'::pg_catalog.regclass THEN
+    IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' THEN
+        DELETE FROM user_activity.event_keys k
+        WHERE k.user_id = OLD.user_id AND k.event_id = OLD.event_id AND k.id = OLD.id;
+    ELSIF TG_OP = 'TRUNCATE' AND TG_RELID = 'user_activity.events'::pg_catalog.regclass THEN
+        -- On a Citus worker the trigger fires on each shard; the TRUNCATE
+        -- of the distributed table on the coordinator empties event_keys.
         TRUNCATE user_activity.event_keys;
     END IF;
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION user_activity.release_event_keys() IS
-    'trigger: empties event_keys when user_activity.events is truncated, so that the truncated event_ids can be stored again';
+    'trigger: deletes the event key of a deleted event (FOR EACH ROW), or every key when user_activity.events is truncated, so that an erased event_id can be stored again';
 
-DROP TRIGGER events_release_keys ON user_activity.events;
-CREATE TRIGGER events_release_key
-    AFTER DELETE ON user_activity.events
-    FOR EACH ROW WHEN (OLD.event_id IS NOT NULL)
-    EXECUTE FUNCTION user_activity.release_event_key();
+-- The trigger DDL runs through EXECUTE: Citus forwards a utility
+-- statement on a distributed table to the workers with the text it was
+-- given, which for a statement of this script would be the whole script.
+-- And it may find its work done: on a Citus worker, the coordinator's
+-- update has already changed the triggers when the worker runs this script.
+DO $ddl$
+BEGIN
+    EXECUTE 'DROP TRIGGER IF EXISTS events_release_keys ON user_activity.events';
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                   WHERE t.tgrelid = 'user_activity.events'::pg_catalog.regclass
+                     AND t.tgname = 'events_release_key') THEN
+        EXECUTE 'CREATE TRIGGER events_release_key
+            AFTER DELETE ON user_activity.events
+            FOR EACH ROW WHEN (OLD.event_id IS NOT NULL)
+            EXECUTE FUNCTION user_activity.release_event_keys()';
+        EXECUTE 'COMMENT ON TRIGGER events_release_key ON user_activity.events IS '
+            || pg_catalog.quote_literal('releases the event key of each deleted event that has one (row by row: a Citus shard cannot read a transition table)');
+    END IF;
+END
+$ddl$;
 
 CREATE OR REPLACE FUNCTION user_activity.delete_user_events(user_id bigint) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER

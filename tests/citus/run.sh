@@ -12,8 +12,10 @@
 #   - checks that the events landed on the workers' shards, none on the
 #     coordinator;
 #   - runs one REST sequence through the standalone shim against each
-#     (POST event twice, a batch, search, export, counts, DELETE) and
-#     requires the same statuses and bodies (recorded_at aside).
+#     (POST event twice, a batch, search, counts, DELETE) and requires the
+#     same statuses and bodies (recorded_at aside);
+#   - in a second database, distributes 1.3, updates it to 1.4 from the
+#     coordinator and checks dedup, erasure and TRUNCATE after it.
 #
 #   CITUS_PGPORT      first of four PostgreSQL ports (default 55370):
 #                     coordinator, worker 1, worker 2, plain
@@ -258,6 +260,65 @@ if sed -n 4p "$tmp/rest-coord.out" | grep -q '"status":"duplicate"'; then
 else
 	sed -n 4p "$tmp/rest-coord.out"
 	not_ok "REST: a re-sent event_id is answered \"status\": \"duplicate\""
+fi
+
+echo "-- update from 1.3 on a distributed cluster (database ua13)"
+for port in $coord $((base + 1)) $((base + 2)); do
+	psql_at "$port" -d postgres -c "CREATE DATABASE ua13"
+	psql_at "$port" -d ua13 -c "CREATE EXTENSION citus"
+done
+psql_at "$coord" -d ua13 >/dev/null <<SQL
+SELECT citus_set_coordinator_host('127.0.0.1', $coord);
+SELECT citus_add_node('127.0.0.1', $((base + 1)));
+SELECT citus_add_node('127.0.0.1', $((base + 2)));
+CREATE EXTENSION user_activity VERSION '1.3';
+SET citus.enable_unsafe_triggers = on;
+SELECT create_distributed_table('user_activity.events', 'user_id');
+SELECT create_distributed_table('user_activity.event_keys', 'user_id', colocate_with => 'user_activity.events');
+SELECT create_distributed_table('user_activity.user_event_counts', 'user_id', colocate_with => 'user_activity.events');
+SELECT user_activity.maintain_partitions();
+SELECT user_activity.record_event(i, 'viewed', '2025-10-10 00:00Z', '{}', ('abababab-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid)
+FROM generate_series(1, 20) i;
+SQL
+if psql_at "$coord" -d ua13 -c "SET citus.enable_unsafe_triggers = on" \
+	-c "ALTER EXTENSION user_activity UPDATE" >"$tmp/update.out" 2>&1; then
+	ok "ALTER EXTENSION user_activity UPDATE from 1.3 on the coordinator"
+else
+	cat "$tmp/update.out"
+	not_ok "ALTER EXTENSION user_activity UPDATE from 1.3 on the coordinator"
+fi
+versions=
+for port in $coord $((base + 1)) $((base + 2)); do
+	versions="$versions $(psql_at "$port" -d ua13 -Atc "SELECT extversion FROM pg_extension WHERE extname = 'user_activity'")"
+done
+if [ "$versions" = " 1.4 1.4 1.4" ]; then
+	ok "every node is at 1.4"
+else
+	not_ok "every node is at 1.4 (got:$versions)"
+fi
+after=$(psql_at "$coord" -d ua13 -At 2>&1 <<'SQL'
+SELECT user_activity.record_event(3, 'viewed', '2025-10-10 00:00Z', '{}', 'abababab-0000-4000-8000-000000000003')->>'status';
+SELECT user_activity.record_events('[{"user_id": 4, "event_action_timestamp": "2025-10-10T00:00:00Z", "action": "viewed", "event_id": "abababab-0000-4000-8000-000000000004"},
+  {"user_id": 4, "event_action_timestamp": "2025-10-10T00:00:00Z", "action": "viewed", "event_id": "abababab-0000-4000-8000-000000000104"}]') - 'results';
+SELECT user_activity.delete_user_events(3) - 'user_id';
+SELECT user_activity.record_event(3, 'viewed', '2025-10-10 00:00Z', '{}', 'abababab-0000-4000-8000-000000000003')->>'status';
+DELETE FROM user_activity.events WHERE user_id = 5;
+SELECT count(*) FROM user_activity.event_keys;
+TRUNCATE user_activity.events;
+SELECT count(*) FROM user_activity.event_keys;
+SQL
+)
+want='duplicate
+{"stored": 1, "rejected": 0, "duplicates": 1}
+{"counts_deleted": 0, "events_deleted": 1}
+stored
+20
+0'
+if [ "$after" = "$want" ]; then
+	ok "after the update: retries are duplicates, erasure, DELETE and TRUNCATE release keys"
+else
+	printf '%s\n' "$after"
+	not_ok "after the update: retries are duplicates, erasure, DELETE and TRUNCATE release keys"
 fi
 
 echo "$passed passed, $failed failed"
