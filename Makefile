@@ -1,23 +1,31 @@
 # Makefile for the user_activity extension, its HTTP shim and the project's
 # two commands ("make run" and "make test").  The extension itself is built
-# with PGXS.  Versions are declared once each: extension/sql/parts assembles
-# the base version BASEVERSION (1.0), every later change is an upgrade script
-# extension/sql/user_activity--A--B.sql, and user_activity.control's
-# default_version names the newest, so CREATE EXTENSION installs the base
-# and applies the upgrades: fresh installs and upgrades run the same code.
+# with PGXS.
+#
+# One current definition (pgvector's layout): extension/sql/parts holds the
+# newest version of every object, once, one file per concern, and is
+# assembled into that version's full install script, which CREATE EXTENSION
+# runs.  The version is declared once, as default_version in
+# user_activity.control.  Every change since 1.0 is also an upgrade script
+# extension/sql/user_activity--A--B.sql holding only that change (released:
+# never edited), and extension/sql/user_activity--1.0.sql is the install
+# script of 1.0 as released, so that a database of any version updates, and
+# CREATE EXTENSION ... VERSION of an older one still works.
+# tests/schema/identity.sh proves that a fresh install and every chain of
+# upgrades end with the same database.
 
 EXTENSION = user_activity
-BASEVERSION = 1.0
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big = user_activity
 EXT_SRCS := $(sort $(wildcard extension/src/*.c))
 OBJS = $(EXT_SRCS:.c=.o)
 
-# The install script of the base version is assembled from one file per
-# concern (schema, ingest, search, counting, ...), in name order.
+# The install script of the newest version is assembled from one file per
+# concern (schema, ingest, search, partitions, counting, ...), in name order.
 SQL_PARTS := $(sort $(wildcard extension/sql/parts/*.sql))
-DATA_built = extension/$(EXTENSION)--$(BASEVERSION).sql
-DATA = $(wildcard extension/sql/$(EXTENSION)--*--*.sql)
+DATA_built = extension/$(EXTENSION)--$(EXTVERSION).sql
+DATA = extension/sql/$(EXTENSION)--1.0.sql $(wildcard extension/sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress: every sql/*.sql is one self-contained topic.
 REGRESS := $(sort $(notdir $(basename $(wildcard sql/*.sql))))
@@ -41,7 +49,7 @@ include $(PGXS)
 
 $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 	@mkdir -p $(dir $@)
-	{ printf '%s\n' '/* $(EXTENSION)--$(BASEVERSION).sql: assembled from extension/sql/parts, do not edit */' \
+	{ printf '%s\n' '/* $(EXTENSION)--$(EXTVERSION).sql: assembled from extension/sql/parts, do not edit */' \
 	    '' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit' ''; \
 	  for f in $(SQL_PARTS); do printf '\n-- %s\n' "$$f"; cat "$$f"; done; } > $@
 

@@ -3,12 +3,12 @@
  * counts.c
  *	  Settings of the counting job.
  *
- * The counting itself is PL/pgSQL in the install script (30_counts.sql).
- * This file holds what it needs from C: the wait for in-flight writers of
- * user_activity.events, and how long the run history is kept.  Calling
- * either function also loads the library, so the setting is known (and
- * checked) in a session that has not used the extension's C code yet, such
- * as a pg_cron job's.
+ * The counting itself is PL/pgSQL in the install script
+ * (extension/sql/parts/50_counting.sql).  This file holds what it needs from
+ * C: the wait for in-flight writers of user_activity.events, and how long
+ * the run history is kept.  Calling either function also loads the library,
+ * so the setting is known (and checked) in a session that has not used the
+ * extension's C code yet, such as a pg_cron job's.
  *
  *-------------------------------------------------------------------------
  */

@@ -6,7 +6,7 @@
 #   find      a 100-row first page: find_events(uid, since, until, 100)
 #             against SELECT ... ORDER BY recorded_at, id LIMIT 100, and
 #             against find_events as the SQL function of versions 1.0 to
-#             1.2 (created here from extension/sql/parts/20_search.sql as
+#             1.2 (created here from extension/sql/user_activity--1.0.sql as
 #             public.find_events_sql), which plans its query on every call
 #   export    every event of the user in the 30 days (BENCH_EVENTS / 1000
 #             rows) as ndjson lines, in the select list as the shim calls
@@ -37,9 +37,9 @@ bench_psql -c "
     FROM generate_series(0, $BENCH_EVENTS - 1) i" -c "VACUUM ANALYZE user_activity.events"
 
 # The SQL function find_events was up to version 1.2, under another name.
-sed -n '/^CREATE FUNCTION user_activity.find_events(/,/^\$\$;/p' extension/sql/parts/20_search.sql |
+sed -n '/^CREATE FUNCTION user_activity.find_events(/,/^\$\$;/p' extension/sql/user_activity--1.0.sql |
 	sed 's/user_activity\.find_events(/public.find_events_sql(/; s/find_events\./find_events_sql./g' >"$work/find_sql.fn"
-[ -s "$work/find_sql.fn" ] || { echo "no find_events in extension/sql/parts/20_search.sql" >&2; exit 1; }
+[ -s "$work/find_sql.fn" ] || { echo "no find_events in extension/sql/user_activity--1.0.sql" >&2; exit 1; }
 bench_psql -f "$work/find_sql.fn" >/dev/null
 
 range="'2025-10-01T00:00:00Z', '2025-10-31T00:00:00Z'"

@@ -105,6 +105,12 @@ TRUNCATE user_activity.events;
 SELECT (SELECT count(*) FROM user_activity.events) AS events, (SELECT count(*) FROM user_activity.event_keys) AS keys;
 SELECT r->>'status' AS status, r->>'id' AS id
 FROM user_activity.record_event(4, 'viewed', '2025-10-10 00:00Z', '{}', 'cccccccc-0000-4000-8000-000000000004') r;
+-- the events and the counts in one statement
+TRUNCATE user_activity.events, user_activity.user_event_counts;
+SELECT (SELECT count(*) FROM user_activity.events) AS events, (SELECT count(*) FROM user_activity.event_keys) AS keys,
+       (SELECT count(*) FROM user_activity.user_event_counts) AS counts;
+SELECT r->>'status' AS status, r->>'id' AS id
+FROM user_activity.record_event(4, 'viewed', '2025-10-10 00:00Z', '{}', 'cccccccc-0000-4000-8000-000000000004') r;
 -- in a transaction, and rolled back: nothing lost
 BEGIN;
 TRUNCATE user_activity.events;

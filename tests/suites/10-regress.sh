@@ -6,7 +6,8 @@ cd "$(dirname "$0")/../.."
 data=$UA_TEST_TMP/regress-data
 port=${REGRESS_PGPORT:-55310}
 # the pg_cron look-alike attack also runs on a cluster without pg_cron, at
-# the next port
+# the next port; a fresh install is compared with every upgrade path on a
+# cluster of its own, at the port after
 
 tests/lib/cluster.sh start "$data" "$port"
 trap 'tests/lib/cluster.sh stop "$data"' EXIT
@@ -18,4 +19,5 @@ if [ $status -ne 0 ] && [ -f regression.diffs ]; then
 	cat regression.diffs
 fi
 tests/security/no-pg-cron.sh $((port + 1)) || status=1
+tests/schema/identity.sh $((port + 2)) || status=1
 exit $status

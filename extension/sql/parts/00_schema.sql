@@ -1,9 +1,13 @@
 --
--- Schema: the event table, its action type and the roles that use it.
+-- Schema: the event table, its action type, its id sequence and the roles
+-- that read and write it.
 --
--- Every unique key includes user_id, so the table can be distributed by
--- user_id (Citus); the primary key also includes recorded_at, so the table
--- can be partitioned by recorded time.
+-- user_activity.events is partitioned by RANGE (recorded_at); its partitions
+-- are made from user_activity.events_template (30_partitions.sql), which
+-- holds the indexes.  Every unique key includes user_id, so the table can be
+-- distributed by user_id (Citus); the primary key of each partition also
+-- includes recorded_at, the partition key.  The idempotency key (user_id,
+-- event_id) is claimed in user_activity.event_keys (15_event_keys.sql).
 --
 
 -- CREATE EXTENSION adopts an existing schema named user_activity, and the
@@ -28,7 +32,9 @@ $guard$;
 CREATE TYPE user_activity.action AS ENUM ('created', 'updated', 'deleted', 'viewed');
 COMMENT ON TYPE user_activity.action IS 'the four kinds of user activity';
 
-CREATE SEQUENCE user_activity.events_id_seq;
+-- CACHE 1: counting (50_counting.sql) reads its window from the last value
+-- handed out, and cached ids could be used after a count has passed them.
+CREATE SEQUENCE user_activity.events_id_seq CACHE 1;
 COMMENT ON SEQUENCE user_activity.events_id_seq IS 'event ids; counting reads its position from here';
 
 CREATE TABLE user_activity.events (
@@ -39,17 +45,12 @@ CREATE TABLE user_activity.events (
     recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     metadata jsonb NOT NULL DEFAULT '{}',
     event_id uuid,
-    CONSTRAINT events_pkey PRIMARY KEY (user_id, recorded_at, id),
     CONSTRAINT events_user_id_check CHECK (user_id > 0),
     CONSTRAINT events_metadata_check CHECK (pg_catalog.jsonb_typeof(metadata) = 'object')
-);
+) PARTITION BY RANGE (recorded_at);
 ALTER SEQUENCE user_activity.events_id_seq OWNED BY user_activity.events.id;
 
--- Idempotency: one event per (user, caller-supplied event_id), for ever.
-CREATE UNIQUE INDEX events_user_id_event_id_key
-    ON user_activity.events (user_id, event_id) WHERE event_id IS NOT NULL;
-
-COMMENT ON TABLE user_activity.events IS 'one row per user activity event';
+COMMENT ON TABLE user_activity.events IS 'one row per user activity event, partitioned by recorded_at';
 COMMENT ON COLUMN user_activity.events.id IS 'server-assigned event id';
 COMMENT ON COLUMN user_activity.events.user_id IS 'the acting user, a positive integer';
 COMMENT ON COLUMN user_activity.events.action IS 'created, updated, deleted or viewed';
@@ -59,6 +60,8 @@ COMMENT ON COLUMN user_activity.events.metadata IS 'caller-supplied details, a J
 COMMENT ON COLUMN user_activity.events.event_id IS 'optional caller-supplied idempotency key, unique per user';
 
 -- Roles: analysts read, the HTTP shim writes through the functions only.
+-- (user_activity_admin and the shim's login user_activity_http are made with
+-- the API keys, 70_api_keys.sql.)
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'user_activity_reader') THEN
@@ -74,6 +77,7 @@ GRANT USAGE ON SCHEMA user_activity TO user_activity_reader, user_activity_write
 GRANT SELECT ON user_activity.events TO user_activity_reader;
 
 -- pg_dump keeps the events and the id sequence (counting's position is an
--- id of this sequence).
+-- id of this sequence).  The partitions are not members of the extension:
+-- pg_dump dumps them, and their rows, like any table.
 SELECT pg_catalog.pg_extension_config_dump('user_activity.events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_activity.events_id_seq', '');

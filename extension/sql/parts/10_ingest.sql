@@ -3,15 +3,26 @@
 --
 -- The functions run as the extension owner (SECURITY DEFINER) with a pinned
 -- search_path, so that the writer role needs no privilege on the table and a
--- hostile search_path cannot capture a call.  EXECUTE is granted in
--- 90_grants.sql.
+-- hostile search_path cannot capture a call.
+--
+-- Ingest makes the partition of its time when it is missing
+-- (30_partitions.sql), so record_event and record_events never fail for want
+-- of one.  It claims each (user_id, event_id) in user_activity.event_keys
+-- itself, with INSERT ... ON CONFLICT DO NOTHING (routed by user_id, like the
+-- insert of the event that follows), and inserts only the events whose key it
+-- claimed; a taken key is answered with the event first stored.  Nothing
+-- depends on state kept in the calling backend: on Citus the rows are
+-- inserted on the workers, where the triggers of 15_event_keys.sql run.
+--
+-- The C entry points of versions before 1.4 (without the _1_4 suffix) stay
+-- in the module for databases not yet updated.
 --
 
 CREATE FUNCTION user_activity.record_event(event jsonb)
 RETURNS jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'user_activity_record_event';
+AS 'MODULE_PATHNAME', 'user_activity_record_event_1_4';
 COMMENT ON FUNCTION user_activity.record_event(jsonb) IS
 'validate and store one event given as the REST API receives it; returns the event with id, recorded_at and status stored or duplicate';
 
@@ -24,7 +35,7 @@ CREATE FUNCTION user_activity.record_event(
 RETURNS jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'user_activity_record_event_typed';
+AS 'MODULE_PATHNAME', 'user_activity_record_event_typed_1_4';
 COMMENT ON FUNCTION user_activity.record_event(bigint, user_activity.action, timestamptz, jsonb, uuid) IS
 'validate and store one event given as typed arguments; same rules and result as record_event(jsonb)';
 
@@ -32,6 +43,18 @@ CREATE FUNCTION user_activity.record_events(events jsonb)
 RETURNS jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'user_activity_record_events';
+AS 'MODULE_PATHNAME', 'user_activity_record_events_1_4';
 COMMENT ON FUNCTION user_activity.record_events(jsonb) IS
 'store a JSON array of events in one multi-row insert, per-item acceptance; returns counts and one result per item in input order';
+
+-- Nothing is executable by PUBLIC; the writer (the HTTP shim) ingests.
+REVOKE ALL ON FUNCTION
+    user_activity.record_event(jsonb),
+    user_activity.record_event(bigint, user_activity.action, timestamptz, jsonb, uuid),
+    user_activity.record_events(jsonb)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    user_activity.record_event(jsonb),
+    user_activity.record_event(bigint, user_activity.action, timestamptz, jsonb, uuid),
+    user_activity.record_events(jsonb)
+TO user_activity_writer;

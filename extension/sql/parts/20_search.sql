@@ -2,6 +2,13 @@
 -- Search: a user's events whose recorded time is in [from, to), ordered by
 -- (recorded_at, id), paged by an opaque keyset cursor (extension/src/search.c).
 --
+-- find_events is C, not an SQL function (it was one up to version 1.2): an
+-- SQL function plans its query on every call, and as its values are
+-- parameters, that plan is generic over every partition of the table.  The
+-- C function runs search_events' page query with the session's kept span
+-- plans.  find_start, which only the SQL function called, stays for callers
+-- of its own.
+--
 
 CREATE FUNCTION user_activity.find_start(
     user_id bigint, since timestamptz, until timestamptz,
@@ -30,33 +37,9 @@ CREATE FUNCTION user_activity.find_events(
     action_since timestamptz DEFAULT NULL,
     action_until timestamptz DEFAULT NULL)
 RETURNS SETOF user_activity.events
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE c STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
--- first, on its own, so that bad arguments raise even where the planner
--- could prove the search empty
-SELECT user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
-                                find_events.page_size, find_events.after);
--- the keyset position is a stable expression, so it is part of the index
--- condition on (user_id, recorded_at, id); its recorded_at, repeated as a
--- plain bound, lets the planner skip the partitions before it
-SELECT e.*
-FROM user_activity.events AS e
-WHERE e.user_id = find_events.user_id
-  AND (e.recorded_at, e.id) >
-      ((user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
-                                 find_events.page_size, find_events.after)).recorded_at,
-       (user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
-                                 find_events.page_size, find_events.after)).id)
-  AND e.recorded_at >= (user_activity.find_start(find_events.user_id, find_events.since, find_events.until,
-                                                 find_events.page_size, find_events.after)).recorded_at
-  AND e.recorded_at < find_events.until
-  AND (find_events.actions IS NULL OR e.action = ANY (find_events.actions))
-  AND (find_events.action_since IS NULL OR e.event_action_timestamp >= find_events.action_since)
-  AND (find_events.action_until IS NULL OR e.event_action_timestamp < find_events.action_until)
-ORDER BY e.recorded_at, e.id
-LIMIT find_events.page_size
-$$;
+AS 'MODULE_PATHNAME', 'user_activity_find_events';
 COMMENT ON FUNCTION user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz) IS
 'a user''s events recorded in [since, until), ordered by recorded_at, id; page_size rows after the cursor "after" (null: all)';
 
@@ -76,3 +59,20 @@ ROWS 10000
 AS 'MODULE_PATHNAME', 'user_activity_export_events';
 COMMENT ON FUNCTION user_activity.export_events(jsonb, text) IS
 'every matching event, one ndjson or csv line per row; call it in the select list and read in single-row mode to stream';
+
+-- Nothing is executable by PUBLIC; the reader and the writer (the HTTP
+-- shim) search and export.
+REVOKE ALL ON FUNCTION
+    user_activity.find_start(bigint, timestamptz, timestamptz, integer, text),
+    user_activity.event_cursor(bigint, timestamptz, bigint),
+    user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz),
+    user_activity.search_events(jsonb),
+    user_activity.export_events(jsonb, text)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    user_activity.find_start(bigint, timestamptz, timestamptz, integer, text),
+    user_activity.event_cursor(bigint, timestamptz, bigint),
+    user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz),
+    user_activity.search_events(jsonb),
+    user_activity.export_events(jsonb, text)
+TO user_activity_reader, user_activity_writer;

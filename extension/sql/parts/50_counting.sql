@@ -1,5 +1,6 @@
 --
--- Counting: per-user activity counts, exactly once, scheduled by pg_cron.
+-- Counting: per-user activity counts, exactly once, scheduled by pg_cron
+-- (40_pg_cron.sql).
 --
 -- count_activity() counts the events whose ids lie in (last counted id,
 -- window end], where the window end is the last value the event id sequence
@@ -13,11 +14,10 @@
 --
 -- This relies on event ids being taken from user_activity.events_id_seq
 -- (CACHE 1) by the INSERT itself (the column default), i.e. while the writer
--- holds its lock on the table.
+-- holds its lock on the table.  Each partition's index on id
+-- (events_template_id_idx, 30_partitions.sql) lets a count read only the new
+-- rows, however large the table is.
 --
-
--- Lets a count read only the new rows, however large the table is.
-CREATE INDEX events_id_idx ON user_activity.events (id);
 
 CREATE TABLE user_activity.user_event_counts (
     user_id bigint NOT NULL,
@@ -132,6 +132,8 @@ CREATE FUNCTION user_activity.counting_purge_history() RETURNS void
     AS $$
 DECLARE
     v_before timestamptz := pg_catalog.now() - user_activity.counting_history_keep();
+    v_runs pg_catalog.regclass := user_activity.pg_cron_relation('job_run_details');
+    v_jobid bigint := (user_activity.pg_cron_job('user_activity_count')).jobid;
 BEGIN
     -- The last run and the last success stay, however old: counting_status
     -- reports them.
@@ -140,11 +142,10 @@ BEGIN
       AND r.id <> (SELECT pg_catalog.max(l.id) FROM user_activity.counting_runs l)
       AND r.id <> COALESCE((SELECT pg_catalog.max(l.id) FROM user_activity.counting_runs l
                             WHERE l.outcome IN ('counted', 'empty')), 0);
-    IF pg_catalog.to_regclass('cron.job_run_details') IS NOT NULL
-       AND pg_catalog.has_table_privilege('cron.job_run_details', 'DELETE') THEN
-        EXECUTE 'DELETE FROM cron.job_run_details d USING cron.job j
-                 WHERE d.jobid = j.jobid AND j.jobname = $1 AND d.end_time < $2'
-            USING 'user_activity_count', v_before;
+    IF v_runs IS NOT NULL AND v_jobid IS NOT NULL
+       AND pg_catalog.has_table_privilege(v_runs, 'DELETE') THEN
+        EXECUTE pg_catalog.format('DELETE FROM %s d WHERE d.jobid = $1 AND d.end_time < $2', v_runs)
+            USING v_jobid, v_before;
     END IF;
 END;
 $$;
@@ -551,178 +552,8 @@ COMMENT ON FUNCTION user_activity.top_users_json(jsonb) IS
     'the top users over [from, to) (limit 1..1000, default 10), as JSON text for the REST layer';
 
 --
--- Scheduling with pg_cron, looked up at call time: pg_cron is optional.
---
-CREATE FUNCTION user_activity.counting_require_pg_cron() RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    v_cron_db text := pg_catalog.current_setting('cron.database_name', true);
-    v_hint text := pg_catalog.format(
-        'Add pg_cron to shared_preload_libraries and set cron.database_name = ''%s'' in postgresql.conf, '
-        || 'restart the server, then run CREATE EXTENSION pg_cron in database "%s".',
-        pg_catalog.current_database(), pg_catalog.current_database());
-BEGIN
-    IF v_cron_db IS NULL
-       OR pg_catalog.current_setting('shared_preload_libraries') !~ '(^|[\s,])"?pg_cron"?($|[\s,])' THEN
-        RAISE EXCEPTION 'pg_cron is not loaded'
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'Counting is scheduled by pg_cron, which must be in shared_preload_libraries.',
-                  HINT = v_hint;
-    END IF;
-    IF v_cron_db <> pg_catalog.current_database() THEN
-        RAISE EXCEPTION 'pg_cron runs jobs in database "%", not in "%"', v_cron_db, pg_catalog.current_database()
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'pg_cron runs its jobs in the database named by cron.database_name.',
-                  HINT = v_hint;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
-        RAISE EXCEPTION 'extension pg_cron is not installed in database "%"', pg_catalog.current_database()
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'Counting is scheduled by pg_cron.',
-                  HINT = pg_catalog.format('Run CREATE EXTENSION pg_cron in database "%s" (pg_cron must be in shared_preload_libraries, with cron.database_name = ''%s'').',
-                                           pg_catalog.current_database(), pg_catalog.current_database());
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION user_activity.counting_require_pg_cron() IS
-    'raises an error saying how to enable pg_cron unless it is loaded and installed here';
-
-CREATE FUNCTION user_activity.schedule_counting(schedule text DEFAULT '0 */4 * * *') RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    v_command text := 'CALL user_activity.run_counting()';
-BEGIN
-    IF schedule IS NULL OR pg_catalog.btrim(schedule) = '' THEN
-        RAISE EXCEPTION 'missing parameter "schedule"'
-            USING ERRCODE = 'not_null_violation', COLUMN = 'schedule',
-                  DETAIL = 'Parameter "schedule" must be a cron expression, such as ''0 */4 * * *''.';
-    END IF;
-    PERFORM user_activity.counting_require_pg_cron();
-    BEGIN
-        EXECUTE 'SELECT cron.schedule($1, $2, $3)' USING 'user_activity_count', schedule, v_command;
-    EXCEPTION WHEN invalid_parameter_value THEN
-        RAISE EXCEPTION 'invalid schedule "%"', schedule
-            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'schedule',
-                  DETAIL = 'Parameter "schedule" must be a cron expression of five fields (minute hour day-of-month month day-of-week, in GMT), such as ''0 */4 * * *'', or @hourly, @daily, @weekly, @monthly, @yearly.';
-    END;
-    RETURN pg_catalog.jsonb_build_object('job_name', 'user_activity_count', 'schedule', schedule,
-                                         'command', v_command);
-END;
-$$;
-COMMENT ON FUNCTION user_activity.schedule_counting(text) IS
-    'creates or replaces the pg_cron job user_activity_count that runs the count on the given schedule';
-
-CREATE FUNCTION user_activity.unschedule_counting() RETURNS boolean
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    v_found boolean;
-BEGIN
-    PERFORM user_activity.counting_require_pg_cron();
-    EXECUTE 'SELECT EXISTS (SELECT FROM cron.job WHERE jobname = $1 AND username = current_user)'
-        INTO v_found USING 'user_activity_count';
-    IF v_found THEN
-        EXECUTE 'SELECT cron.unschedule($1)' USING 'user_activity_count';
-    END IF;
-    RETURN v_found;
-END;
-$$;
-COMMENT ON FUNCTION user_activity.unschedule_counting() IS
-    'removes the pg_cron job user_activity_count; false when there was none';
-
-CREATE FUNCTION user_activity.counting_schedule() RETURNS text
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    v_schedule text;
-BEGIN
-    IF pg_catalog.to_regclass('cron.job') IS NULL THEN
-        RETURN NULL;
-    END IF;
-    EXECUTE 'SELECT schedule FROM cron.job WHERE jobname = $1 ORDER BY jobid LIMIT 1'
-        INTO v_schedule USING 'user_activity_count';
-    RETURN v_schedule;
-END;
-$$;
-COMMENT ON FUNCTION user_activity.counting_schedule() IS
-    'the schedule of the pg_cron job user_activity_count, null when there is none';
-
-CREATE VIEW user_activity.counting_status AS
-SELECT r.finished_at AS last_run_at,
-       ok.finished_at AS last_success_at,
-       r.outcome AS last_outcome,
-       r.error AS last_error,
-       pg_catalog.round(pg_catalog.date_part('epoch', pg_catalog.now() - ok.finished_at)::numeric, 3)
-           AS seconds_since_last_success,
-       user_activity.counting_schedule() AS schedule,
-       ok.events AS events_counted
-FROM (SELECT) AS one
-LEFT JOIN LATERAL (SELECT * FROM user_activity.counting_runs ORDER BY id DESC LIMIT 1) r ON true
-LEFT JOIN LATERAL (SELECT * FROM user_activity.counting_runs
-                   WHERE outcome IN ('counted', 'empty') ORDER BY id DESC LIMIT 1) ok ON true;
-COMMENT ON VIEW user_activity.counting_status IS
-    'the last count run and the last successful one (events_counted: by that run); one row, nulls before the first run';
-
-CREATE FUNCTION user_activity.counting_status_json() RETURNS text
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-SELECT pg_catalog.json_build_object(
-           'last_run_at', user_activity.counting_rfc3339(s.last_run_at),
-           'last_success_at', user_activity.counting_rfc3339(s.last_success_at),
-           'last_outcome', s.last_outcome,
-           'last_error', s.last_error,
-           'seconds_since_last_success', s.seconds_since_last_success,
-           'schedule', s.schedule,
-           'events_counted', s.events_counted)::text
-FROM user_activity.counting_status s
-$$;
-COMMENT ON FUNCTION user_activity.counting_status_json() IS
-    'counting_status as JSON text, for the metrics and the page';
-
---
--- Erasure
---
-CREATE FUNCTION user_activity.delete_user_events(user_id bigint) RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    v_events bigint;
-    v_counts bigint;
-BEGIN
-    IF delete_user_events.user_id IS NULL THEN
-        RAISE EXCEPTION 'missing parameter "user_id"'
-            USING ERRCODE = 'not_null_violation', COLUMN = 'user_id',
-                  DETAIL = 'Parameter "user_id" is required.';
-    END IF;
-    IF delete_user_events.user_id < 1 THEN
-        RAISE EXCEPTION 'user_id out of range: %', delete_user_events.user_id
-            USING ERRCODE = 'numeric_value_out_of_range', COLUMN = 'user_id',
-                  DETAIL = 'Parameter "user_id" must be between 1 and 9223372036854775807.';
-    END IF;
-    -- Wait for a running count, so that it cannot store counts of the
-    -- events deleted here after they are gone.
-    PERFORM pg_catalog.pg_advisory_xact_lock('user_activity.counting_state'::pg_catalog.regclass::pg_catalog.oid::bigint);
-    DELETE FROM user_activity.events e WHERE e.user_id = delete_user_events.user_id;
-    GET DIAGNOSTICS v_events = ROW_COUNT;
-    DELETE FROM user_activity.user_event_counts c WHERE c.user_id = delete_user_events.user_id;
-    GET DIAGNOSTICS v_counts = ROW_COUNT;
-    RETURN pg_catalog.jsonb_build_object('user_id', delete_user_events.user_id,
-                                         'events_deleted', v_events, 'counts_deleted', v_counts);
-END;
-$$;
-COMMENT ON FUNCTION user_activity.delete_user_events(bigint) IS
-    'erases a user''s events and counts in one transaction (right to erasure)';
-
---
--- Privileges
+-- Privileges: the count is the owner's (pg_cron's job runs it as the
+-- superuser who scheduled it); the reader and the writer query the counts.
 --
 REVOKE ALL ON FUNCTION
     user_activity.counting_history_keep(),
@@ -736,26 +567,16 @@ REVOKE ALL ON FUNCTION
     user_activity.counting_check_params(jsonb, text[]),
     user_activity.counting_check_range(timestamptz, timestamptz),
     user_activity.user_counts_json(jsonb),
-    user_activity.top_users_json(jsonb),
-    user_activity.counting_require_pg_cron(),
-    user_activity.schedule_counting(text),
-    user_activity.unschedule_counting(),
-    user_activity.counting_schedule(),
-    user_activity.counting_status_json(),
-    user_activity.delete_user_events(bigint)
+    user_activity.top_users_json(jsonb)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE user_activity.run_counting() FROM PUBLIC;
 
 GRANT SELECT ON user_activity.user_event_counts, user_activity.counting_state,
-    user_activity.counting_runs, user_activity.counting_status
+    user_activity.counting_runs
     TO user_activity_reader;
-GRANT SELECT ON user_activity.counting_status TO user_activity_writer;
 GRANT EXECUTE ON FUNCTION
     user_activity.user_counts(bigint, timestamptz, timestamptz),
     user_activity.top_users(timestamptz, timestamptz, integer),
     user_activity.user_counts_json(jsonb),
-    user_activity.top_users_json(jsonb),
-    user_activity.counting_schedule(),
-    user_activity.counting_status_json()
+    user_activity.top_users_json(jsonb)
     TO user_activity_reader, user_activity_writer;
-GRANT EXECUTE ON FUNCTION user_activity.delete_user_events(bigint) TO user_activity_writer;
