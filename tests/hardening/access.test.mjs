@@ -424,7 +424,8 @@ describe('nothing read or held before it is allowed', () => {
       released = true;
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, 70000,
         'the worker on the freed port');
-      assert.match(log(), /user_activity http shim started after all/);
+      // the threads may serve before the main thread's line is written
+      await waitFor(() => /user_activity http shim started after all/.test(log()), 5000, 'the line saying it started');
     } finally {
       if (!released) blocker.close();
     }
