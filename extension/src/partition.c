@@ -195,6 +195,10 @@ LookUpEvents(void)
  * would go to the default partition, if any) or when the partition key is
  * not the one this code knows.
  */
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 170000
+#error "FindPartition reads PartitionBoundInfoData and calls partition_range_datum_bsearch as PostgreSQL 15 and 16 have them; check them against this version"
+#endif
+
 static bool
 FindPartition(TimestampTz recorded_at, Oid *partid,
 			  TimestampTz *from, TimestampTz *to)

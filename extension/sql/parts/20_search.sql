@@ -1,6 +1,6 @@
 --
 -- Search: a user's events whose recorded time is in [from, to), ordered by
--- (recorded_at, id), paged by an opaque keyset cursor (extension/src/search.c).
+-- (recorded_at, id), paged by an opaque keyset cursor (extension/src/search_*.c).
 --
 -- find_events is C, not an SQL function (it was one up to version 1.2): an
 -- SQL function plans its query on every call, and as its values are
