@@ -392,6 +392,9 @@ Components(void)
 						json_pack("{s:s, s:s}", "type", "string", "format", "date-time"));
 	json_object_set_new(event_props, "status",
 						json_pack("{s:s, s:[ss]}", "type", "string", "enum", "stored", "duplicate"));
+	json_object_set_new(event_props, "createdAt",
+						json_pack("{s:s, s:s, s:s}", "type", "string", "format", "date-time",
+								  "description", "recorded_at again, as the original service named it (POST /api/event only)"));
 	schemas = json_pack("{s:{s:s, s:o}, s:{s:s, s:[sss], s:b, s:o}, s:{s:s, s:o}, s:{s:s, s:o}}",
 						"Event", "type", "object", "properties", event_props,
 						"EventInput", "type", "object",

@@ -402,6 +402,26 @@ CheckArg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
 }
 
 /*
+ * JsonBodyType says whether a body declared as this media type is read as
+ * JSON: application/json and application/*+json, and also text/plain and
+ * application/x-www-form-urlencoded, because the original service read any
+ * body as JSON, "curl -d" declares the latter, and navigator.sendBeacon()
+ * (how a page sends activity as it unloads) sends the former and cannot
+ * say otherwise.  Parameters such as "; charset=utf-8" are ignored.
+ */
+static bool
+JsonBodyType(const char *type)
+{
+	size_t		n = strcspn(type, "; \t");
+
+	return (n == 16 && strncasecmp(type, "application/json", n) == 0) ||
+		(n > 17 && strncasecmp(type, "application/", 12) == 0 &&
+		 strncasecmp(type + n - 5, "+json", 5) == 0) ||
+		(n == 10 && strncasecmp(type, "text/plain", n) == 0) ||
+		(n == 33 && strncasecmp(type, "application/x-www-form-urlencoded", n) == 0);
+}
+
+/*
  * CheckInput refuses what the handlers would otherwise pass on silently
  * changed: a query parameter whose decoded name or value is not UTF-8 text
  * or holds a NUL (libpq would cut it short there), a body that is not
@@ -433,20 +453,14 @@ CheckInput(ShimRequest *req, enum MHD_Result *ret)
 													   MHD_HEADER_KIND,
 													   MHD_HTTP_HEADER_CONTENT_TYPE);
 
-		if (type)
+		if (type && !JsonBodyType(type))
 		{
-			size_t		n = strcspn(type, "; \t");
-
-			if (!((n == 16 && strncasecmp(type, "application/json", n) == 0) ||
-				  (n > 17 && strncasecmp(type, "application/", 12) == 0 &&
-				   strncasecmp(type + n - 5, "+json", 5) == 0)))
-			{
-				*ret = shim_problem(req, 415, "Content-Type",
-									"unsupported media type",
-									"Header \"Content-Type\" must be application/json.",
-									NULL, NULL);
-				return false;
-			}
+			*ret = shim_problem(req, 415, "Content-Type",
+								"unsupported media type",
+								"Send the body as JSON with the header \"Content-Type: application/json\" "
+								"(text/plain and application/x-www-form-urlencoded, or no Content-Type, are read as JSON too).",
+								NULL, NULL);
+			return false;
 		}
 		if (!shim_utf8_valid(req->body.data, req->body.len))
 		{

@@ -128,14 +128,15 @@ for (const [mode, base] of Object.entries(env.modes)) {
       expectNothingStored();
     });
 
-    test('wrong content type: 415 naming Content-Type', async () => {
+    test('wrong content type: 415 naming Content-Type, saying what to send', async () => {
       before = eventCount();
-      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x',
+      for (const type of ['multipart/form-data; boundary=x', 'text/html', 'text/plainx', 'text/csv',
         'application/xml', 'application/jsonx', 'json', 'application/', '*/*']) {
         for (const path of ['/api/event', '/api/events']) {
           const body = path === '/api/event' ? valid : `[${valid}]`;
           const r = await req(base, 'POST', path, { body, raw: true, headers: { 'Content-Type': type } });
           problem(r, 415, 'Content-Type');
+          assert.match(r.json.detail, /Content-Type: application\/json/, r.text);
         }
       }
       expectNothingStored();
@@ -143,6 +144,36 @@ for (const [mode, base] of Object.entries(env.modes)) {
       const ok = await req(base, 'POST', '/api/event',
         { body: JSON.stringify(event(freshUser())), raw: true, headers: { 'Content-Type': 'application/json; charset=utf-8' } });
       assert.equal(ok.status, 201, ok.text);
+    });
+
+    test('the original\'s clients: curl -d, text/plain (sendBeacon) and no Content-Type are read as JSON', async () => {
+      const url = `${base}/api/event`;
+      // curl -d declares application/x-www-form-urlencoded, as the
+      // original's README examples sent it
+      const u = freshUser();
+      const c = spawnSync('curl', ['-s', '-w', '\n%{http_code}', '-d', JSON.stringify(event(u)), url], { encoding: 'utf8' });
+      const lines = c.stdout.trimEnd().split('\n');
+      assert.equal(lines.pop(), '201', c.stdout);
+      const stored = JSON.parse(lines.join('\n'));
+      assert.equal(stored.user_id, u);
+      assert.equal(stored.status, 'stored');
+      assert.equal(stored.createdAt, stored.recorded_at);
+      for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', null]) {
+        for (const path of ['/api/event', '/api/events']) {
+          const one = event(freshUser());
+          const body = path === '/api/event' ? JSON.stringify(one) : JSON.stringify([one]);
+          let r;
+          if (type === null) {
+            const b = Buffer.from(body);
+            r = await raw(port, Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: t\r\n`
+              + `Content-Length: ${b.length}\r\nConnection: close\r\n\r\n`), b]), 5000);
+          } else {
+            r = await req(base, 'POST', path, { body, raw: true, headers: { 'Content-Type': type } });
+          }
+          assert.equal(r.status, 201, `${type} ${path}: ${r.text}`);
+          assert.equal(Number(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${one.user_id}`)), 1);
+        }
+      }
     });
 
     test('bodies over the limit: 413, announced, chunked or one byte over', async () => {

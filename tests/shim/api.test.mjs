@@ -36,6 +36,8 @@ for (const [mode, base] of Object.entries(env.modes)) {
       assert.equal(r.json.event_action_timestamp, '2025-10-10T18:30:00Z');
       assert.ok(Number.isInteger(r.json.id));
       assert.match(r.json.recorded_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      // the original answered {"createdAt": ...}: the recorded time, again
+      assert.equal(r.json.createdAt, r.json.recorded_at);
       assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE id = ${r.json.id}`), '1');
     });
 
@@ -49,6 +51,7 @@ for (const [mode, base] of Object.entries(env.modes)) {
       assert.equal(again.status, 200, again.text);
       assert.equal(again.json.status, 'duplicate');
       assert.equal(again.json.id, first.json.id);
+      assert.equal(again.json.createdAt, first.json.createdAt);
       assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), '1');
     });
 

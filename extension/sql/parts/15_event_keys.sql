@@ -48,34 +48,26 @@ CREATE FUNCTION user_activity.claim_event_key() RETURNS trigger
 COMMENT ON FUNCTION user_activity.claim_event_key() IS
     'trigger: claims (user_id, event_id) in event_keys, or accepts the key ingest claimed for this row; any other taken key fails the INSERT with unique_violation';
 
-CREATE FUNCTION user_activity.release_event_key() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    DELETE FROM user_activity.event_keys k
-    WHERE k.user_id = OLD.user_id AND k.event_id = OLD.event_id AND k.id = OLD.id;
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION user_activity.release_event_key() IS
-    'trigger: deletes the event key of a deleted event, so that an erased event_id can be stored again';
-
+-- One function releases keys for both triggers, row by row on DELETE (a
+-- Citus shard cannot read a transition table) and all at once on TRUNCATE.
 CREATE FUNCTION user_activity.release_event_keys() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
-    -- On a Citus worker the trigger fires on each shard; the TRUNCATE of
-    -- the distributed table on the coordinator empties event_keys there.
-    IF TG_OP = 'TRUNCATE' AND TG_RELID = 'user_activity.events'::pg_catalog.regclass THEN
+    IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' THEN
+        DELETE FROM user_activity.event_keys k
+        WHERE k.user_id = OLD.user_id AND k.event_id = OLD.event_id AND k.id = OLD.id;
+    ELSIF TG_OP = 'TRUNCATE' AND TG_RELID = 'user_activity.events'::pg_catalog.regclass THEN
+        -- On a Citus worker the trigger fires on each shard; the TRUNCATE
+        -- of the distributed table on the coordinator empties event_keys.
         TRUNCATE user_activity.event_keys;
     END IF;
     RETURN NULL;
 END;
 $$;
 COMMENT ON FUNCTION user_activity.release_event_keys() IS
-    'trigger: empties event_keys when user_activity.events is truncated, so that the truncated event_ids can be stored again';
+    'trigger: deletes the event key of a deleted event (FOR EACH ROW), or every key when user_activity.events is truncated, so that an erased event_id can be stored again';
 
 CREATE TRIGGER events_claim_key
     BEFORE INSERT ON user_activity.events
@@ -84,7 +76,9 @@ CREATE TRIGGER events_claim_key
 CREATE TRIGGER events_release_key
     AFTER DELETE ON user_activity.events
     FOR EACH ROW WHEN (OLD.event_id IS NOT NULL)
-    EXECUTE FUNCTION user_activity.release_event_key();
+    EXECUTE FUNCTION user_activity.release_event_keys();
+COMMENT ON TRIGGER events_release_key ON user_activity.events IS
+    'releases the event key of each deleted event that has one (row by row: a Citus shard cannot read a transition table)';
 CREATE TRIGGER events_release_keys_truncate
     AFTER TRUNCATE ON user_activity.events
     FOR EACH STATEMENT
@@ -92,6 +86,5 @@ CREATE TRIGGER events_release_keys_truncate
 
 REVOKE ALL ON FUNCTION
     user_activity.claim_event_key(),
-    user_activity.release_event_key(),
     user_activity.release_event_keys()
 FROM PUBLIC;
