@@ -17,7 +17,7 @@ DECLARE
     st text; col text; msg text; det text; hint text;
 BEGIN
     EXECUTE query INTO r;
-    RETURN 'ok: ' || (r - 'recorded_at')::text;
+    RETURN 'ok: ' || (r - 'recorded_at' - 'createdAt')::text;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, col = COLUMN_NAME,
         msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
@@ -34,7 +34,7 @@ $$;
 -- the original API's example, as is
 SELECT pg_temp.try('{"user_id": 6, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "deleted", "metadata": {"ip": "192.168.1.10", "device": "iPhone 14", "location": "Kyiv, Ukraine"}}');
 -- the result: every field, recorded_at set by the server
-SELECT r ? 'recorded_at' AS has_recorded_at, r->>'status' AS status, r->>'id' AS id
+SELECT r ? 'recorded_at' AS has_recorded_at, r->>'createdAt' = r->>'recorded_at' AS created_at_is_recorded_at, r->>'status' AS status, r->>'id' AS id
 FROM (SELECT user_activity.record_event('{"user_id": 6, "event_action_timestamp": "2025-10-10T18:30:00Z", "action": "viewed"}') AS r) s;
 
 -- body
@@ -128,9 +128,9 @@ SELECT id, user_id, action, event_action_timestamp, metadata, event_id
 FROM user_activity.events ORDER BY id;
 
 -- the typed overload applies the same rules
-SELECT user_activity.record_event(7, 'viewed', '2025-10-10 21:30:00+03') - 'recorded_at' AS typed;
+SELECT user_activity.record_event(7, 'viewed', '2025-10-10 21:30:00+03') - 'recorded_at' - 'createdAt' AS typed;
 SELECT user_activity.record_event(7, 'deleted', '2025-10-10 18:30:00Z', '{"device": "iPhone 14"}',
-                                  '5d2c0a9f-8f43-4c1e-9a57-0b5b1a1e2f3d') - 'recorded_at' AS typed;
+                                  '5d2c0a9f-8f43-4c1e-9a57-0b5b1a1e2f3d') - 'recorded_at' - 'createdAt' AS typed;
 SELECT pg_temp.try_sql($$SELECT user_activity.record_event(0, 'viewed', '2025-10-10 18:30:00Z')$$);
 SELECT pg_temp.try_sql($$SELECT user_activity.record_event(NULL, 'viewed', '2025-10-10 18:30:00Z')$$);
 SELECT pg_temp.try_sql($$SELECT user_activity.record_event(7, NULL, '2025-10-10 18:30:00Z')$$);
