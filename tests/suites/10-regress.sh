@@ -18,6 +18,6 @@ make -s PG_CONFIG="$PG_CONFIG" installcheck || status=1
 if [ $status -ne 0 ] && [ -f regression.diffs ]; then
 	cat regression.diffs
 fi
-tests/security/no-pg-cron.sh $((port + 1)) || status=1
+tests/security/no-pg-cron.sh $((port + 1)) "${REGRESS_HTTP_PORT:-18315}" || status=1
 tests/schema/identity.sh $((port + 2)) || status=1
 exit $status
