@@ -381,6 +381,39 @@ AttnumOf(TupleDesc desc, const char *name)
 }
 
 /*
+ * KeyTriggerRow checks that the key trigger fires as it must (BEFORE INSERT
+ * FOR EACH ROW; "name" is its C function, for the error) and reads the new
+ * row's user_id, event_id, id and recorded_at into values, isnull and SPI's
+ * nulls.  Both versions of the trigger start so.
+ */
+static HeapTuple
+KeyTriggerRow(FunctionCallInfo fcinfo, const char *name,
+			  Datum *values, bool *isnull, char *nulls)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	static const char *const cols[4] = {"user_id", "event_id", "id", "recorded_at"};
+	TupleDesc	desc;
+	HeapTuple	tup;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s must be a BEFORE INSERT FOR EACH ROW trigger", name)));
+
+	tup = td->tg_trigtuple;
+	desc = RelationGetDescr(td->tg_relation);
+	for (int i = 0; i < 4; i++)
+	{
+		values[i] = SPI_getbinval(tup, desc, AttnumOf(desc, cols[i]), &isnull[i]);
+		nulls[i] = isnull[i] ? 'n' : ' ';
+	}
+	return tup;
+}
+
+/*
  * ua_event_key_trigger, BEFORE INSERT FOR EACH ROW on user_activity.events
  * for rows with an event_id, claims (user_id, event_id) in
  * user_activity.event_keys.  When the key is taken, the row is skipped if
@@ -392,32 +425,14 @@ AttnumOf(TupleDesc desc, const char *name)
 Datum
 ua_event_key_trigger(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
 	HeapTuple	tup;
 	Datum		values[4];
 	bool		isnull[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char		nulls[4];
 	int			rc;
 	uint64		inserted;
-	static const char *const cols[4] = {"user_id", "event_id", "id", "recorded_at"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ua_event_key_trigger must be a BEFORE INSERT FOR EACH ROW trigger")));
-
-	tup = td->tg_trigtuple;
-	desc = RelationGetDescr(td->tg_relation);
-	for (int i = 0; i < 4; i++)
-	{
-		values[i] = SPI_getbinval(tup, desc, AttnumOf(desc, cols[i]), &isnull[i]);
-		if (isnull[i])
-			nulls[i] = 'n';
-	}
+	tup = KeyTriggerRow(fcinfo, "ua_event_key_trigger", values, isnull, nulls);
 	if (isnull[1])
 		return PointerGetDatum(tup);
 
@@ -505,33 +520,15 @@ KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, int options)
 Datum
 ua_event_key_trigger_1_4(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
 	HeapTuple	tup;
 	Datum		values[4];
 	bool		isnull[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char		nulls[4];
 	Oid			types[4] = {INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID};
 	int			rc;
 	bool		taken = false;
-	static const char *const cols[4] = {"user_id", "event_id", "id", "recorded_at"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ua_event_key_trigger_1_4 must be a BEFORE INSERT FOR EACH ROW trigger")));
-
-	tup = td->tg_trigtuple;
-	desc = RelationGetDescr(td->tg_relation);
-	for (int i = 0; i < 4; i++)
-	{
-		values[i] = SPI_getbinval(tup, desc, AttnumOf(desc, cols[i]), &isnull[i]);
-		if (isnull[i])
-			nulls[i] = 'n';
-	}
+	tup = KeyTriggerRow(fcinfo, "ua_event_key_trigger_1_4", values, isnull, nulls);
 	if (isnull[1])
 		return PointerGetDatum(tup);
 
