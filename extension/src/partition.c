@@ -22,8 +22,8 @@
  *   user_activity.event_keys: a unique index on the partitioned table cannot
  *   enforce that key, because it does not include the partition key.  From
  *   version 1.4 ingest claims the key itself before it inserts, and the
- *   trigger (ua_event_key_trigger_1_4) accepts a key claimed for the very
- *   row it sees; versions 1.1 to 1.3 bind ua_event_key_trigger, which skips
+ *   trigger (user_activity_claim_event_key) accepts a key claimed for the
+ *   very row it sees; versions 1.1 to 1.3 bind ua_event_key_trigger, which skips
  *   a taken key while ua_ingest_skips_duplicates is set.  That flag lives in
  *   the backend that runs ingest, so it cannot reach a trigger that runs
  *   elsewhere (on a Citus worker); the 1.4 trigger reads nothing but the
@@ -98,10 +98,13 @@ static SPIPlanPtr key_plan = NULL;
 static SPIPlanPtr key_probe_plan = NULL;
 static SPIPlanPtr key_claim_plan = NULL;
 
+PG_FUNCTION_INFO_V1(user_activity_partition_interval);
+PG_FUNCTION_INFO_V1(user_activity_partitions_ahead);
+/* the names of 1.1 to 1.3, which their scripts still name */
 PG_FUNCTION_INFO_V1(ua_partition_interval_value);
 PG_FUNCTION_INFO_V1(ua_partitions_ahead_value);
 PG_FUNCTION_INFO_V1(ua_event_key_trigger);
-PG_FUNCTION_INFO_V1(ua_event_key_trigger_1_4);
+PG_FUNCTION_INFO_V1(user_activity_claim_event_key);
 
 void
 UaDefinePartitionGucs(void)
@@ -130,11 +133,11 @@ UaDefinePartitionGucs(void)
 }
 
 /*
- * ua_partition_interval_value returns user_activity.partition_interval as an
- * interval (of seconds, so that date_bin() accepts it).
+ * user_activity_partition_interval returns user_activity.partition_interval
+ * as an interval (of seconds, so that date_bin() accepts it).
  */
 Datum
-ua_partition_interval_value(PG_FUNCTION_ARGS)
+user_activity_partition_interval(PG_FUNCTION_ARGS)
 {
 	Interval   *result = (Interval *) palloc0(sizeof(Interval));
 
@@ -143,9 +146,21 @@ ua_partition_interval_value(PG_FUNCTION_ARGS)
 }
 
 Datum
-ua_partitions_ahead_value(PG_FUNCTION_ARGS)
+user_activity_partitions_ahead(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(ua_partitions_ahead);
+}
+
+Datum
+ua_partition_interval_value(PG_FUNCTION_ARGS)
+{
+	return user_activity_partition_interval(fcinfo);
+}
+
+Datum
+ua_partitions_ahead_value(PG_FUNCTION_ARGS)
+{
+	return user_activity_partitions_ahead(fcinfo);
 }
 
 static void
@@ -503,8 +518,8 @@ KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, int options)
 }
 
 /*
- * ua_event_key_trigger_1_4, BEFORE INSERT FOR EACH ROW on user_activity.events
- * for rows with an event_id (version 1.4), makes (user_id, event_id) behave
+ * user_activity_claim_event_key, BEFORE INSERT FOR EACH ROW on
+ * user_activity.events for rows with an event_id (version 1.4), makes (user_id, event_id) behave
  * like a unique key of the table without any state outside the row and
  * user_activity.event_keys, so that it works wherever the row is inserted
  * (on a Citus worker, the shard's trigger runs there).
@@ -518,7 +533,7 @@ KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, int options)
  * and reports a taken key as a duplicate.
  */
 Datum
-ua_event_key_trigger_1_4(PG_FUNCTION_ARGS)
+user_activity_claim_event_key(PG_FUNCTION_ARGS)
 {
 	HeapTuple	tup;
 	Datum		values[4];
@@ -528,7 +543,7 @@ ua_event_key_trigger_1_4(PG_FUNCTION_ARGS)
 	int			rc;
 	bool		taken = false;
 
-	tup = KeyTriggerRow(fcinfo, "ua_event_key_trigger_1_4", values, isnull, nulls);
+	tup = KeyTriggerRow(fcinfo, "user_activity_claim_event_key", values, isnull, nulls);
 	if (isnull[1])
 		return PointerGetDatum(tup);
 
