@@ -88,7 +88,7 @@ user_activity_counting_wait_for_writers(PG_FUNCTION_ARGS)
 	Oid			relid;
 	LOCKTAG		tag;
 
-	relid = RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
+	relid = RangeVarGetRelid(makeRangeVar(UA_SCHEMA, UA_EVENTS_TABLE, -1),
 							 AccessShareLock, false);
 	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
 	WaitForLockers(tag, ShareLock, false);

@@ -139,7 +139,7 @@ InsertPlan(const UaEventsTarget *target, bool keyed)
 	else
 	{
 		slot = &events_insert_plans[keyed];
-		table = "user_activity.events";
+		table = UA_EVENTS_QUALIFIED;
 	}
 	if (*slot == NULL)
 	{

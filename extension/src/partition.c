@@ -192,7 +192,7 @@ LookUpEvents(void)
 {
 	Oid			relid;
 
-	relid = RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
+	relid = RangeVarGetRelid(makeRangeVar(UA_SCHEMA, UA_EVENTS_TABLE, -1),
 							 RowExclusiveLock, false);
 	events_seqid = get_relname_relid("events_id_seq", get_rel_namespace(relid));
 	if (!OidIsValid(events_seqid))
