@@ -567,7 +567,7 @@ AS 'MODULE_PATHNAME', 'user_activity_record_events_1_4';
 CREATE OR REPLACE FUNCTION user_activity.claim_event_key() RETURNS trigger
     LANGUAGE c
     SET enable_seqscan = off
-    AS 'MODULE_PATHNAME', 'ua_event_key_trigger_1_4';
+    AS 'MODULE_PATHNAME', 'user_activity_claim_event_key';
 COMMENT ON FUNCTION user_activity.claim_event_key() IS
     'trigger: claims (user_id, event_id) in event_keys, or accepts the key ingest claimed for this row; any other taken key fails the INSERT with unique_violation';
 
@@ -650,3 +650,23 @@ BEGIN
                                          'events_deleted', v_events, 'counts_deleted', v_counts);
 END;
 $$;
+
+
+-- ----------------------------------------------------------------------
+-- Naming: every SQL-callable C function is user_activity_*
+-- ----------------------------------------------------------------------
+--
+-- The module keeps the older names (ua_*) for databases not yet updated.
+--
+CREATE OR REPLACE FUNCTION user_activity.partition_interval() RETURNS interval
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'user_activity_partition_interval';
+CREATE OR REPLACE FUNCTION user_activity.partitions_ahead() RETURNS integer
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'user_activity_partitions_ahead';
+CREATE OR REPLACE FUNCTION user_activity.counting_history_keep() RETURNS interval
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'user_activity_counting_history_keep';
+CREATE OR REPLACE FUNCTION user_activity.counting_wait_for_writers() RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'user_activity_counting_wait_for_writers';

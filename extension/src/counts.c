@@ -31,6 +31,9 @@
 /* user_activity.counting_history_keep, in seconds */
 static int	ua_counting_history_keep = 7 * SECS_PER_DAY;
 
+PG_FUNCTION_INFO_V1(user_activity_counting_history_keep);
+PG_FUNCTION_INFO_V1(user_activity_counting_wait_for_writers);
+/* the names of 1.0 to 1.3, which their scripts still name */
 PG_FUNCTION_INFO_V1(ua_counting_history_keep_interval);
 PG_FUNCTION_INFO_V1(ua_counting_wait_for_writers);
 
@@ -52,12 +55,12 @@ UaDefineCountGucs(void)
 }
 
 /*
- * ua_counting_history_keep_interval returns user_activity.counting_history_keep
- * as an interval, because the purge in count_activity() compares it with
- * timestamps.
+ * user_activity_counting_history_keep returns
+ * user_activity.counting_history_keep as an interval, because the purge in
+ * count_activity() compares it with timestamps.
  */
 Datum
-ua_counting_history_keep_interval(PG_FUNCTION_ARGS)
+user_activity_counting_history_keep(PG_FUNCTION_ARGS)
 {
 	Interval   *result = (Interval *) palloc0(sizeof(Interval));
 
@@ -66,7 +69,7 @@ ua_counting_history_keep_interval(PG_FUNCTION_ARGS)
 }
 
 /*
- * ua_counting_wait_for_writers waits until every transaction that holds a
+ * user_activity_counting_wait_for_writers waits until every transaction that holds a
  * lock on user_activity.events conflicting with SHARE (that is, every
  * transaction that has inserted, updated or deleted events, or is doing so)
  * at the time of the call has ended.
@@ -80,15 +83,27 @@ ua_counting_history_keep_interval(PG_FUNCTION_ARGS)
  * above the window and belong to the next run.
  */
 Datum
-ua_counting_wait_for_writers(PG_FUNCTION_ARGS)
+user_activity_counting_wait_for_writers(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	LOCKTAG		tag;
 
-	relid = RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
+	relid = RangeVarGetRelid(makeRangeVar(UA_SCHEMA, UA_EVENTS_TABLE, -1),
 							 AccessShareLock, false);
 	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
 	WaitForLockers(tag, ShareLock, false);
 
 	PG_RETURN_VOID();
+}
+
+Datum
+ua_counting_history_keep_interval(PG_FUNCTION_ARGS)
+{
+	return user_activity_counting_history_keep(fcinfo);
+}
+
+Datum
+ua_counting_wait_for_writers(PG_FUNCTION_ARGS)
+{
+	return user_activity_counting_wait_for_writers(fcinfo);
 }

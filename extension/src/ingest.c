@@ -139,7 +139,7 @@ InsertPlan(const UaEventsTarget *target, bool keyed)
 	else
 	{
 		slot = &events_insert_plans[keyed];
-		table = "user_activity.events";
+		table = UA_EVENTS_QUALIFIED;
 	}
 	if (*slot == NULL)
 	{
@@ -602,6 +602,47 @@ MarkStoredDuplicates(BatchItem *items, int n, Datum *user_ids, Datum *uuids,
 }
 
 /*
+ * MarkTaken, after an attempt to store the pending items, looks up the
+ * event stored under the key of each item still pending (its key was
+ * taken) and marks the item a duplicate of it; user_ids and uuids are room
+ * for n keys.  Returns true when no item is left pending.  One that is
+ * left has a key whose event this snapshot cannot see (deleted since, or
+ * stored by a transaction still running): the caller tries again, and the
+ * third attempt fails with serialization_failure, to be retried.
+ */
+static bool
+MarkTaken(BatchItem *items, int n, Datum *user_ids, Datum *uuids, int attempt)
+{
+	int			k = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (items[i].status != ITEM_PENDING)
+			continue;
+		Assert(items[i].ev.has_event_id);
+		user_ids[k] = Int64GetDatum(items[i].ev.user_id);
+		uuids[k] = UUIDPGetDatum(&items[i].ev.event_id);
+		k++;
+	}
+	if (k == 0)
+		return true;
+	MarkStoredDuplicates(items, n, user_ids, uuids, k);
+
+	for (int i = 0; i < n; i++)
+		if (items[i].status == ITEM_PENDING)
+		{
+			if (attempt == 3)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not read the event already stored with this event_id"),
+						 errdetail("The event was deleted, or stored by a transaction this snapshot cannot see."),
+						 errhint("Retry the transaction.")));
+			return false;
+		}
+	return true;
+}
+
+/*
  * InsertBatch stores the pending items in one INSERT and marks each stored
  * or, when its event_id is already taken, duplicate of the stored event.
  */
@@ -621,7 +662,6 @@ InsertBatch(BatchItem *items, int n, int npending)
 	Datum		args[7];
 	TimestampTz recorded_at = GetCurrentTransactionStartTimestamp();
 	int			rc;
-	int			nlookup = 0;
 	UaEventsTarget target;
 
 	/* the table's lock before any id is taken: see UaLockEvents */
@@ -692,7 +732,6 @@ InsertBatch(BatchItem *items, int n, int npending)
 	 */
 	for (int attempt = 1;; attempt++)
 	{
-		bool		pending = false;
 
 		/*
 		 * Items with event_id: ON CONFLICT DO NOTHING on (user_id, event_id);
@@ -775,31 +814,8 @@ InsertBatch(BatchItem *items, int n, int npending)
 		}
 
 		/* what was not stored conflicted with an event stored earlier */
-		k = 0;
-		for (int i = 0; i < n; i++)
-		{
-			if (items[i].status != ITEM_PENDING)
-				continue;
-			Assert(items[i].ev.has_event_id);
-			user_ids[k] = Int64GetDatum(items[i].ev.user_id);
-			uuids[k] = UUIDPGetDatum(&items[i].ev.event_id);
-			k++;
-		}
-		nlookup = k;
-		if (nlookup > 0)
-			MarkStoredDuplicates(items, n, user_ids, uuids, nlookup);
-
-		for (int i = 0; i < n; i++)
-			if (items[i].status == ITEM_PENDING)
-				pending = true;
-		if (!pending)
+		if (MarkTaken(items, n, user_ids, uuids, attempt))
 			break;
-		if (attempt == 3)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not read the event already stored with this event_id"),
-					 errdetail("The event was deleted, or stored by a transaction this snapshot cannot see."),
-					 errhint("Retry the transaction.")));
 	}
 
 	SPI_finish();
@@ -840,7 +856,6 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 	for (int attempt = 1;; attempt++)
 	{
 		int			nkeys;
-		bool		pending = false;
 
 		/* claim the keys */
 		k = 0;
@@ -958,29 +973,8 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 		}
 
 		/* what was not claimed is taken by an event stored earlier */
-		k = 0;
-		for (int i = 0; i < n; i++)
-		{
-			if (items[i].status != ITEM_PENDING)
-				continue;
-			user_ids[k] = Int64GetDatum(items[i].ev.user_id);
-			uuids[k] = UUIDPGetDatum(&items[i].ev.event_id);
-			k++;
-		}
-		if (k > 0)
-			MarkStoredDuplicates(items, n, user_ids, uuids, k);
-
-		for (int i = 0; i < n; i++)
-			if (items[i].status == ITEM_PENDING)
-				pending = true;
-		if (!pending)
+		if (MarkTaken(items, n, user_ids, uuids, attempt))
 			break;
-		if (attempt == 3)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not read the event already stored with this event_id"),
-					 errdetail("The event was deleted, or stored by a transaction this snapshot cannot see."),
-					 errhint("Retry the transaction.")));
 	}
 
 	SPI_finish();

@@ -22,8 +22,8 @@
  *   user_activity.event_keys: a unique index on the partitioned table cannot
  *   enforce that key, because it does not include the partition key.  From
  *   version 1.4 ingest claims the key itself before it inserts, and the
- *   trigger (ua_event_key_trigger_1_4) accepts a key claimed for the very
- *   row it sees; versions 1.1 to 1.3 bind ua_event_key_trigger, which skips
+ *   trigger (user_activity_claim_event_key) accepts a key claimed for the
+ *   very row it sees; versions 1.1 to 1.3 bind ua_event_key_trigger, which skips
  *   a taken key while ua_ingest_skips_duplicates is set.  That flag lives in
  *   the backend that runs ingest, so it cannot reach a trigger that runs
  *   elsewhere (on a Citus worker); the 1.4 trigger reads nothing but the
@@ -98,10 +98,13 @@ static SPIPlanPtr key_plan = NULL;
 static SPIPlanPtr key_probe_plan = NULL;
 static SPIPlanPtr key_claim_plan = NULL;
 
+PG_FUNCTION_INFO_V1(user_activity_partition_interval);
+PG_FUNCTION_INFO_V1(user_activity_partitions_ahead);
+/* the names of 1.1 to 1.3, which their scripts still name */
 PG_FUNCTION_INFO_V1(ua_partition_interval_value);
 PG_FUNCTION_INFO_V1(ua_partitions_ahead_value);
 PG_FUNCTION_INFO_V1(ua_event_key_trigger);
-PG_FUNCTION_INFO_V1(ua_event_key_trigger_1_4);
+PG_FUNCTION_INFO_V1(user_activity_claim_event_key);
 
 void
 UaDefinePartitionGucs(void)
@@ -130,11 +133,11 @@ UaDefinePartitionGucs(void)
 }
 
 /*
- * ua_partition_interval_value returns user_activity.partition_interval as an
- * interval (of seconds, so that date_bin() accepts it).
+ * user_activity_partition_interval returns user_activity.partition_interval
+ * as an interval (of seconds, so that date_bin() accepts it).
  */
 Datum
-ua_partition_interval_value(PG_FUNCTION_ARGS)
+user_activity_partition_interval(PG_FUNCTION_ARGS)
 {
 	Interval   *result = (Interval *) palloc0(sizeof(Interval));
 
@@ -143,9 +146,21 @@ ua_partition_interval_value(PG_FUNCTION_ARGS)
 }
 
 Datum
-ua_partitions_ahead_value(PG_FUNCTION_ARGS)
+user_activity_partitions_ahead(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(ua_partitions_ahead);
+}
+
+Datum
+ua_partition_interval_value(PG_FUNCTION_ARGS)
+{
+	return user_activity_partition_interval(fcinfo);
+}
+
+Datum
+ua_partitions_ahead_value(PG_FUNCTION_ARGS)
+{
+	return user_activity_partitions_ahead(fcinfo);
 }
 
 static void
@@ -177,7 +192,7 @@ LookUpEvents(void)
 {
 	Oid			relid;
 
-	relid = RangeVarGetRelid(makeRangeVar("user_activity", "events", -1),
+	relid = RangeVarGetRelid(makeRangeVar(UA_SCHEMA, UA_EVENTS_TABLE, -1),
 							 RowExclusiveLock, false);
 	events_seqid = get_relname_relid("events_id_seq", get_rel_namespace(relid));
 	if (!OidIsValid(events_seqid))
@@ -381,6 +396,39 @@ AttnumOf(TupleDesc desc, const char *name)
 }
 
 /*
+ * KeyTriggerRow checks that the key trigger fires as it must (BEFORE INSERT
+ * FOR EACH ROW; "name" is its C function, for the error) and reads the new
+ * row's user_id, event_id, id and recorded_at into values, isnull and SPI's
+ * nulls.  Both versions of the trigger start so.
+ */
+static HeapTuple
+KeyTriggerRow(FunctionCallInfo fcinfo, const char *name,
+			  Datum *values, bool *isnull, char *nulls)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	static const char *const cols[4] = {"user_id", "event_id", "id", "recorded_at"};
+	TupleDesc	desc;
+	HeapTuple	tup;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s must be a BEFORE INSERT FOR EACH ROW trigger", name)));
+
+	tup = td->tg_trigtuple;
+	desc = RelationGetDescr(td->tg_relation);
+	for (int i = 0; i < 4; i++)
+	{
+		values[i] = SPI_getbinval(tup, desc, AttnumOf(desc, cols[i]), &isnull[i]);
+		nulls[i] = isnull[i] ? 'n' : ' ';
+	}
+	return tup;
+}
+
+/*
  * ua_event_key_trigger, BEFORE INSERT FOR EACH ROW on user_activity.events
  * for rows with an event_id, claims (user_id, event_id) in
  * user_activity.event_keys.  When the key is taken, the row is skipped if
@@ -392,32 +440,14 @@ AttnumOf(TupleDesc desc, const char *name)
 Datum
 ua_event_key_trigger(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
 	HeapTuple	tup;
 	Datum		values[4];
 	bool		isnull[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char		nulls[4];
 	int			rc;
 	uint64		inserted;
-	static const char *const cols[4] = {"user_id", "event_id", "id", "recorded_at"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ua_event_key_trigger must be a BEFORE INSERT FOR EACH ROW trigger")));
-
-	tup = td->tg_trigtuple;
-	desc = RelationGetDescr(td->tg_relation);
-	for (int i = 0; i < 4; i++)
-	{
-		values[i] = SPI_getbinval(tup, desc, AttnumOf(desc, cols[i]), &isnull[i]);
-		if (isnull[i])
-			nulls[i] = 'n';
-	}
+	tup = KeyTriggerRow(fcinfo, "ua_event_key_trigger", values, isnull, nulls);
 	if (isnull[1])
 		return PointerGetDatum(tup);
 
@@ -488,8 +518,8 @@ KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, int options)
 }
 
 /*
- * ua_event_key_trigger_1_4, BEFORE INSERT FOR EACH ROW on user_activity.events
- * for rows with an event_id (version 1.4), makes (user_id, event_id) behave
+ * user_activity_claim_event_key, BEFORE INSERT FOR EACH ROW on
+ * user_activity.events for rows with an event_id (version 1.4), makes (user_id, event_id) behave
  * like a unique key of the table without any state outside the row and
  * user_activity.event_keys, so that it works wherever the row is inserted
  * (on a Citus worker, the shard's trigger runs there).
@@ -503,35 +533,17 @@ KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, int options)
  * and reports a taken key as a duplicate.
  */
 Datum
-ua_event_key_trigger_1_4(PG_FUNCTION_ARGS)
+user_activity_claim_event_key(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
 	HeapTuple	tup;
 	Datum		values[4];
 	bool		isnull[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char		nulls[4];
 	Oid			types[4] = {INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID};
 	int			rc;
 	bool		taken = false;
-	static const char *const cols[4] = {"user_id", "event_id", "id", "recorded_at"};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("ua_event_key_trigger_1_4 must be a BEFORE INSERT FOR EACH ROW trigger")));
-
-	tup = td->tg_trigtuple;
-	desc = RelationGetDescr(td->tg_relation);
-	for (int i = 0; i < 4; i++)
-	{
-		values[i] = SPI_getbinval(tup, desc, AttnumOf(desc, cols[i]), &isnull[i]);
-		if (isnull[i])
-			nulls[i] = 'n';
-	}
+	tup = KeyTriggerRow(fcinfo, "user_activity_claim_event_key", values, isnull, nulls);
 	if (isnull[1])
 		return PointerGetDatum(tup);
 

@@ -403,7 +403,7 @@ CheckArg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
 
 /*
  * JsonBodyType says whether a body declared as this media type is read as
- * JSON: application/json and application/*+json, and also text/plain and
+ * JSON: application/json and application/...+json, and also text/plain and
  * application/x-www-form-urlencoded, because the original service read any
  * body as JSON, "curl -d" declares the latter, and navigator.sendBeacon()
  * (how a page sends activity as it unloads) sends the former and cannot

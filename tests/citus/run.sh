@@ -13,7 +13,7 @@
 #     coordinator;
 #   - runs one REST sequence through the standalone shim against each
 #     (POST event twice, a batch, search, counts, DELETE) and requires the
-#     same statuses and bodies (recorded_at aside);
+#     same statuses and bodies (recorded_at and createdAt aside);
 #   - in a second database, distributes 1.3, updates it to 1.4 from the
 #     coordinator and checks dedup, erasure and TRUNCATE after it.
 #
@@ -216,7 +216,7 @@ rest() {
 	fi
 	echo "$m $p -> $code"
 	if jq -e . "$tmp/body" >/dev/null 2>&1; then
-		jq -S -c 'del(.. | .recorded_at?, .request_id?)' "$tmp/body"
+		jq -S -c 'del(.. | .recorded_at?, .createdAt?, .request_id?)' "$tmp/body"
 	else
 		cat "$tmp/body"
 		echo

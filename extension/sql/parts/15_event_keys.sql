@@ -44,7 +44,7 @@ COMMENT ON COLUMN user_activity.event_keys.recorded_at IS 'recorded_at of that e
 CREATE FUNCTION user_activity.claim_event_key() RETURNS trigger
     LANGUAGE c
     SET enable_seqscan = off
-    AS 'MODULE_PATHNAME', 'ua_event_key_trigger_1_4';
+    AS 'MODULE_PATHNAME', 'user_activity_claim_event_key';
 COMMENT ON FUNCTION user_activity.claim_event_key() IS
     'trigger: claims (user_id, event_id) in event_keys, or accepts the key ingest claimed for this row; any other taken key fails the INSERT with unique_violation';
 

@@ -37,13 +37,13 @@
 --
 CREATE FUNCTION user_activity.partition_interval() RETURNS interval
     LANGUAGE c STABLE PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'ua_partition_interval_value';
+    AS 'MODULE_PATHNAME', 'user_activity_partition_interval';
 COMMENT ON FUNCTION user_activity.partition_interval() IS
     'user_activity.partition_interval as an interval: the span of a new partition';
 
 CREATE FUNCTION user_activity.partitions_ahead() RETURNS integer
     LANGUAGE c STABLE PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'ua_partitions_ahead_value';
+    AS 'MODULE_PATHNAME', 'user_activity_partitions_ahead';
 COMMENT ON FUNCTION user_activity.partitions_ahead() IS
     'user_activity.partitions_ahead: partitions kept ready after the current one';
 

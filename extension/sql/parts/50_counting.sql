@@ -102,13 +102,13 @@ SELECT pg_catalog.pg_extension_config_dump('user_activity.counting_runs_id_seq',
 
 CREATE FUNCTION user_activity.counting_history_keep() RETURNS interval
     LANGUAGE c STABLE PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'ua_counting_history_keep_interval';
+    AS 'MODULE_PATHNAME', 'user_activity_counting_history_keep';
 COMMENT ON FUNCTION user_activity.counting_history_keep() IS
     'user_activity.counting_history_keep as an interval';
 
 CREATE FUNCTION user_activity.counting_wait_for_writers() RETURNS void
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'ua_counting_wait_for_writers';
+    AS 'MODULE_PATHNAME', 'user_activity_counting_wait_for_writers';
 COMMENT ON FUNCTION user_activity.counting_wait_for_writers() IS
     'waits until the transactions now writing user_activity.events have ended, without blocking new ones';
 
