@@ -539,15 +539,20 @@ ORIGINAL_VARS = [
 ]
 
 
-def compose_config(env):
-    """docker-compose's own rendering of the file with exactly env set."""
+def compose_config(env, env_file=None):
+    """docker-compose's own rendering of the file with exactly env set in
+    the environment and env_file's variables in an .env file."""
     import subprocess
     import tempfile
     clean = {k: v for k, v in os.environ.items()
              if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
-    # An empty env file: an .env beside the compose file must not count.
-    with tempfile.NamedTemporaryFile("w", suffix=".env") as empty:
-        r = subprocess.run(["docker-compose", "--env-file", empty.name, "-f", os.path.join(TOP, "docker-compose.yml"),
+    # Our own env file (empty by default): an .env beside the compose file
+    # must not count.
+    with tempfile.NamedTemporaryFile("w", suffix=".env") as f:
+        for name, value in (env_file or {}).items():
+            f.write(f"{name}={value}\n")
+        f.flush()
+        r = subprocess.run(["docker-compose", "--env-file", f.name, "-f", os.path.join(TOP, "docker-compose.yml"),
                             "config"], env={**clean, **env}, capture_output=True, text=True)
     if r.returncode != 0:
         fail(f"docker-compose config with {env}: {r.stderr.strip()}")
@@ -578,6 +583,12 @@ def cmd_composeenv(args):
         fail(f"service web: the page's default API is {wenv.get('API_BASE_URL_DEFAULT')!r}")
     env = {name: value for name, value, _ in ORIGINAL_VARS}
     env.update(HTTP_PORT="9000", WEB_API_KEY_READ="", WEB_API_KEY_WRITE="")
+    # the same variables from an .env file, as the original's users kept them
+    from_file = compose_config({}, env_file=env)
+    for name, value, (svc, key) in ORIGINAL_VARS:
+        got = from_file.get(svc, {}).get("environment", {}).get(key)
+        if got != value:
+            fail(f"{name}={value!r} in an .env file gives service {svc} {key}={got!r}")
     set_ = compose_config(env)
     for name, value, (svc, key) in ORIGINAL_VARS:
         got = set_.get(svc, {}).get("environment", {}).get(key)
