@@ -306,41 +306,32 @@ static bool
 CheckUserId(const JsonbValue *v, int64 *result, UaError *err)
 {
 	char	   *text;
-	const char *p;
-	uint64		acc = 0;
-	bool		neg = false;
+	const char *digits;
+	char	   *end;
+	int64		id;
 
 	if (v == NULL || v->type == jbvNull)
 		return Missing(err, "user_id", "a positive integer");
 	if (v->type != jbvNumeric)
 		return WrongType(err, "user_id", "a JSON integer", v);
 
+	/* numeric_out prints an integral numeric as plain decimal digits */
 	text = DatumGetCString(DirectFunctionCall1(numeric_out,
 											   NumericGetDatum(v->val.numeric)));
-	p = text;
-	if (*p == '-')
-	{
-		neg = true;
-		p++;
-	}
-	for (; *p; p++)
-	{
-		if (*p < '0' || *p > '9')
-			return UaSetError(err, ERRCODE_DATATYPE_MISMATCH, "user_id",
-							  pstrdup("invalid type for field \"user_id\""),
-							  psprintf("Field \"user_id\" must be a JSON integer, not %s.",
-									   UaQuoteValue(text, strlen(text))));
-		if (acc > (PG_UINT64_MAX - 9) / 10)
-			acc = PG_UINT64_MAX;	/* saturate: out of range anyway */
-		else
-			acc = acc * 10 + (*p - '0');
-	}
-	if (neg || acc == 0 || acc > (uint64) PG_INT64_MAX)
+	digits = text + (text[0] == '-');
+	if (strspn(digits, "0123456789") != strlen(digits))
+		return UaSetError(err, ERRCODE_DATATYPE_MISMATCH, "user_id",
+						  pstrdup("invalid type for field \"user_id\""),
+						  psprintf("Field \"user_id\" must be a JSON integer, not %s.",
+								   UaQuoteValue(text, strlen(text))));
+	errno = 0;
+	id = strtoi64(text, &end, 10);
+	if (errno == ERANGE || id < 1)
 		return UaSetError(err, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "user_id",
 						  psprintf("user_id %s out of range",
 								   UaQuoteValue(text, strlen(text))),
 						  pstrdup("Field \"user_id\" must be an integer from 1 to 9223372036854775807."));
-	*result = (int64) acc;
+	*result = id;
 	return true;
 }
 
