@@ -9,6 +9,7 @@
 #define USER_ACTIVITY_H
 
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 
 /*
  * The extension's schema and its events table, for lookups, messages and
@@ -26,6 +27,10 @@ extern void UaDefineCountGucs(void);
 
 /* partition.c: time partitions of the events and their key table */
 extern bool ua_ingest_skips_duplicates;
+
+/* ingest.c: shared by one event's ingest and the batch's (ingest_batch.c) */
+extern SPIPlanPtr UaKeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes);
+extern int	UaExecuteSkippingDuplicates(SPIPlanPtr plan, Datum *values, const char *nulls);
 extern void UaDefinePartitionGucs(void);
 
 /* Where ingest inserts; see UaLockEvents(). */
