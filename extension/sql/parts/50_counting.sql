@@ -221,18 +221,42 @@ BEGIN
         END IF;
 
         -- The statement's snapshot is taken after the wait: it sees every
-        -- event with an id in the window that will ever be committed.
-        WITH new_counts AS (
+        -- event with an id in the window that will ever be committed.  The
+        -- events are read once, per user and UTC day of their action, for
+        -- the counts and the rollup (55_activity.sql); new_users reads the
+        -- rollup as it was before this statement writes it (the parts of a
+        -- statement share one snapshot), to add to each day the users it
+        -- had not seen acting that day.  rolled_up and days_counted run
+        -- although the query does not read them, as every data-modifying
+        -- part of a WITH does.
+        WITH new_days AS (
             SELECT e.user_id,
-                   pg_catalog.count(*) AS event_count,
+                   (e.event_action_timestamp AT TIME ZONE 'UTC')::date AS day,
                    pg_catalog.count(*) FILTER (WHERE e.action = 'created') AS created_count,
                    pg_catalog.count(*) FILTER (WHERE e.action = 'updated') AS updated_count,
                    pg_catalog.count(*) FILTER (WHERE e.action = 'deleted') AS deleted_count,
                    pg_catalog.count(*) FILTER (WHERE e.action = 'viewed') AS viewed_count,
+                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'created'), 0) AS created_half_hours,
+                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'updated'), 0) AS updated_half_hours,
+                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'deleted'), 0) AS deleted_half_hours,
+                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'viewed'), 0) AS viewed_half_hours,
                    pg_catalog.min(e.recorded_at) AS first_recorded_at
             FROM user_activity.events e
+            CROSS JOIN LATERAL (
+                SELECT 1::bigint << ((pg_catalog.floor(pg_catalog.date_part('epoch', e.event_action_timestamp) / 1800)::bigint
+                                      % 48 + 48) % 48)::integer AS bit) h
             WHERE e.id > v_last_id AND e.id <= v_window_end
-            GROUP BY e.user_id
+            GROUP BY e.user_id, 2
+        ), new_counts AS (
+            SELECT d.user_id,
+                   pg_catalog.sum(d.created_count + d.updated_count + d.deleted_count + d.viewed_count)::bigint AS event_count,
+                   pg_catalog.sum(d.created_count)::bigint AS created_count,
+                   pg_catalog.sum(d.updated_count)::bigint AS updated_count,
+                   pg_catalog.sum(d.deleted_count)::bigint AS deleted_count,
+                   pg_catalog.sum(d.viewed_count)::bigint AS viewed_count,
+                   pg_catalog.min(d.first_recorded_at) AS first_recorded_at
+            FROM new_days d
+            GROUP BY d.user_id
         ), period AS (
             SELECT COALESCE(v_start,
                             LEAST((SELECT pg_catalog.min(n.first_recorded_at) FROM new_counts n),
@@ -245,6 +269,43 @@ BEGIN
                    n.created_count, n.updated_count, n.deleted_count, n.viewed_count
             FROM new_counts n CROSS JOIN period p
             RETURNING event_count
+        ), new_users AS (
+            SELECT d.day,
+                   pg_catalog.count(*) FILTER (WHERE r.user_id IS NULL) AS users,
+                   pg_catalog.count(*) FILTER (WHERE d.created_count > 0 AND COALESCE(r.created_count, 0) = 0) AS created_users,
+                   pg_catalog.count(*) FILTER (WHERE d.updated_count > 0 AND COALESCE(r.updated_count, 0) = 0) AS updated_users,
+                   pg_catalog.count(*) FILTER (WHERE d.deleted_count > 0 AND COALESCE(r.deleted_count, 0) = 0) AS deleted_users,
+                   pg_catalog.count(*) FILTER (WHERE d.viewed_count > 0 AND COALESCE(r.viewed_count, 0) = 0) AS viewed_users
+            FROM new_days d
+            LEFT JOIN user_activity.user_day_activity r ON r.user_id = d.user_id AND r.day = d.day
+            GROUP BY d.day
+        ), rolled_up AS (
+            INSERT INTO user_activity.user_day_activity AS r
+                (user_id, day, created_count, updated_count, deleted_count, viewed_count,
+                 created_half_hours, updated_half_hours, deleted_half_hours, viewed_half_hours)
+            SELECT d.user_id, d.day, d.created_count, d.updated_count, d.deleted_count, d.viewed_count,
+                   d.created_half_hours, d.updated_half_hours, d.deleted_half_hours, d.viewed_half_hours
+            FROM new_days d
+            ON CONFLICT (user_id, day) DO UPDATE
+                SET created_count = r.created_count + excluded.created_count,
+                    updated_count = r.updated_count + excluded.updated_count,
+                    deleted_count = r.deleted_count + excluded.deleted_count,
+                    viewed_count = r.viewed_count + excluded.viewed_count,
+                    created_half_hours = r.created_half_hours | excluded.created_half_hours,
+                    updated_half_hours = r.updated_half_hours | excluded.updated_half_hours,
+                    deleted_half_hours = r.deleted_half_hours | excluded.deleted_half_hours,
+                    viewed_half_hours = r.viewed_half_hours | excluded.viewed_half_hours
+        ), days_counted AS (
+            INSERT INTO user_activity.daily_active_users AS a
+                (day, users, created_users, updated_users, deleted_users, viewed_users)
+            SELECT u.day, u.users, u.created_users, u.updated_users, u.deleted_users, u.viewed_users
+            FROM new_users u
+            ON CONFLICT (day) DO UPDATE
+                SET users = a.users + excluded.users,
+                    created_users = a.created_users + excluded.created_users,
+                    updated_users = a.updated_users + excluded.updated_users,
+                    deleted_users = a.deleted_users + excluded.deleted_users,
+                    viewed_users = a.viewed_users + excluded.viewed_users
         )
         SELECT (SELECT pg_catalog.count(*) FROM inserted),
                (SELECT COALESCE(pg_catalog.sum(i.event_count), 0) FROM inserted i),
@@ -285,7 +346,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION user_activity.count_activity() IS
-    'counts the events committed since the previous run, per user and action, exactly once';
+    'counts the events committed since the previous run, per user and action, and rolls them up per user and day of action (user_day_activity, daily_active_users), exactly once';
 
 -- No SET clause: a procedure with one cannot commit.  Every name, operators
 -- included, is schema-qualified instead.

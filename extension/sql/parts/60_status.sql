@@ -3,7 +3,8 @@
 -- the page and the metrics.
 --
 -- counting_status is the last count run and the last successful one;
--- counting_status_json() adds the position, the pg_cron job's state, its
+-- counting_status_json() adds the position, the days the active users'
+-- rollup holds (55_activity.sql), the pg_cron job's state, its
 -- next run and the expected interval between two runs.  The last two are
 -- read from the job's cron expression with pg_cron's rules (Vixie cron's):
 -- five fields, minute hour day-of-month month day-of-week, each a list of
@@ -251,6 +252,7 @@ DECLARE
     v_last_run json;
     v_cron json;
     v_position json;
+    v_rollup json;
     v_out text;
 BEGIN
     -- pg_cron is optional and looked up at call time, like the scheduling
@@ -281,6 +283,13 @@ BEGIN
                'updated_at', user_activity.counting_rfc3339(p.updated_at))
     INTO v_position
     FROM user_activity.counting_state p;
+    -- The active users' rollup (55_activity.sql): the UTC days it holds.
+    SELECT pg_catalog.json_build_object(
+               'days', pg_catalog.count(*),
+               'first_day', pg_catalog.min(d.day),
+               'last_day', pg_catalog.max(d.day))
+    INTO v_rollup
+    FROM user_activity.daily_active_users d;
     SELECT pg_catalog.json_build_object(
                'last_run_at', user_activity.counting_rfc3339(s.last_run_at),
                'last_success_at', user_activity.counting_rfc3339(s.last_success_at),
@@ -290,6 +299,7 @@ BEGIN
                'schedule', s.schedule,
                'events_counted', s.events_counted,
                'position', v_position,
+               'rollup', v_rollup,
                'expected_interval_seconds',
                    CASE WHEN v_job.active THEN user_activity.counting_cron_interval(v_job.schedule) END,
                'next_run_at',
@@ -302,7 +312,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION user_activity.counting_status_json() IS
-    'counting_status as JSON text with the position, the pg_cron job and its expected interval and next run: for GET /api/counting/status, the metrics and the page';
+    'counting_status as JSON text with the position, the days of the active users'' rollup, the pg_cron job and its expected interval and next run: for GET /api/counting/status, the metrics and the page';
 
 REVOKE ALL ON FUNCTION
     user_activity.counting_cron_field(text, integer, integer, text[]),
