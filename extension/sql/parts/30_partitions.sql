@@ -228,8 +228,8 @@ BEGIN
     IF v_counts_keep IS NOT NULL THEN
         DELETE FROM user_activity.user_event_counts c WHERE c.period_end < pg_catalog.now() - v_counts_keep;
         GET DIAGNOSTICS v_counts = ROW_COUNT;
-        DELETE FROM user_activity.user_day_activity r
-        WHERE r.day < ((pg_catalog.now() - v_counts_keep) AT TIME ZONE 'UTC')::date;
+        DELETE FROM user_activity.user_day_activity a
+        WHERE a.day < ((pg_catalog.now() - v_counts_keep) AT TIME ZONE 'UTC')::date;
         DELETE FROM user_activity.daily_active_users d
         WHERE d.day < ((pg_catalog.now() - v_counts_keep) AT TIME ZONE 'UTC')::date;
     END IF;

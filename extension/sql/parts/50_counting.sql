@@ -223,12 +223,11 @@ BEGIN
         -- The statement's snapshot is taken after the wait: it sees every
         -- event with an id in the window that will ever be committed.  The
         -- events are read once, per user and UTC day of their action, for
-        -- the counts and the rollup (55_activity.sql); new_users reads the
-        -- rollup as it was before this statement writes it (the parts of a
-        -- statement share one snapshot), to add to each day the users it
-        -- had not seen acting that day.  rolled_up and days_counted run
-        -- although the query does not read them, as every data-modifying
-        -- part of a WITH does.
+        -- the counts and the rollup (55_activity.sql); each day's active
+        -- users grow by the users whose row of that day this run made (or
+        -- whose count of an action it raised from zero).  days_counted
+        -- runs although the query does not read it, as every
+        -- data-modifying part of a WITH does.
         WITH new_days AS (
             SELECT e.user_id,
                    (e.event_action_timestamp AT TIME ZONE 'UTC')::date AS day,
@@ -269,16 +268,6 @@ BEGIN
                    n.created_count, n.updated_count, n.deleted_count, n.viewed_count
             FROM new_counts n CROSS JOIN period p
             RETURNING event_count
-        ), new_users AS (
-            SELECT d.day,
-                   pg_catalog.count(*) FILTER (WHERE r.user_id IS NULL) AS users,
-                   pg_catalog.count(*) FILTER (WHERE d.created_count > 0 AND COALESCE(r.created_count, 0) = 0) AS created_users,
-                   pg_catalog.count(*) FILTER (WHERE d.updated_count > 0 AND COALESCE(r.updated_count, 0) = 0) AS updated_users,
-                   pg_catalog.count(*) FILTER (WHERE d.deleted_count > 0 AND COALESCE(r.deleted_count, 0) = 0) AS deleted_users,
-                   pg_catalog.count(*) FILTER (WHERE d.viewed_count > 0 AND COALESCE(r.viewed_count, 0) = 0) AS viewed_users
-            FROM new_days d
-            LEFT JOIN user_activity.user_day_activity r ON r.user_id = d.user_id AND r.day = d.day
-            GROUP BY d.day
         ), rolled_up AS (
             INSERT INTO user_activity.user_day_activity AS r
                 (user_id, day, created_count, updated_count, deleted_count, viewed_count,
@@ -295,6 +284,21 @@ BEGIN
                     updated_half_hours = r.updated_half_hours | excluded.updated_half_hours,
                     deleted_half_hours = r.deleted_half_hours | excluded.deleted_half_hours,
                     viewed_half_hours = r.viewed_half_hours | excluded.viewed_half_hours
+            RETURNING r.user_id, r.day, r.created_count, r.updated_count, r.deleted_count, r.viewed_count
+        ), new_users AS (
+            -- A user is new to a day (or to its users of an action) when
+            -- the day's row holds no more than this run added to it.
+            SELECT d.day,
+                   pg_catalog.count(*) FILTER (
+                       WHERE u.created_count + u.updated_count + u.deleted_count + u.viewed_count
+                             = d.created_count + d.updated_count + d.deleted_count + d.viewed_count) AS users,
+                   pg_catalog.count(*) FILTER (WHERE d.created_count > 0 AND u.created_count = d.created_count) AS created_users,
+                   pg_catalog.count(*) FILTER (WHERE d.updated_count > 0 AND u.updated_count = d.updated_count) AS updated_users,
+                   pg_catalog.count(*) FILTER (WHERE d.deleted_count > 0 AND u.deleted_count = d.deleted_count) AS deleted_users,
+                   pg_catalog.count(*) FILTER (WHERE d.viewed_count > 0 AND u.viewed_count = d.viewed_count) AS viewed_users
+            FROM rolled_up u
+            JOIN new_days d ON d.user_id = u.user_id AND d.day = u.day
+            GROUP BY d.day
         ), days_counted AS (
             INSERT INTO user_activity.daily_active_users AS a
                 (day, users, created_users, updated_users, deleted_users, viewed_users)
