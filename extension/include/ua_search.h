@@ -73,10 +73,12 @@ typedef struct SearchParams
 	"AND ($7::pg_catalog.timestamptz IS NULL OR e.event_action_timestamp < $7) "
 #define SEARCH_METADATA \
 	"AND e.metadata OPERATOR(pg_catalog.@>) $8::pg_catalog.jsonb "
+#define SEARCH_METADATA_OR_NULL \
+	"AND ($8::pg_catalog.jsonb IS NULL OR e.metadata OPERATOR(pg_catalog.@>) $8) "
 #define SEARCH_ORDER "ORDER BY e.recorded_at, e.id"
 #define SEARCH_SELECT \
 	SEARCH_COLUMNS SEARCH_WHERE SEARCH_ACTION SEARCH_ACTION_FROM SEARCH_ACTION_TO \
-	"AND ($8::pg_catalog.jsonb IS NULL OR e.metadata OPERATOR(pg_catalog.@>) $8) " SEARCH_ORDER
+	SEARCH_METADATA_OR_NULL SEARCH_ORDER
 
 /*
  * A span reader's plan: one per span of partitions (lo, hi), filters and

@@ -153,10 +153,11 @@ FindDestroy(DestReceiver *self)
 
 /*
  * find_events(user_id, since, until, page_size, after, actions,
- * action_since, action_until, metadata) returns a user's events recorded in [since,
- * until), ordered by (recorded_at, id): page_size rows (null: all) after
- * the keyset position of the cursor "after", with the optional filters
- * (metadata: a JSON object that the events' metadata must contain, @>).
+ * action_since, action_until, metadata) returns a user's events recorded
+ * in [since, until), ordered by (recorded_at, id): page_size rows (null:
+ * all) after the keyset position of the cursor "after", with the optional
+ * filters (metadata: a JSON object that the events' metadata must
+ * contain, @>).
  *
  * It runs search_events' page query with the session's kept span plans
  * (UaReadSpans), selecting e.* rather than the JSON's columns; an SQL
