@@ -159,7 +159,7 @@ SELECT p.proname, has_function_privilege('user_activity_reader', p.oid, 'EXECUTE
        has_function_privilege('public', p.oid, 'EXECUTE') AS public
 FROM pg_proc p WHERE p.pronamespace = 'user_activity'::regnamespace
   AND p.proname IN ('activity', 'active_users', 'activity_json', 'active_users_json',
-                    'activity_buckets', 'half_hour_span')
+                    'activity_range', 'activity_series', 'half_hour_span')
 ORDER BY 1;
 SELECT has_table_privilege('user_activity_reader', 'user_activity.user_day_activity', 'SELECT') AS rollup,
        has_table_privilege('user_activity_reader', 'user_activity.daily_active_users', 'SELECT') AS daily;

@@ -108,28 +108,29 @@ SELECT pg_catalog.pg_extension_config_dump('user_activity.daily_active_users', '
 --
 -- Buckets
 --
-CREATE FUNCTION user_activity.activity_buckets("from" timestamptz, "to" timestamptz, bucket text, tz text)
-    RETURNS TABLE (bucket_start timestamptz, bucket_end timestamptz)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+CREATE FUNCTION user_activity.activity_range("from" timestamptz, "to" timestamptz, bucket text, tz text,
+                                             OUT first_start timestamptz, OUT last_start timestamptz,
+                                             OUT range_end timestamptz)
+    RETURNS record
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_first timestamptz;
-    v_n bigint;
+    v_n numeric;
 BEGIN
-    IF activity_buckets."from" IS NULL OR activity_buckets."to" IS NULL THEN
-        RAISE EXCEPTION 'missing parameter "%"', CASE WHEN activity_buckets."from" IS NULL THEN 'from' ELSE 'to' END
+    IF activity_range."from" IS NULL OR activity_range."to" IS NULL THEN
+        RAISE EXCEPTION 'missing parameter "%"', CASE WHEN activity_range."from" IS NULL THEN 'from' ELSE 'to' END
             USING ERRCODE = 'not_null_violation',
-                  COLUMN = CASE WHEN activity_buckets."from" IS NULL THEN 'from' ELSE 'to' END,
+                  COLUMN = CASE WHEN activity_range."from" IS NULL THEN 'from' ELSE 'to' END,
                   DETAIL = 'Parameters "from" and "to" are required.';
     END IF;
-    IF NOT pg_catalog.isfinite(activity_buckets."from") OR NOT pg_catalog.isfinite(activity_buckets."to") THEN
-        RAISE EXCEPTION '% out of range', CASE WHEN NOT pg_catalog.isfinite(activity_buckets."from") THEN 'from' ELSE 'to' END
+    IF NOT pg_catalog.isfinite(activity_range."from") OR NOT pg_catalog.isfinite(activity_range."to") THEN
+        RAISE EXCEPTION '% out of range', CASE WHEN NOT pg_catalog.isfinite(activity_range."from") THEN 'from' ELSE 'to' END
             USING ERRCODE = 'invalid_parameter_value',
-                  COLUMN = CASE WHEN NOT pg_catalog.isfinite(activity_buckets."from") THEN 'from' ELSE 'to' END,
+                  COLUMN = CASE WHEN NOT pg_catalog.isfinite(activity_range."from") THEN 'from' ELSE 'to' END,
                   DETAIL = 'Parameters "from" and "to" must be finite times.';
     END IF;
-    IF activity_buckets."to" < activity_buckets."from" THEN
+    IF activity_range."to" < activity_range."from" THEN
         RAISE EXCEPTION 'invalid range: "to" is before "from"'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'to',
                   DETAIL = 'Parameter "to" must not be before "from".';
@@ -147,59 +148,61 @@ BEGIN
                   DETAIL = 'Parameter "tz" must be a time zone name, such as UTC or Europe/Berlin.';
     END IF;
     BEGIN
-        v_first := pg_catalog.date_trunc(bucket, activity_buckets."from", tz);
+        first_start := pg_catalog.date_trunc(bucket, activity_range."from", tz);
     EXCEPTION WHEN invalid_parameter_value OR feature_not_supported THEN
         RAISE EXCEPTION 'invalid time zone "%"', tz
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'tz',
                   DETAIL = 'Parameter "tz" must be a time zone name, such as UTC or Europe/Berlin.';
     END;
-    IF activity_buckets."to" = activity_buckets."from" THEN
+    IF activity_range."to" = activity_range."from" THEN
+        first_start := NULL;
         RETURN;
     END IF;
 
     -- Hours are counted in absolute time (a local hour repeated by a DST
     -- change is two buckets); days, weeks and months as local dates, so a
     -- day across a change is 23 or 25 hours long.
-    v_n := CASE bucket
-               WHEN 'hour' THEN pg_catalog.ceil(pg_catalog.date_part('epoch', activity_buckets."to" - v_first) / 3600)
-               WHEN 'day' THEN (activity_buckets."to" AT TIME ZONE tz)::date - (v_first AT TIME ZONE tz)::date + 1
-               WHEN 'week' THEN ((activity_buckets."to" AT TIME ZONE tz)::date - (v_first AT TIME ZONE tz)::date) / 7 + 1
-               ELSE (pg_catalog.date_part('year', activity_buckets."to" AT TIME ZONE tz)
-                     - pg_catalog.date_part('year', v_first AT TIME ZONE tz)) * 12
-                    + pg_catalog.date_part('month', activity_buckets."to" AT TIME ZONE tz)
-                    - pg_catalog.date_part('month', v_first AT TIME ZONE tz) + 1
-           END;
-    IF v_n > 1001 THEN
-        RAISE EXCEPTION 'too many buckets: [from, to) spans more than 1000 % buckets', bucket
-            USING ERRCODE = 'program_limit_exceeded', COLUMN = 'to',
-                  DETAIL = 'At most 1000 buckets per call.',
-                  HINT = 'Shorten the range [from, to), or choose a larger bucket.';
-    END IF;
-
+    last_start := pg_catalog.date_trunc(bucket, activity_range."to" - interval '1 microsecond', tz);
     IF bucket = 'hour' THEN
-        RETURN QUERY
-        SELECT s, s + interval '1 hour'
-        FROM pg_catalog.generate_series(v_first, activity_buckets."to" - interval '1 microsecond', interval '1 hour') s;
+        range_end := last_start + interval '1 hour';
+        v_n := pg_catalog.date_part('epoch', last_start - first_start) / 3600 + 1;
     ELSE
-        RETURN QUERY
-        SELECT l AT TIME ZONE tz, (l + ('1 ' || bucket)::interval) AT TIME ZONE tz
-        FROM pg_catalog.generate_series(v_first AT TIME ZONE tz,
-                                        (activity_buckets."to" - interval '1 microsecond') AT TIME ZONE tz,
-                                        ('1 ' || bucket)::interval) l;
+        range_end := ((last_start AT TIME ZONE tz) + ('1 ' || bucket)::interval) AT TIME ZONE tz;
+        v_n := CASE bucket
+                   WHEN 'day' THEN (last_start AT TIME ZONE tz)::date - (first_start AT TIME ZONE tz)::date + 1
+                   WHEN 'week' THEN ((last_start AT TIME ZONE tz)::date - (first_start AT TIME ZONE tz)::date) / 7 + 1
+                   ELSE (pg_catalog.date_part('year', last_start AT TIME ZONE tz)
+                         - pg_catalog.date_part('year', first_start AT TIME ZONE tz)) * 12
+                        + pg_catalog.date_part('month', last_start AT TIME ZONE tz)
+                        - pg_catalog.date_part('month', first_start AT TIME ZONE tz) + 1
+               END;
     END IF;
-    -- the last one may be cut short by the one-microsecond bound only
-    -- when "to" is on a bucket start: then it is not in the range
-    GET DIAGNOSTICS v_n = ROW_COUNT;
     IF v_n > 1000 THEN
-        RAISE EXCEPTION 'too many buckets: [from, to) spans more than 1000 % buckets', bucket
+        RAISE EXCEPTION 'too many buckets: [from, to) spans % % buckets', v_n, bucket
             USING ERRCODE = 'program_limit_exceeded', COLUMN = 'to',
                   DETAIL = 'At most 1000 buckets per call.',
                   HINT = 'Shorten the range [from, to), or choose a larger bucket.';
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION user_activity.activity_buckets(timestamptz, timestamptz, text, text) IS
-    'the buckets (hour, day, week or month, local to tz) that [from, to) overlaps, each whole, at most 1000';
+COMMENT ON FUNCTION user_activity.activity_range(timestamptz, timestamptz, text, text) IS
+    'checks the range and bucket of activity() and active_users(): the first and last bucket (hour, day, week or month, local to tz) that [from, to) overlaps, and where the last ends; nulls for an empty range; at most 1000 buckets';
+
+CREATE FUNCTION user_activity.activity_series(first_start timestamptz, last_start timestamptz,
+                                              bucket text, tz text)
+    RETURNS TABLE (bucket_start timestamptz, bucket_end timestamptz)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+SELECT s, s OPERATOR(pg_catalog.+) interval '1 hour'
+FROM pg_catalog.generate_series($1, $2, interval '1 hour') s
+WHERE $3 OPERATOR(pg_catalog.=) 'hour'
+UNION ALL
+SELECT l AT TIME ZONE $4, (l OPERATOR(pg_catalog.+) ('1 ' OPERATOR(pg_catalog.||) $3)::interval) AT TIME ZONE $4
+FROM pg_catalog.generate_series($1 AT TIME ZONE $4, $2 AT TIME ZONE $4, ('1 ' OPERATOR(pg_catalog.||) $3)::interval) l
+WHERE $3 OPERATOR(pg_catalog.<>) 'hour'
+$$;
+COMMENT ON FUNCTION user_activity.activity_series(timestamptz, timestamptz, text, text) IS
+    'the buckets from first_start to last_start as activity_range() gives them, with their ends';
 
 CREATE FUNCTION user_activity.activity_rfc3339(t timestamptz, tz text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE STRICT
@@ -231,8 +234,8 @@ CREATE FUNCTION user_activity.activity(user_id bigint, "from" timestamptz, "to" 
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_starts timestamptz[];
-    v_lo timestamptz;
+    v_first timestamptz;
+    v_last timestamptz;
     v_hi timestamptz;
 BEGIN
     IF activity.user_id IS NULL THEN
@@ -250,22 +253,20 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'by',
                   DETAIL = 'Parameter "by" must be acted (event_action_timestamp) or recorded (recorded_at).';
     END IF;
-    SELECT pg_catalog.array_agg(b.bucket_start ORDER BY b.bucket_start),
-           pg_catalog.min(b.bucket_start), pg_catalog.max(b.bucket_end)
-    INTO v_starts, v_lo, v_hi
-    FROM user_activity.activity_buckets(activity."from", activity."to", bucket, tz) b;
-    IF v_starts IS NULL THEN
+    SELECT r.first_start, r.last_start, r.range_end INTO v_first, v_last, v_hi
+    FROM user_activity.activity_range(activity."from", activity."to", bucket, tz) r;
+    IF v_first IS NULL THEN
         RETURN;
     END IF;
 
     -- One index range of the user per partition: by the time they acted
     -- (user_id, event_action_timestamp), or by recorded time (the primary
-    -- key), where only the partitions of [v_lo, v_hi) are read.
+    -- key), where only the partitions of [v_first, v_hi) are read.
     IF by = 'acted' THEN
         RETURN QUERY
         SELECT s.b, COALESCE(c.created, 0), COALESCE(c.updated, 0), COALESCE(c.deleted, 0),
                COALESCE(c.viewed, 0), COALESCE(c.total, 0)
-        FROM pg_catalog.unnest(v_starts) s(b)
+        FROM user_activity.activity_series(v_first, v_last, bucket, tz) s(b, e)
         LEFT JOIN (SELECT pg_catalog.date_trunc(bucket, e.event_action_timestamp, tz) AS b,
                           pg_catalog.count(*) FILTER (WHERE e.action = 'created') AS created,
                           pg_catalog.count(*) FILTER (WHERE e.action = 'updated') AS updated,
@@ -274,14 +275,14 @@ BEGIN
                           pg_catalog.count(*) AS total
                    FROM user_activity.events e
                    WHERE e.user_id = activity.user_id
-                     AND e.event_action_timestamp >= v_lo AND e.event_action_timestamp < v_hi
+                     AND e.event_action_timestamp >= v_first AND e.event_action_timestamp < v_hi
                    GROUP BY 1) c ON c.b = s.b
         ORDER BY s.b;
     ELSE
         RETURN QUERY
         SELECT s.b, COALESCE(c.created, 0), COALESCE(c.updated, 0), COALESCE(c.deleted, 0),
                COALESCE(c.viewed, 0), COALESCE(c.total, 0)
-        FROM pg_catalog.unnest(v_starts) s(b)
+        FROM user_activity.activity_series(v_first, v_last, bucket, tz) s(b, e)
         LEFT JOIN (SELECT pg_catalog.date_trunc(bucket, e.recorded_at, tz) AS b,
                           pg_catalog.count(*) FILTER (WHERE e.action = 'created') AS created,
                           pg_catalog.count(*) FILTER (WHERE e.action = 'updated') AS updated,
@@ -290,7 +291,7 @@ BEGIN
                           pg_catalog.count(*) AS total
                    FROM user_activity.events e
                    WHERE e.user_id = activity.user_id
-                     AND e.recorded_at >= v_lo AND e.recorded_at < v_hi
+                     AND e.recorded_at >= v_first AND e.recorded_at < v_hi
                    GROUP BY 1) c ON c.b = s.b
         ORDER BY s.b;
     END IF;
@@ -324,40 +325,40 @@ CREATE FUNCTION user_activity.active_users("from" timestamptz, "to" timestamptz,
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_starts timestamptz[];
-    v_ends timestamptz[];
+    v_first timestamptz;
+    v_last timestamptz;
 BEGIN
     IF action IS NOT NULL AND action NOT IN ('created', 'updated', 'deleted', 'viewed') THEN
         RAISE EXCEPTION 'invalid action "%"', action
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'action',
                   DETAIL = 'Parameter "action" must be one of created, updated, deleted, viewed, or null for any.';
     END IF;
-    SELECT pg_catalog.array_agg(b.bucket_start ORDER BY b.bucket_start),
-           pg_catalog.array_agg(b.bucket_end ORDER BY b.bucket_start)
-    INTO v_starts, v_ends
-    FROM user_activity.activity_buckets(active_users."from", active_users."to", bucket, tz) b;
-    IF v_starts IS NULL THEN
+    SELECT r.first_start, r.last_start INTO v_first, v_last
+    FROM user_activity.activity_range(active_users."from", active_users."to", bucket, tz) r;
+    IF v_first IS NULL THEN
         RETURN;
     END IF;
 
     -- Days of UTC (whatever the zone is called): one row per day.
     IF bucket = 'day' AND NOT EXISTS (
-           SELECT FROM ROWS FROM (pg_catalog.unnest(v_starts), pg_catalog.unnest(v_ends)) b(s, e)
-           WHERE (b.s AT TIME ZONE 'UTC')::time <> '00:00' OR b.e - b.s <> interval '1 day') THEN
+           SELECT FROM user_activity.activity_series(v_first, v_last, bucket, tz) b
+           WHERE (b.bucket_start AT TIME ZONE 'UTC')::time <> '00:00'
+              OR b.bucket_end - b.bucket_start <> interval '1 day') THEN
         RETURN QUERY
         SELECT b.s, COALESCE(CASE action WHEN 'created' THEN d.created_users
                                          WHEN 'updated' THEN d.updated_users
                                          WHEN 'deleted' THEN d.deleted_users
                                          WHEN 'viewed' THEN d.viewed_users
                                          ELSE d.users END, 0)
-        FROM pg_catalog.unnest(v_starts) b(s)
+        FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
         LEFT JOIN user_activity.daily_active_users d ON d.day = (b.s AT TIME ZONE 'UTC')::date
         ORDER BY b.s;
         RETURN;
     END IF;
 
-    IF EXISTS (SELECT FROM pg_catalog.unnest(v_starts || v_ends) t
-               WHERE pg_catalog.date_part('epoch', t)::numeric % 1800 <> 0) THEN
+    IF EXISTS (SELECT FROM user_activity.activity_series(v_first, v_last, bucket, tz) b
+               WHERE pg_catalog.date_part('epoch', b.bucket_start)::numeric % 1800 <> 0
+                  OR pg_catalog.date_part('epoch', b.bucket_end)::numeric % 1800 <> 0) THEN
         RAISE EXCEPTION 'time zone "%" is not a whole number of half hours off UTC', tz
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'tz',
                   DETAIL = 'Active users are rolled up by the half hour of UTC: a bucket must start and end on one.',
@@ -366,7 +367,7 @@ BEGIN
     -- Other buckets: the distinct users whose half hours meet the bucket.
     RETURN QUERY
     SELECT b.s, pg_catalog.count(DISTINCT r.user_id)
-    FROM ROWS FROM (pg_catalog.unnest(v_starts), pg_catalog.unnest(v_ends)) b(s, e)
+    FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
     LEFT JOIN user_activity.user_day_activity r
       ON r.day >= (b.s AT TIME ZONE 'UTC')::date
      AND r.day <= ((b.e - interval '1 microsecond') AT TIME ZONE 'UTC')::date
@@ -456,7 +457,8 @@ COMMENT ON FUNCTION user_activity.active_users_json(text, text, text, text, text
 -- the count only.
 --
 REVOKE ALL ON FUNCTION
-    user_activity.activity_buckets(timestamptz, timestamptz, text, text),
+    user_activity.activity_range(timestamptz, timestamptz, text, text),
+    user_activity.activity_series(timestamptz, timestamptz, text, text),
     user_activity.activity_rfc3339(timestamptz, text),
     user_activity.activity(bigint, timestamptz, timestamptz, text, text, text),
     user_activity.half_hour_span(date, timestamptz, timestamptz),
