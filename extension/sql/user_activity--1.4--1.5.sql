@@ -68,7 +68,11 @@ CREATE TABLE user_activity.user_day_activity (
     viewed_half_hours bigint NOT NULL,
     CONSTRAINT user_day_activity_pkey PRIMARY KEY (user_id, day)
 );
-CREATE INDEX user_day_activity_day_idx ON user_activity.user_day_activity (day);
+-- BRIN: the count appends the days it rolls up in about their order, and a
+-- BRIN index costs it next to nothing, where a btree on day would cost it
+-- one more insertion per row.  It serves the ranges of days that
+-- active_users() and the retention read.
+CREATE INDEX user_day_activity_day_idx ON user_activity.user_day_activity USING brin (day);
 COMMENT ON TABLE user_activity.user_day_activity IS
     'the rollup of counted events per user and UTC day of event_action_timestamp (maintained by count_activity)';
 COMMENT ON COLUMN user_activity.user_day_activity.user_id IS 'the acting user';
@@ -303,9 +307,11 @@ COMMENT ON FUNCTION user_activity.activity(bigint, timestamptz, timestamptz, tex
 --
 -- Active users
 --
+-- Not STRICT, so that it is inlined where it is called (LEAST and GREATEST
+-- are not strict).
 CREATE FUNCTION user_activity.half_hour_span(day date, span_from timestamptz, span_to timestamptz)
     RETURNS bigint
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
 SELECT ((1::bigint OPERATOR(pg_catalog.<<) LEAST(48, GREATEST(0, pg_catalog.ceil(pg_catalog.date_part('epoch',
                 $3 OPERATOR(pg_catalog.-) ($1::timestamp AT TIME ZONE 'UTC')) OPERATOR(pg_catalog./) 1800)))::integer)
@@ -327,13 +333,14 @@ CREATE FUNCTION user_activity.active_users("from" timestamptz, "to" timestamptz,
 DECLARE
     v_first timestamptz;
     v_last timestamptz;
+    v_hi timestamptz;
 BEGIN
     IF action IS NOT NULL AND action NOT IN ('created', 'updated', 'deleted', 'viewed') THEN
         RAISE EXCEPTION 'invalid action "%"', action
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'action',
                   DETAIL = 'Parameter "action" must be one of created, updated, deleted, viewed, or null for any.';
     END IF;
-    SELECT r.first_start, r.last_start INTO v_first, v_last
+    SELECT r.first_start, r.last_start, r.range_end INTO v_first, v_last, v_hi
     FROM user_activity.activity_range(active_users."from", active_users."to", bucket, tz) r;
     IF v_first IS NULL THEN
         RETURN;
@@ -364,20 +371,56 @@ BEGIN
                   DETAIL = 'Active users are rolled up by the half hour of UTC: a bucket must start and end on one.',
                   HINT = 'Choose a time zone whose offset is a whole number of half hours, such as UTC or Asia/Kolkata.';
     END IF;
-    -- Other buckets: the distinct users whose half hours meet the bucket.
+    IF bucket = 'hour' THEN
+        -- Hours: the distinct users whose half hours meet each hour (of a
+        -- zone half an hour off, an hour may span two UTC days); the
+        -- rolled-up days of each hour are found by the index on day.
+        RETURN QUERY
+        SELECT b.s, pg_catalog.count(DISTINCT r.user_id)
+        FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
+        LEFT JOIN user_activity.user_day_activity r
+          ON r.day >= (b.s AT TIME ZONE 'UTC')::date
+         AND r.day <= ((b.e - interval '1 microsecond') AT TIME ZONE 'UTC')::date
+         AND (CASE action WHEN 'created' THEN r.created_half_hours
+                          WHEN 'updated' THEN r.updated_half_hours
+                          WHEN 'deleted' THEN r.deleted_half_hours
+                          WHEN 'viewed' THEN r.viewed_half_hours
+                          ELSE r.created_half_hours | r.updated_half_hours | r.deleted_half_hours | r.viewed_half_hours
+              END & user_activity.half_hour_span(r.day, b.s, b.e)) <> 0
+        GROUP BY b.s
+        ORDER BY b.s;
+        RETURN;
+    END IF;
+
+    -- Days, weeks and months of tz: a UTC day meets at most two of them,
+    -- the one its first microsecond falls in and the one its last does, so
+    -- each rolled-up day is read once and gives at most two (bucket, user)
+    -- pairs, kept when the user acted in the part of the day in the bucket.
     RETURN QUERY
-    SELECT b.s, pg_catalog.count(DISTINCT r.user_id)
+    SELECT b.s, COALESCE(u.users, 0)
     FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
-    LEFT JOIN user_activity.user_day_activity r
-      ON r.day >= (b.s AT TIME ZONE 'UTC')::date
-     AND r.day <= ((b.e - interval '1 microsecond') AT TIME ZONE 'UTC')::date
-     AND (CASE action WHEN 'created' THEN r.created_half_hours
-                      WHEN 'updated' THEN r.updated_half_hours
-                      WHEN 'deleted' THEN r.deleted_half_hours
-                      WHEN 'viewed' THEN r.viewed_half_hours
-                      ELSE r.created_half_hours | r.updated_half_hours | r.deleted_half_hours | r.viewed_half_hours
-          END & user_activity.half_hour_span(r.day, b.s, b.e)) <> 0
-    GROUP BY b.s
+    LEFT JOIN (
+        SELECT p.s, pg_catalog.count(*) AS users
+        FROM (SELECT DISTINCT c.s, r.user_id
+              FROM user_activity.user_day_activity r
+              CROSS JOIN LATERAL (
+                  SELECT CASE action WHEN 'created' THEN r.created_half_hours
+                                     WHEN 'updated' THEN r.updated_half_hours
+                                     WHEN 'deleted' THEN r.deleted_half_hours
+                                     WHEN 'viewed' THEN r.viewed_half_hours
+                                     ELSE r.created_half_hours | r.updated_half_hours
+                                          | r.deleted_half_hours | r.viewed_half_hours
+                         END AS m,
+                         r.day::timestamp AT TIME ZONE 'UTC' AS d0) x
+              CROSS JOIN LATERAL (
+                  VALUES (pg_catalog.date_trunc(bucket, x.d0, tz)),
+                         (pg_catalog.date_trunc(bucket, x.d0 + interval '1 day' - interval '1 microsecond', tz))) c(s)
+              WHERE r.day >= (v_first AT TIME ZONE 'UTC')::date
+                AND r.day <= ((v_hi - interval '1 microsecond') AT TIME ZONE 'UTC')::date
+                AND x.m & user_activity.half_hour_span(
+                        r.day, c.s, ((c.s AT TIME ZONE tz) + ('1 ' || bucket)::interval) AT TIME ZONE tz) <> 0
+             ) p
+        GROUP BY p.s) u ON u.s = b.s
     ORDER BY b.s;
 END;
 $$;
@@ -574,10 +617,10 @@ BEGIN
         -- The statement's snapshot is taken after the wait: it sees every
         -- event with an id in the window that will ever be committed.  The
         -- events are read once, per user and UTC day of their action, for
-        -- the counts and the rollup (55_activity.sql); each day's active
-        -- users grow by the users whose row of that day this run made (or
-        -- whose count of an action it raised from zero).  days_counted
-        -- runs although the query does not read it, as every
+        -- the counts and the rollup (55_activity.sql);
+        -- each day's active users grow by the users whose row of that day
+        -- this run adds (or whose count of an action it raises from zero).
+        -- days_counted runs although the query does not read it, as every
         -- data-modifying part of a WITH does.
         WITH new_days AS (
             SELECT e.user_id,
@@ -619,42 +662,51 @@ BEGIN
                    n.created_count, n.updated_count, n.deleted_count, n.viewed_count
             FROM new_counts n CROSS JOIN period p
             RETURNING event_count
-        ), rolled_up AS (
-            INSERT INTO user_activity.user_day_activity AS r
+        ), updated AS (
+            -- Days the user had acted on already: add to them.  A user who
+            -- had not done an action that day is new to its users.
+            UPDATE user_activity.user_day_activity r
+            SET created_count = r.created_count + d.created_count,
+                updated_count = r.updated_count + d.updated_count,
+                deleted_count = r.deleted_count + d.deleted_count,
+                viewed_count = r.viewed_count + d.viewed_count,
+                created_half_hours = r.created_half_hours | d.created_half_hours,
+                updated_half_hours = r.updated_half_hours | d.updated_half_hours,
+                deleted_half_hours = r.deleted_half_hours | d.deleted_half_hours,
+                viewed_half_hours = r.viewed_half_hours | d.viewed_half_hours
+            FROM new_days d
+            WHERE r.user_id = d.user_id AND r.day = d.day
+            RETURNING r.user_id, r.day,
+                      d.created_count > 0 AND r.created_count = d.created_count AS new_created,
+                      d.updated_count > 0 AND r.updated_count = d.updated_count AS new_updated,
+                      d.deleted_count > 0 AND r.deleted_count = d.deleted_count AS new_deleted,
+                      d.viewed_count > 0 AND r.viewed_count = d.viewed_count AS new_viewed
+        ), added AS (
+            -- The others: the user is new to the day.  Only a count inserts
+            -- rows, one at a time, so none can have appeared since.
+            INSERT INTO user_activity.user_day_activity
                 (user_id, day, created_count, updated_count, deleted_count, viewed_count,
                  created_half_hours, updated_half_hours, deleted_half_hours, viewed_half_hours)
             SELECT d.user_id, d.day, d.created_count, d.updated_count, d.deleted_count, d.viewed_count,
                    d.created_half_hours, d.updated_half_hours, d.deleted_half_hours, d.viewed_half_hours
             FROM new_days d
-            ON CONFLICT (user_id, day) DO UPDATE
-                SET created_count = r.created_count + excluded.created_count,
-                    updated_count = r.updated_count + excluded.updated_count,
-                    deleted_count = r.deleted_count + excluded.deleted_count,
-                    viewed_count = r.viewed_count + excluded.viewed_count,
-                    created_half_hours = r.created_half_hours | excluded.created_half_hours,
-                    updated_half_hours = r.updated_half_hours | excluded.updated_half_hours,
-                    deleted_half_hours = r.deleted_half_hours | excluded.deleted_half_hours,
-                    viewed_half_hours = r.viewed_half_hours | excluded.viewed_half_hours
-            RETURNING r.user_id, r.day, r.created_count, r.updated_count, r.deleted_count, r.viewed_count
+            WHERE NOT EXISTS (SELECT FROM updated u WHERE u.user_id = d.user_id AND u.day = d.day)
+            RETURNING day, created_count > 0 AS new_created, updated_count > 0 AS new_updated,
+                      deleted_count > 0 AS new_deleted, viewed_count > 0 AS new_viewed
         ), new_users AS (
-            -- A user is new to a day (or to its users of an action) when
-            -- the day's row holds no more than this run added to it.
-            SELECT d.day,
-                   pg_catalog.count(*) FILTER (
-                       WHERE u.created_count + u.updated_count + u.deleted_count + u.viewed_count
-                             = d.created_count + d.updated_count + d.deleted_count + d.viewed_count) AS users,
-                   pg_catalog.count(*) FILTER (WHERE d.created_count > 0 AND u.created_count = d.created_count) AS created_users,
-                   pg_catalog.count(*) FILTER (WHERE d.updated_count > 0 AND u.updated_count = d.updated_count) AS updated_users,
-                   pg_catalog.count(*) FILTER (WHERE d.deleted_count > 0 AND u.deleted_count = d.deleted_count) AS deleted_users,
-                   pg_catalog.count(*) FILTER (WHERE d.viewed_count > 0 AND u.viewed_count = d.viewed_count) AS viewed_users
-            FROM rolled_up u
-            JOIN new_days d ON d.user_id = u.user_id AND d.day = u.day
-            GROUP BY d.day
+            SELECT a.day, 1 AS users, a.new_created, a.new_updated, a.new_deleted, a.new_viewed FROM added a
+            UNION ALL
+            SELECT u.day, 0, u.new_created, u.new_updated, u.new_deleted, u.new_viewed FROM updated u
         ), days_counted AS (
             INSERT INTO user_activity.daily_active_users AS a
                 (day, users, created_users, updated_users, deleted_users, viewed_users)
-            SELECT u.day, u.users, u.created_users, u.updated_users, u.deleted_users, u.viewed_users
-            FROM new_users u
+            SELECT n.day, pg_catalog.sum(n.users),
+                   pg_catalog.count(*) FILTER (WHERE n.new_created),
+                   pg_catalog.count(*) FILTER (WHERE n.new_updated),
+                   pg_catalog.count(*) FILTER (WHERE n.new_deleted),
+                   pg_catalog.count(*) FILTER (WHERE n.new_viewed)
+            FROM new_users n
+            GROUP BY n.day
             ON CONFLICT (day) DO UPDATE
                 SET users = a.users + excluded.users,
                     created_users = a.created_users + excluded.created_users,

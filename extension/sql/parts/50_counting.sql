@@ -223,10 +223,10 @@ BEGIN
         -- The statement's snapshot is taken after the wait: it sees every
         -- event with an id in the window that will ever be committed.  The
         -- events are read once, per user and UTC day of their action, for
-        -- the counts and the rollup (55_activity.sql); each day's active
-        -- users grow by the users whose row of that day this run made (or
-        -- whose count of an action it raised from zero).  days_counted
-        -- runs although the query does not read it, as every
+        -- the counts and the rollup (55_activity.sql);
+        -- each day's active users grow by the users whose row of that day
+        -- this run adds (or whose count of an action it raises from zero).
+        -- days_counted runs although the query does not read it, as every
         -- data-modifying part of a WITH does.
         WITH new_days AS (
             SELECT e.user_id,
@@ -268,42 +268,51 @@ BEGIN
                    n.created_count, n.updated_count, n.deleted_count, n.viewed_count
             FROM new_counts n CROSS JOIN period p
             RETURNING event_count
-        ), rolled_up AS (
-            INSERT INTO user_activity.user_day_activity AS r
+        ), updated AS (
+            -- Days the user had acted on already: add to them.  A user who
+            -- had not done an action that day is new to its users.
+            UPDATE user_activity.user_day_activity r
+            SET created_count = r.created_count + d.created_count,
+                updated_count = r.updated_count + d.updated_count,
+                deleted_count = r.deleted_count + d.deleted_count,
+                viewed_count = r.viewed_count + d.viewed_count,
+                created_half_hours = r.created_half_hours | d.created_half_hours,
+                updated_half_hours = r.updated_half_hours | d.updated_half_hours,
+                deleted_half_hours = r.deleted_half_hours | d.deleted_half_hours,
+                viewed_half_hours = r.viewed_half_hours | d.viewed_half_hours
+            FROM new_days d
+            WHERE r.user_id = d.user_id AND r.day = d.day
+            RETURNING r.user_id, r.day,
+                      d.created_count > 0 AND r.created_count = d.created_count AS new_created,
+                      d.updated_count > 0 AND r.updated_count = d.updated_count AS new_updated,
+                      d.deleted_count > 0 AND r.deleted_count = d.deleted_count AS new_deleted,
+                      d.viewed_count > 0 AND r.viewed_count = d.viewed_count AS new_viewed
+        ), added AS (
+            -- The others: the user is new to the day.  Only a count inserts
+            -- rows, one at a time, so none can have appeared since.
+            INSERT INTO user_activity.user_day_activity
                 (user_id, day, created_count, updated_count, deleted_count, viewed_count,
                  created_half_hours, updated_half_hours, deleted_half_hours, viewed_half_hours)
             SELECT d.user_id, d.day, d.created_count, d.updated_count, d.deleted_count, d.viewed_count,
                    d.created_half_hours, d.updated_half_hours, d.deleted_half_hours, d.viewed_half_hours
             FROM new_days d
-            ON CONFLICT (user_id, day) DO UPDATE
-                SET created_count = r.created_count + excluded.created_count,
-                    updated_count = r.updated_count + excluded.updated_count,
-                    deleted_count = r.deleted_count + excluded.deleted_count,
-                    viewed_count = r.viewed_count + excluded.viewed_count,
-                    created_half_hours = r.created_half_hours | excluded.created_half_hours,
-                    updated_half_hours = r.updated_half_hours | excluded.updated_half_hours,
-                    deleted_half_hours = r.deleted_half_hours | excluded.deleted_half_hours,
-                    viewed_half_hours = r.viewed_half_hours | excluded.viewed_half_hours
-            RETURNING r.user_id, r.day, r.created_count, r.updated_count, r.deleted_count, r.viewed_count
+            WHERE NOT EXISTS (SELECT FROM updated u WHERE u.user_id = d.user_id AND u.day = d.day)
+            RETURNING day, created_count > 0 AS new_created, updated_count > 0 AS new_updated,
+                      deleted_count > 0 AS new_deleted, viewed_count > 0 AS new_viewed
         ), new_users AS (
-            -- A user is new to a day (or to its users of an action) when
-            -- the day's row holds no more than this run added to it.
-            SELECT d.day,
-                   pg_catalog.count(*) FILTER (
-                       WHERE u.created_count + u.updated_count + u.deleted_count + u.viewed_count
-                             = d.created_count + d.updated_count + d.deleted_count + d.viewed_count) AS users,
-                   pg_catalog.count(*) FILTER (WHERE d.created_count > 0 AND u.created_count = d.created_count) AS created_users,
-                   pg_catalog.count(*) FILTER (WHERE d.updated_count > 0 AND u.updated_count = d.updated_count) AS updated_users,
-                   pg_catalog.count(*) FILTER (WHERE d.deleted_count > 0 AND u.deleted_count = d.deleted_count) AS deleted_users,
-                   pg_catalog.count(*) FILTER (WHERE d.viewed_count > 0 AND u.viewed_count = d.viewed_count) AS viewed_users
-            FROM rolled_up u
-            JOIN new_days d ON d.user_id = u.user_id AND d.day = u.day
-            GROUP BY d.day
+            SELECT a.day, 1 AS users, a.new_created, a.new_updated, a.new_deleted, a.new_viewed FROM added a
+            UNION ALL
+            SELECT u.day, 0, u.new_created, u.new_updated, u.new_deleted, u.new_viewed FROM updated u
         ), days_counted AS (
             INSERT INTO user_activity.daily_active_users AS a
                 (day, users, created_users, updated_users, deleted_users, viewed_users)
-            SELECT u.day, u.users, u.created_users, u.updated_users, u.deleted_users, u.viewed_users
-            FROM new_users u
+            SELECT n.day, pg_catalog.sum(n.users),
+                   pg_catalog.count(*) FILTER (WHERE n.new_created),
+                   pg_catalog.count(*) FILTER (WHERE n.new_updated),
+                   pg_catalog.count(*) FILTER (WHERE n.new_deleted),
+                   pg_catalog.count(*) FILTER (WHERE n.new_viewed)
+            FROM new_users n
+            GROUP BY n.day
             ON CONFLICT (day) DO UPDATE
                 SET users = a.users + excluded.users,
                     created_users = a.created_users + excluded.created_users,

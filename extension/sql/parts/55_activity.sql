@@ -43,7 +43,11 @@ CREATE TABLE user_activity.user_day_activity (
     viewed_half_hours bigint NOT NULL,
     CONSTRAINT user_day_activity_pkey PRIMARY KEY (user_id, day)
 );
-CREATE INDEX user_day_activity_day_idx ON user_activity.user_day_activity (day);
+-- BRIN: the count appends the days it rolls up in about their order, and a
+-- BRIN index costs it next to nothing, where a btree on day would cost it
+-- one more insertion per row.  It serves the ranges of days that
+-- active_users() and the retention read.
+CREATE INDEX user_day_activity_day_idx ON user_activity.user_day_activity USING brin (day);
 COMMENT ON TABLE user_activity.user_day_activity IS
     'the rollup of counted events per user and UTC day of event_action_timestamp (maintained by count_activity)';
 COMMENT ON COLUMN user_activity.user_day_activity.user_id IS 'the acting user';
@@ -278,9 +282,11 @@ COMMENT ON FUNCTION user_activity.activity(bigint, timestamptz, timestamptz, tex
 --
 -- Active users
 --
+-- Not STRICT, so that it is inlined where it is called (LEAST and GREATEST
+-- are not strict).
 CREATE FUNCTION user_activity.half_hour_span(day date, span_from timestamptz, span_to timestamptz)
     RETURNS bigint
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
 SELECT ((1::bigint OPERATOR(pg_catalog.<<) LEAST(48, GREATEST(0, pg_catalog.ceil(pg_catalog.date_part('epoch',
                 $3 OPERATOR(pg_catalog.-) ($1::timestamp AT TIME ZONE 'UTC')) OPERATOR(pg_catalog./) 1800)))::integer)
@@ -302,13 +308,14 @@ CREATE FUNCTION user_activity.active_users("from" timestamptz, "to" timestamptz,
 DECLARE
     v_first timestamptz;
     v_last timestamptz;
+    v_hi timestamptz;
 BEGIN
     IF action IS NOT NULL AND action NOT IN ('created', 'updated', 'deleted', 'viewed') THEN
         RAISE EXCEPTION 'invalid action "%"', action
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'action',
                   DETAIL = 'Parameter "action" must be one of created, updated, deleted, viewed, or null for any.';
     END IF;
-    SELECT r.first_start, r.last_start INTO v_first, v_last
+    SELECT r.first_start, r.last_start, r.range_end INTO v_first, v_last, v_hi
     FROM user_activity.activity_range(active_users."from", active_users."to", bucket, tz) r;
     IF v_first IS NULL THEN
         RETURN;
@@ -339,20 +346,56 @@ BEGIN
                   DETAIL = 'Active users are rolled up by the half hour of UTC: a bucket must start and end on one.',
                   HINT = 'Choose a time zone whose offset is a whole number of half hours, such as UTC or Asia/Kolkata.';
     END IF;
-    -- Other buckets: the distinct users whose half hours meet the bucket.
+    IF bucket = 'hour' THEN
+        -- Hours: the distinct users whose half hours meet each hour (of a
+        -- zone half an hour off, an hour may span two UTC days); the
+        -- rolled-up days of each hour are found by the index on day.
+        RETURN QUERY
+        SELECT b.s, pg_catalog.count(DISTINCT r.user_id)
+        FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
+        LEFT JOIN user_activity.user_day_activity r
+          ON r.day >= (b.s AT TIME ZONE 'UTC')::date
+         AND r.day <= ((b.e - interval '1 microsecond') AT TIME ZONE 'UTC')::date
+         AND (CASE action WHEN 'created' THEN r.created_half_hours
+                          WHEN 'updated' THEN r.updated_half_hours
+                          WHEN 'deleted' THEN r.deleted_half_hours
+                          WHEN 'viewed' THEN r.viewed_half_hours
+                          ELSE r.created_half_hours | r.updated_half_hours | r.deleted_half_hours | r.viewed_half_hours
+              END & user_activity.half_hour_span(r.day, b.s, b.e)) <> 0
+        GROUP BY b.s
+        ORDER BY b.s;
+        RETURN;
+    END IF;
+
+    -- Days, weeks and months of tz: a UTC day meets at most two of them,
+    -- the one its first microsecond falls in and the one its last does, so
+    -- each rolled-up day is read once and gives at most two (bucket, user)
+    -- pairs, kept when the user acted in the part of the day in the bucket.
     RETURN QUERY
-    SELECT b.s, pg_catalog.count(DISTINCT r.user_id)
+    SELECT b.s, COALESCE(u.users, 0)
     FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
-    LEFT JOIN user_activity.user_day_activity r
-      ON r.day >= (b.s AT TIME ZONE 'UTC')::date
-     AND r.day <= ((b.e - interval '1 microsecond') AT TIME ZONE 'UTC')::date
-     AND (CASE action WHEN 'created' THEN r.created_half_hours
-                      WHEN 'updated' THEN r.updated_half_hours
-                      WHEN 'deleted' THEN r.deleted_half_hours
-                      WHEN 'viewed' THEN r.viewed_half_hours
-                      ELSE r.created_half_hours | r.updated_half_hours | r.deleted_half_hours | r.viewed_half_hours
-          END & user_activity.half_hour_span(r.day, b.s, b.e)) <> 0
-    GROUP BY b.s
+    LEFT JOIN (
+        SELECT p.s, pg_catalog.count(*) AS users
+        FROM (SELECT DISTINCT c.s, r.user_id
+              FROM user_activity.user_day_activity r
+              CROSS JOIN LATERAL (
+                  SELECT CASE action WHEN 'created' THEN r.created_half_hours
+                                     WHEN 'updated' THEN r.updated_half_hours
+                                     WHEN 'deleted' THEN r.deleted_half_hours
+                                     WHEN 'viewed' THEN r.viewed_half_hours
+                                     ELSE r.created_half_hours | r.updated_half_hours
+                                          | r.deleted_half_hours | r.viewed_half_hours
+                         END AS m,
+                         r.day::timestamp AT TIME ZONE 'UTC' AS d0) x
+              CROSS JOIN LATERAL (
+                  VALUES (pg_catalog.date_trunc(bucket, x.d0, tz)),
+                         (pg_catalog.date_trunc(bucket, x.d0 + interval '1 day' - interval '1 microsecond', tz))) c(s)
+              WHERE r.day >= (v_first AT TIME ZONE 'UTC')::date
+                AND r.day <= ((v_hi - interval '1 microsecond') AT TIME ZONE 'UTC')::date
+                AND x.m & user_activity.half_hour_span(
+                        r.day, c.s, ((c.s AT TIME ZONE tz) + ('1 ' || bucket)::interval) AT TIME ZONE tz) <> 0
+             ) p
+        GROUP BY p.s) u ON u.s = b.s
     ORDER BY b.s;
 END;
 $$;
