@@ -7,16 +7,16 @@
  * This exists because pg_cron 1.4 exposes no next-run function.  pg_cron
  * itself validates a schedule when cron.schedule() is called; this file
  * only reads schedules pg_cron took, and reads them as pg_cron 1.4 does
- * (parse_cron_entry() in its entry.c, Vixie cron's reader): five fields,
- * minute hour day-of-month month day-of-week, each a list of "*", numbers
- * and ranges with an optional "/step" (none on a single number), month and
- * day names of three letters in any case, 7 as Sunday; @yearly, @annually,
- * @monthly, @weekly, @daily, @midnight, @hourly and @reboot; leading blank
- * and comment lines, and whatever follows the fifth field, ignored.  A job
- * runs on a day when its month matches and, if either day field starts
- * with "*", both day fields match, else either.  The regress test
- * counting_status holds this reader to pg_cron's cron.schedule() over a
- * table of schedules.  What later pg_cron versions accept beyond that
+ * (parse_cron_entry() in pg_cron's src/entry.c, Vixie cron's reader): five
+ * fields, minute hour day-of-month month day-of-week, each a list of "*",
+ * numbers and ranges with an optional "/step" (none on a single number),
+ * month and day names of three letters in any case, 7 as Sunday; @yearly,
+ * @annually, @monthly, @weekly, @daily, @midnight, @hourly and @reboot;
+ * leading blank and comment lines, and whatever follows the fifth field,
+ * ignored.  A job runs on a day when its month matches and, if either day
+ * field starts with "*", both day fields match, else either.  The regress
+ * test counting_status holds this reader to pg_cron's cron.schedule() over
+ * a table of schedules.  What later pg_cron versions accept beyond that
  * ("N seconds", "$") is not read.
  *
  *-------------------------------------------------------------------------
