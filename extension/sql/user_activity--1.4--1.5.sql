@@ -9,6 +9,40 @@
 
 
 -- ----------------------------------------------------------------------
+-- Counting status: the cron reader (parts/60_status.sql)
+-- ----------------------------------------------------------------------
+--
+-- The five PL/pgSQL functions that re-implemented pg_cron's rules give way
+-- to one C function, counting_cron_runs(), that reads a schedule exactly
+-- as pg_cron 1.4 does; pg_cron itself still validates at cron.schedule().
+--
+
+DROP FUNCTION user_activity.counting_cron_next(text, timestamptz, text);
+DROP FUNCTION user_activity.counting_cron_interval(text);
+DROP FUNCTION user_activity.counting_cron_day(date, integer[], integer[], integer[], boolean);
+DROP FUNCTION user_activity.counting_cron_parse(text);
+DROP FUNCTION user_activity.counting_cron_field(text, integer, integer, text[]);
+
+CREATE FUNCTION user_activity.counting_cron_runs(schedule text, after timestamptz,
+    timezone text DEFAULT 'GMT',
+    OUT accepted boolean, OUT next_run timestamptz, OUT interval_seconds integer)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'user_activity_counting_cron_runs'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION user_activity.counting_cron_runs(text, timestamptz, text) IS
+    'whether pg_cron (1.4) accepts a schedule, its first run after a time (the schedule read in the given time zone) and the longest time between two consecutive runs in seconds; both null when they cannot be told (@reboot, a schedule that never runs)';
+
+REVOKE ALL ON FUNCTION user_activity.counting_cron_runs(text, timestamptz, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION user_activity.counting_cron_runs(text, timestamptz, text)
+    TO user_activity_reader, user_activity_writer;
+
+-- counting_status_json(), which calls counting_cron_runs(), is replaced
+-- once, with the rollup, in the analytics section below.
+
+-- end of the counting status's cron reader
+
+
+-- ----------------------------------------------------------------------
 -- Analytics: activity over time, active users, metadata filters
 -- ----------------------------------------------------------------------
 --
@@ -940,14 +974,12 @@ BEGIN
                'events_counted', s.events_counted,
                'position', v_position,
                'rollup', v_rollup,
-               'expected_interval_seconds',
-                   CASE WHEN v_job.active THEN user_activity.counting_cron_interval(v_job.schedule) END,
-               'next_run_at',
-                   CASE WHEN v_job.active THEN user_activity.counting_rfc3339(
-                       user_activity.counting_cron_next(v_job.schedule, pg_catalog.now(), v_tz)) END,
+               'expected_interval_seconds', CASE WHEN v_job.active THEN r.interval_seconds END,
+               'next_run_at', CASE WHEN v_job.active THEN user_activity.counting_rfc3339(r.next_run) END,
                'pg_cron', v_cron)::text
     INTO v_out
-    FROM user_activity.counting_status s;
+    FROM user_activity.counting_status s
+    LEFT JOIN user_activity.counting_cron_runs(v_job.schedule, pg_catalog.now(), v_tz) r ON true;
     RETURN v_out;
 END;
 $$;

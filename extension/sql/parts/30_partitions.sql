@@ -8,7 +8,7 @@
 --   of them ready after the current one, for direct INSERTs at now(), and
 --   applies retention; pg_cron runs it (schedule_maintenance(),
 --   40_pg_cron.sql).  Ingest makes the partition of its time when it is
---   missing (extension/src/partition.c), so record_event and record_events
+--   missing (extension/src/events_target.c), so record_event and record_events
 --   never fail for want of one; ensure_partition() and ensure_partitions()
 --   make them for any other time (a backfill).
 --
