@@ -33,9 +33,9 @@ REGRESS_OPTS = --inputdir=. --outputdir=. --dbname=contrib_regression
 ISOLATION := $(sort $(notdir $(basename $(wildcard specs/*.spec))))
 ISOLATION_OPTS = --dbname=isolation_regression
 
-PG_CPPFLAGS = -I$(srcdir)/extension/include -I$(shell $(PG_CONFIG) --includedir)
-SHLIB_LINK = -lmicrohttpd -ljansson -lcrypto -lpthread
-SHLIB_LINK_INTERNAL = -L$(shell $(PG_CONFIG) --libdir) -lpq
+# The SQL module links nothing beyond the server: the HTTP stack lives in
+# the worker's library, user_activity_http (http-shim/shim.mk).
+PG_CPPFLAGS = -I$(srcdir)/extension/include
 
 EXTRA_CLEAN = results output_iso regression.diffs regression.out
 
@@ -43,8 +43,8 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The HTTP shim adds its objects to the module (for the in-database worker)
-# and builds the standalone program.
+# The HTTP shim: the in-database worker's library and the standalone
+# program.
 -include http-shim/shim.mk
 
 $(DATA_built): $(SQL_PARTS) $(EXTENSION).control

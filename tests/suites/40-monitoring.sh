@@ -94,7 +94,7 @@ needs_packages() {
 			{ echo "FAIL: $2: runtime stage lacks ${pkg:-the package of $lib}"; status=1; }
 	done <"$tmp/libs"
 }
-needs_packages "$img/db/out$($pgc --pkglibdir)/user_activity.so" docker/db/Dockerfile 4
+needs_packages "$img/db/out$($pgc --pkglibdir)/user_activity_http.so" docker/db/Dockerfile 4
 needs_packages "$img/api/src/http-shim/user-activity-shim" docker/api/Dockerfile 4
 
 step static checks
