@@ -894,7 +894,7 @@ def cmd_selftest(args):
                 shutil.copytree(os.path.join(TOP, d), os.path.join(root, d))
             for f in ("docker-compose.yml", "Makefile", "user_activity.control", "README.md"):
                 shutil.copy(os.path.join(TOP, f), root)
-            for d in ("extension", "http-shim", "frontend"):
+            for d in ("extension", "http-shim", "frontend", "debian", "sql", "expected", "specs"):
                 if os.path.isdir(os.path.join(TOP, d)):
                     os.symlink(os.path.join(TOP, d), os.path.join(root, d))
             if not cases.index((what, expect, mutate)):
