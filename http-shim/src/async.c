@@ -90,6 +90,7 @@ typedef struct Step
 /* A pipeline in flight on one connection, for one or more requests. */
 typedef struct Flight
 {
+	ShimWaiter	w;				/* SHIM_WAIT_FLIGHT */
 	ShimConn   *conn;
 	ShimQuery	q;
 	bool		grouped;		/* counted in groups; takes the queue when done */
@@ -97,6 +98,7 @@ typedef struct Flight
 	bool		failed;			/* a statement of that transaction failed */
 	bool		broken;			/* the connection was lost */
 	bool		sync_error;		/* the sync point being read reported one */
+	bool		unsent;			/* libpq still holds some of the pipeline */
 	int			n;
 	ShimRequest **items;
 	PGresult  **res;			/* each item's result */
@@ -113,6 +115,7 @@ struct ShimAsync
 	ShimPool   *pool;
 	int			epfd;
 	int			stopfd;			/* an eventfd: written to stop the thread */
+	int			kickfd;			/* an eventfd: written when kicked has some */
 	pthread_t	thread;
 	bool		running;
 	int			group_max;		/* 1: no group commit */
@@ -123,7 +126,15 @@ struct ShimAsync
 	ShimRequest *tail;
 	int			queued;			/* requests in that queue */
 	int			groups;			/* connections writing groups now */
+
+	/* streams to look at without an event of their socket, under kick_mu */
+	pthread_mutex_t kick_mu;
+	ShimWaiter *kicked;
 };
+
+/* epoll's data of the two eventfds */
+static ShimWaiter stop_waiter;
+static ShimWaiter kick_waiter;
 
 static void Collect(ShimAsync *a, Flight *f);
 
@@ -133,6 +144,7 @@ NewFlight(ShimConn *conn, ShimQuery q, bool grouped, ShimRequest **items,
 {
 	Flight	   *f = calloc(1, sizeof(Flight));
 
+	f->w.kind = SHIM_WAIT_FLIGHT;
 	f->conn = conn;
 	f->q = q;
 	f->grouped = grouped;
@@ -182,12 +194,14 @@ Transmit(Flight *f, bool together)
 	bool		ok = true;
 	int			i;
 
-	snprintf(name, sizeof(name), "shim_%s", shim_query_names[f->q]);
+	snprintf(name, sizeof(name), "shim_%s", shim_query_name(f->q));
 	f->together = together && f->n > 1;
 	f->failed = false;
 	f->sync_error = false;
 	f->nsteps = 0;
 	f->pos = 0;
+	if (PQsetnonblocking(pg, 1) != 0)
+		return false;
 	if (PQpipelineStatus(pg) == PQ_PIPELINE_OFF && !PQenterPipelineMode(pg))
 		return false;
 
@@ -222,6 +236,8 @@ Transmit(Flight *f, bool together)
 		AddStep(f, STEP_COMMIT, 0);
 		AddStep(f, STEP_SYNC, SYNC_GROUP);
 	}
+	/* what the socket did not take now goes when it is writable */
+	f->unsent = ok && PQflush(pg) != 0;
 	return ok;
 }
 
@@ -301,7 +317,14 @@ static bool
 Read(Flight *f)
 {
 	PGconn	   *pg = f->conn->pg;
+	int			flushed;
 
+	if (f->unsent)
+	{
+		if ((flushed = PQflush(pg)) < 0)
+			return (f->broken = true);
+		f->unsent = flushed > 0;
+	}
 	if (!PQconsumeInput(pg))
 		return (f->broken = true);
 	while (!PQisBusy(pg))
@@ -347,15 +370,14 @@ Read(Flight *f)
 	return false;
 }
 
-/* Waits on a flight's socket, the event having disarmed it (EPOLLONESHOT). */
-static bool
-Arm(ShimAsync *a, Flight *f)
+/* shim_async_watch is declared in internal.h: see there. */
+bool
+shim_async_watch(ShimAsync *a, int fd, ShimWaiter *w, bool out)
 {
 	struct epoll_event ev;
-	int			fd = PQsocket(f->conn->pg);
 
-	ev.events = EPOLLIN | EPOLLONESHOT;
-	ev.data.ptr = f;
+	ev.events = EPOLLIN | EPOLLONESHOT | (out ? EPOLLOUT : 0);
+	ev.data.ptr = w;
 
 	/*
 	 * A pooled connection keeps its registration while it lives, disarmed
@@ -366,6 +388,29 @@ Arm(ShimAsync *a, Flight *f)
 	return errno == ENOENT && epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
+/* shim_async_kick is declared in internal.h: see there. */
+void
+shim_async_kick(ShimAsync *a, ShimWaiter *w)
+{
+	uint64_t	one = 1;
+	bool		first;
+
+	pthread_mutex_lock(&a->kick_mu);
+	first = a->kicked == NULL;
+	w->next_kick = a->kicked;
+	a->kicked = w;
+	pthread_mutex_unlock(&a->kick_mu);
+	if (first && write(a->kickfd, &one, sizeof(one)) != sizeof(one))
+		shim_log(SHIM_LOG_ERROR, "cannot wake the executor: %m");
+}
+
+/* Waits on a flight's socket, the event having disarmed it (EPOLLONESHOT). */
+static bool
+Arm(ShimAsync *a, Flight *f)
+{
+	return shim_async_watch(a, PQsocket(f->conn->pg), &f->w, f->unsent);
+}
+
 /*
  * Leaves pipeline mode, so that the connection can serve blocking calls
  * again; one that cannot is closed (its slot reconnects on next use).
@@ -373,8 +418,9 @@ Arm(ShimAsync *a, Flight *f)
 static void
 EndPipeline(ShimConn *conn)
 {
-	if (conn->pg && PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF &&
-		!PQexitPipelineMode(conn->pg))
+	if (conn->pg && ((PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF &&
+					  !PQexitPipelineMode(conn->pg)) ||
+					 PQsetnonblocking(conn->pg, 0) != 0))
 	{
 		PQfinish(conn->pg);
 		conn->pg = NULL;
@@ -539,7 +585,7 @@ ReadAll(Flight *f)
 	while (!Read(f))
 	{
 		pfd.fd = PQsocket(f->conn->pg);
-		pfd.events = POLLIN;
+		pfd.events = POLLIN | (f->unsent ? POLLOUT : 0);
 		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
 		{
 			f->broken = true;
@@ -582,6 +628,28 @@ Collect(ShimAsync *a, Flight *f)
 	Finish(a, f);
 }
 
+/* Pumps the streams kicked since last time. */
+static void
+Kicked(ShimAsync *a)
+{
+	uint64_t	n;
+	ShimWaiter *w;
+
+	if (read(a->kickfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		shim_log(SHIM_LOG_ERROR, "cannot read the executor's eventfd: %m");
+	pthread_mutex_lock(&a->kick_mu);
+	w = a->kicked;
+	a->kicked = NULL;
+	pthread_mutex_unlock(&a->kick_mu);
+	while (w)
+	{
+		ShimWaiter *next = w->next_kick;
+
+		shim_stream_pump(a, (ShimStream *) w);
+		w = next;
+	}
+}
+
 static void *
 AsyncThread(void *arg)
 {
@@ -600,9 +668,16 @@ AsyncThread(void *arg)
 		}
 		for (i = 0; i < n; i++)
 		{
-			if (events[i].data.ptr == NULL)
-				return NULL;	/* the stop event */
-			Collect(a, events[i].data.ptr);
+			ShimWaiter *w = events[i].data.ptr;
+
+			if (w == &stop_waiter)
+				return NULL;
+			if (w == &kick_waiter)
+				Kicked(a);
+			else if (w->kind == SHIM_WAIT_STREAM)
+				shim_stream_pump(a, (ShimStream *) w);
+			else
+				Collect(a, (Flight *) w);
 		}
 	}
 }
@@ -612,17 +687,23 @@ shim_async_create(Shim *shim, ShimPool *pool, int group_max)
 {
 	ShimAsync  *a = calloc(1, sizeof(ShimAsync));
 	struct epoll_event ev;
+	struct epoll_event kev;
 
 	a->shim = shim;
 	a->pool = pool;
 	a->group_max = group_max;
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->kick_mu, NULL);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	a->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	a->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ev.events = EPOLLIN;
-	ev.data.ptr = NULL;
-	if (a->epfd < 0 || a->stopfd < 0 ||
+	ev.data.ptr = &stop_waiter;
+	kev.events = EPOLLIN;
+	kev.data.ptr = &kick_waiter;
+	if (a->epfd < 0 || a->stopfd < 0 || a->kickfd < 0 ||
 		epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->stopfd, &ev) != 0 ||
+		epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->kickfd, &kev) != 0 ||
 		pthread_create(&a->thread, NULL, AsyncThread, a) != 0)
 	{
 		shim_async_destroy(a);
@@ -652,7 +733,10 @@ shim_async_destroy(ShimAsync *a)
 		close(a->epfd);
 	if (a->stopfd >= 0)
 		close(a->stopfd);
+	if (a->kickfd >= 0)
+		close(a->kickfd);
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->kick_mu);
 	free(a);
 }
 
@@ -660,20 +744,21 @@ shim_async_destroy(ShimAsync *a)
  * shim_async_send sends statement q, with the request's body as its one
  * parameter, on an idle pooled connection, and suspends req's HTTP
  * connection; done will reply on this module's thread.  With group commit
- * a POST /api/event waits instead for the next group of a connection
- * writing one, unless none does, or a full group waits (then this thread
- * sends that group, this request last).  False, with nothing done, when no
- * connection is idle or the statement could not be sent: the caller then
- * hands the request to a job thread, which can wait and reconnect.
+ * (group, and the shim's setting) the request waits instead for the next
+ * group of a connection writing one, unless none does, or a full group
+ * waits (then this thread sends that group, this request last).  False,
+ * with nothing done, when no connection is idle or the statement could not
+ * be sent: the caller then hands the request to a job thread, which can
+ * wait and reconnect.
  *
  * The caller has marked req deferred (replies are left for the HTTP
  * thread) and counted it as suspended.
  */
 bool
-shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
+shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q, bool group,
 				ShimAsyncDone done)
 {
-	bool		grouped = a->group_max > 1 && q == SHIM_Q_RECORD_EVENT;
+	bool		grouped = a->group_max > 1 && group;
 	ShimConn   *conn = NULL;
 	ShimRequest **batch = &req;
 	int			n = 1,

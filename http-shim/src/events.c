@@ -271,118 +271,7 @@ QueryParams(ShimRequest *req, ShimBuf *link, const char *id_key)
 	return s;
 }
 
-/* ---- streaming export ---- */
-
-struct ShimStream
-{
-	Shim	   *shim;
-	ShimConn   *conn;
-	PGresult   *pending;		/* a row not sent yet */
-	size_t		pending_off;
-	bool		done;
-	const char *format;			/* "ndjson" or "csv", for the metrics */
-	bool		header;			/* the first line, CSV's, is no event */
-	char		request_id[68];
-};
-
-/*
- * NextRow waits for the next row of the export; false at the end or on an
- * error (logged: the reply is already under way, so the stream is cut).
- */
-static bool
-NextRow(ShimStream *st)
-{
-	PGresult   *res;
-
-	for (;;)
-	{
-		res = PQgetResult(st->conn->pg);
-		if (res == NULL)
-		{
-			st->done = true;
-			return false;
-		}
-		switch (PQresultStatus(res))
-		{
-			case PGRES_SINGLE_TUPLE:
-				st->pending = res;
-				st->pending_off = 0;
-				return true;
-			case PGRES_TUPLES_OK:
-				PQclear(res);
-				continue;		/* then NULL */
-			default:
-				shim_log(SHIM_LOG_ERROR, "request %s: export failed mid-stream: %s",
-						 st->request_id, PQresultErrorMessage(res));
-				PQclear(res);
-				while ((res = PQgetResult(st->conn->pg)) != NULL)
-					PQclear(res);
-				st->done = true;
-				return false;
-		}
-	}
-}
-
-/*
- * StreamRead fills MHD's buffer with as many lines as fit, each row of
- * export_events followed by a newline.  Memory stays at one row.  The rows
- * finished are counted here and added to the metrics once per buffer, so
- * that a row costs no atomic operation.
- */
-static ssize_t
-StreamRead(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	ShimStream *st = cls;
-	size_t		used = 0;
-	uint64_t	rows = 0;
-
-	(void) pos;
-	while (used < max)
-	{
-		const char *line;
-		size_t		len;
-		size_t		n;
-
-		if (st->pending == NULL)
-		{
-			if (st->done || !NextRow(st))
-				break;
-		}
-		line = PQgetvalue(st->pending, 0, 0);
-		len = PQgetlength(st->pending, 0, 0);
-		if (st->pending_off < len)
-		{
-			n = len - st->pending_off;
-			if (n > max - used)
-				n = max - used;
-			memcpy(buf + used, line + st->pending_off, n);
-			used += n;
-			st->pending_off += n;
-			if (st->pending_off < len)
-				break;
-		}
-		if (len == 0 || line[len - 1] != '\n')
-		{
-			if (used == max)
-				break;
-			buf[used++] = '\n';
-		}
-		PQclear(st->pending);
-		st->pending = NULL;
-		rows++;
-	}
-	if (rows > 0 && st->header)
-	{
-		rows--;
-		st->header = false;
-	}
-	if (rows > 0)
-		shim_metrics_export_rows(st->format, rows);
-	if (used == 0)
-		return st->done && st->pending == NULL ?
-			MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
-	return (ssize_t) used;
-}
+/* ---- streaming export (its rows are read in stream.c) ---- */
 
 /*
  * shim_export_begin takes one of the shim's export slots, false when all
@@ -409,28 +298,6 @@ shim_export_end(Shim *shim)
 	__atomic_sub_fetch(&shim->exports, 1, __ATOMIC_ACQ_REL);
 }
 
-void
-shim_stream_free(ShimStream *st)
-{
-	if (st->pending)
-		PQclear(st->pending);
-	if (!st->done)
-	{
-		/* the client went away mid-export: drop the connection */
-		PQfinish(st->conn->pg);
-		st->conn->pg = NULL;
-	}
-	shim_pool_release(st->shim->pool, st->conn);
-	shim_export_end(st->shim);
-	free(st);
-}
-
-static void
-StreamFree(void *cls)
-{
-	shim_stream_free(cls);
-}
-
 static enum MHD_Result
 Export(ShimRequest *req, const char *format, const char *content_type)
 {
@@ -438,7 +305,6 @@ Export(ShimRequest *req, const char *format, const char *content_type)
 	ShimDbError err;
 	const char *params[2];
 	char	   *json = QueryParams(req, NULL, NULL);
-	ShimStream *st;
 	PGresult   *first;
 	struct MHD_Response *resp;
 	double		start = shim_now();
@@ -478,50 +344,32 @@ Export(ShimRequest *req, const char *format, const char *content_type)
 	}
 	free(json);
 
-	st = calloc(1, sizeof(ShimStream));
-	st->shim = req->shim;
-	st->conn = conn;
-	st->format = format;
-	st->header = strcmp(format, "csv") == 0;
-	snprintf(st->request_id, sizeof(st->request_id), "%s", req->request_id);
-
 	/* the first result tells a rejected query from a stream of rows */
 	first = PQgetResult(conn->pg);
 	shim_metrics_db_query(SHIM_Q_EXPORT_EVENTS, shim_now() - start);
-	if (PQresultStatus(first) == PGRES_FATAL_ERROR || first == NULL)
+	if (PQresultStatus(first) != PGRES_SINGLE_TUPLE)
 	{
 		PGresult   *res;
+		bool		failed = first == NULL ||
+			PQresultStatus(first) != PGRES_TUPLES_OK;
 
-		shim_db_error_from_result(conn, first, &err);
+		if (failed)
+			shim_db_error_from_result(conn, first, &err);
 		PQclear(first);
 		while ((res = PQgetResult(conn->pg)) != NULL)
 			PQclear(res);
-		st->done = true;
-		shim_stream_free(st);
-		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
+		shim_pool_release(req->shim->pool, conn);
+		shim_export_end(req->shim);
+		if (failed)
+			return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
+		shim_metrics_db_up(true);
+		/* no rows: nothing to stream */
+		return shim_reply(req, 200, content_type, "", 0, NULL);
 	}
 	shim_metrics_db_up(true);
-	if (PQresultStatus(first) == PGRES_SINGLE_TUPLE)
-	{
-		st->pending = first;
-		st->pending_off = 0;
-	}
-	else
-	{
-		PGresult   *res;
-
-		PQclear(first);
-		while ((res = PQgetResult(conn->pg)) != NULL)
-			PQclear(res);
-		st->done = true;
-	}
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
-											 StreamRead, st, StreamFree);
+	resp = shim_stream_start(req, conn, first, format);
 	if (resp == NULL)
-	{
-		shim_stream_free(st);
 		return MHD_NO;
-	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	return shim_reply_response(req, 200, resp);
 }

@@ -71,6 +71,10 @@ extern void shim_log_request(const char *method, const char *route,
 
 /* ---- db.c: a fixed pool of libpq connections ---- */
 
+/*
+ * The statements the shim prepares on every connection.  Each is written
+ * once, in the route table (router.c) of the endpoint that runs it.
+ */
 typedef enum ShimQuery
 {
 	SHIM_Q_RECORD_EVENT,
@@ -85,7 +89,17 @@ typedef enum ShimQuery
 	SHIM_Q_COUNT
 } ShimQuery;
 
-extern const char *const shim_query_names[SHIM_Q_COUNT];
+typedef struct ShimStatement
+{
+	ShimQuery	id;
+	const char *name;			/* prepared as "shim_<name>"; the metrics' label */
+	const char *sql;
+	int			nparams;
+} ShimStatement;
+
+/* The statement q, from the route table; its name alone, for labels. */
+extern const ShimStatement *shim_statement(ShimQuery q);
+extern const char *shim_query_name(ShimQuery q);
 
 typedef struct ShimConn
 {
@@ -141,6 +155,20 @@ extern PGconn *shim_db_open(const char *db_url, const char *role,
 
 typedef struct ShimAsync ShimAsync;
 typedef struct ShimRequest ShimRequest;
+typedef struct ShimStream ShimStream;
+
+/* What the executor thread waits on: the first member of each. */
+typedef enum ShimWaitKind
+{
+	SHIM_WAIT_FLIGHT,			/* statements in flight (async.c) */
+	SHIM_WAIT_STREAM			/* an export's rows (stream.c) */
+} ShimWaitKind;
+
+typedef struct ShimWaiter
+{
+	ShimWaitKind kind;
+	struct ShimWaiter *next_kick;	/* in the executor's list of kicked */
+} ShimWaiter;
 
 /*
  * Called on the waiting thread with the statement's result (NULL, with err
@@ -154,7 +182,23 @@ extern ShimAsync *shim_async_create(Shim *shim, ShimPool *pool,
 								   int group_max);
 extern void shim_async_destroy(ShimAsync *a);
 extern bool shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
-							ShimAsyncDone done);
+							bool group, ShimAsyncDone done);
+
+/*
+ * shim_async_watch has the executor thread look at w when fd is readable
+ * (or, with out, writable), once; false when epoll refused.
+ * shim_async_kick has it look at a stream at once, from any thread.
+ */
+extern bool shim_async_watch(ShimAsync *a, int fd, ShimWaiter *w, bool out);
+extern void shim_async_kick(ShimAsync *a, ShimWaiter *w);
+
+/* ---- stream.c: an export's rows, from the executor to the client ---- */
+
+extern struct MHD_Response *shim_stream_start(ShimRequest *req,
+											  ShimConn *conn,
+											  PGresult *first,
+											  const char *format);
+extern void shim_stream_pump(ShimAsync *a, ShimStream *st);
 
 /* ---- metrics.c ---- */
 
@@ -206,16 +250,78 @@ typedef enum ShimAuth
 
 typedef enum MHD_Result (*ShimHandler) (ShimRequest *req);
 
+/*
+ * How a route's request runs once its body is in (server.c, Dispatch):
+ * on the HTTP thread (it needs no database), on a job thread, or sent
+ * from the HTTP thread on an idle connection and answered by the executor
+ * thread (async.c), alone or in a group commit; those last two go to a
+ * job thread when no connection is idle.
+ */
+typedef enum ShimRun
+{
+	SHIM_RUN_HTTP,
+	SHIM_RUN_JOB,
+	SHIM_RUN_PIPELINE,
+	SHIM_RUN_GROUP
+} ShimRun;
+
+/* Where a parameter comes from. */
+typedef enum ShimParamIn
+{
+	SHIM_IN_QUERY,
+	SHIM_IN_PATH
+} ShimParamIn;
+
+/* A parameter of a route, as the OpenAPI document describes it. */
+typedef struct ShimParam
+{
+	const char *name;
+	ShimParamIn in;
+	bool		required;
+	const char *type;			/* JSON Schema type */
+	const char *format;			/* or NULL */
+	const char *description;
+} ShimParam;
+
+/*
+ * A reply of a route, for the OpenAPI document.  schema is a component's
+ * name, "[]Name" for an array of them, or a plain type ("object", "array",
+ * "string"); several entries of one status are its content types.
+ */
+typedef struct ShimReplyDoc
+{
+	int			status;
+	const char *description;
+	const char *content_type;
+	const char *schema;
+	bool		link;			/* carries Link rel="next" */
+} ShimReplyDoc;
+
 typedef struct ShimRoute
 {
 	const char *method;
 	const char *path;			/* template, "{id}" matches one segment */
-	ShimHandler handler;
-	ShimAuth	auth;
-	bool		has_body;
+	ShimAuth	auth;			/* the key scope it needs */
+	ShimRun		run;
+	ShimHandler handler;		/* runs it on the HTTP or a job thread */
+
+	/* RUN_PIPELINE and RUN_GROUP: readies and answers a statement sent */
+	bool		(*prepare) (ShimRequest *req);
+	ShimAsyncDone done;
+
+	ShimStatement stmt;			/* nparams 0 and no sql: none */
+	ShimStatement stream;		/* the streamed variant, if any */
+
+	/* the OpenAPI operation */
 	const char *operation_id;
 	const char *summary;
+	const char *body_schema;	/* as ShimReplyDoc's schema; NULL: no body */
+	const ShimParam *params;	/* ends with a NULL name; NULL: none */
+	const ShimReplyDoc *replies;	/* ends with status 0 */
+	const int  *problems;		/* problem statuses, ending with 0 */
 } ShimRoute;
+
+#define shim_route_has_body(r) ((r)->body_schema != NULL)
 
 extern const ShimRoute shim_routes[];
 extern const int shim_route_count;
@@ -265,8 +371,6 @@ extern ShimAuthResult shim_keys_check(ShimKeys *k, const char *hdr,
 									  ShimAuth level);
 
 /* ---- server.c: the daemon and per-request state ---- */
-
-typedef struct ShimStream ShimStream;
 
 /*
  * Requests that need the database do not block the HTTP threads: their
@@ -332,7 +436,6 @@ struct ShimRequest
 								 * for a GET page: its parameters' JSON */
 	size_t		body_cap;		/* most bytes the body may take */
 	ShimBuf		page_link;		/* a GET page's query string, for the Link */
-	ShimStream *stream;
 };
 
 /* ---- reply.c ---- */
@@ -385,7 +488,6 @@ extern enum MHD_Result shim_h_readyz(ShimRequest *req);
 extern enum MHD_Result shim_h_metrics(ShimRequest *req);
 extern enum MHD_Result shim_h_openapi(ShimRequest *req);
 extern enum MHD_Result shim_h_static(ShimRequest *req);
-extern void shim_stream_free(ShimStream *stream);
 extern bool shim_export_begin(Shim *shim);
 extern void shim_export_end(Shim *shim);
 extern char *shim_openapi_json(void);

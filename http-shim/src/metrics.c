@@ -341,7 +341,7 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 	{
 		if (!HistogramUsed(&query_seconds[i]))
 			continue;
-		snprintf(labels, sizeof(labels), "query=\"%s\"", shim_query_names[i]);
+		snprintf(labels, sizeof(labels), "query=\"%s\"", shim_query_name(i));
 		RenderHistogram(out, "db_query_duration_seconds", labels,
 						&query_seconds[i]);
 	}

@@ -2,8 +2,9 @@
  *
  * ops.c
  *	  Operational endpoints: liveness, readiness, Prometheus metrics and the
- *	  OpenAPI 3.1 description, which is generated from the route table so
- *	  it cannot drift from what the router serves.
+ *	  OpenAPI 3.1 description.  Each operation of the description is the
+ *	  route table's entry (router.c) written out: its parameters, body,
+ *	  replies, problems and key scope; only the shared schemas are here.
  *
  *-------------------------------------------------------------------------
  */
@@ -146,19 +147,6 @@ shim_h_metrics(ShimRequest *req)
 /* ---- OpenAPI ---- */
 
 static json_t *
-QueryParam(const char *name, bool required, const char *type,
-		   const char *format, const char *description)
-{
-	json_t	   *schema = json_pack("{s:s}", "type", type);
-
-	if (format)
-		json_object_set_new(schema, "format", json_string(format));
-	return json_pack("{s:s, s:s, s:b, s:o, s:s}", "name", name, "in", "query",
-					 "required", required, "schema", schema,
-					 "description", description);
-}
-
-static json_t *
 Ref(const char *name)
 {
 	char		ref[128];
@@ -167,34 +155,52 @@ Ref(const char *name)
 	return json_pack("{s:s}", "$ref", ref);
 }
 
+/*
+ * A schema as the route table writes it: a plain type in lower case, a
+ * component's name, or "[]Name" for an array of them.
+ */
+static json_t *
+Schema(const char *s)
+{
+	if (strncmp(s, "[]", 2) == 0)
+		return json_pack("{s:s, s:o}", "type", "array", "items", Schema(s + 2));
+	if (s[0] >= 'a' && s[0] <= 'z')
+		return json_pack("{s:s}", "type", s);
+	return Ref(s);
+}
+
 static json_t *
 Content(const char *type, json_t *schema)
 {
 	return json_pack("{s:{s:o}}", type, "schema", schema);
 }
 
+/* Adds one reply of the table, or its content type to one added. */
 static void
-AddResponse(json_t *responses, int status, const char *description,
-			json_t *content)
+AddReply(json_t *responses, const ShimReplyDoc *d)
 {
 	char		code[8];
-	json_t	   *r = json_pack("{s:s}", "description", description);
+	json_t	   *r;
 
-	snprintf(code, sizeof(code), "%d", status);
-	if (content)
-		json_object_set_new(r, "content", content);
-	json_object_set_new(responses, code, r);
+	snprintf(code, sizeof(code), "%d", d->status);
+	r = json_object_get(responses, code);
+	if (r == NULL)
+	{
+		r = json_pack("{s:s, s:o}", "description",
+					  d->description ? d->description : shim_reason(d->status),
+					  "content", shim_json_object());
+		json_object_set_new(responses, code, r);
+	}
+	json_object_set_new(json_object_get(r, "content"), d->content_type,
+						json_pack("{s:o}", "schema", Schema(d->schema)));
+	if (d->link)
+		json_object_set_new(r, "headers",
+							json_pack("{s:{s:s, s:{s:s}}}", "Link",
+									  "description", "<...&cursor=...>; rel=\"next\"",
+									  "schema", "type", "string"));
 }
 
-static void
-AddProblems(json_t *responses, const int *codes)
-{
-	for (; *codes; codes++)
-		AddResponse(responses, *codes, shim_reason(*codes),
-					Content("application/problem+json", Ref("Problem")));
-}
-
-/* The parameters, body and responses of one operation. */
+/* The parameters, body and responses of one operation, from its route. */
 static json_t *
 Operation(const ShimRoute *r)
 {
@@ -202,109 +208,38 @@ Operation(const ShimRoute *r)
 							   "summary", r->summary);
 	json_t	   *params = json_array();
 	json_t	   *resp = shim_json_object();
-	const char *id = r->operation_id;
-	static const int input_errors[] = {400, 401, 500, 503, 0};
-	static const int read_errors[] = {400, 401, 500, 503, 0};
+	const ShimParam *p;
+	const ShimReplyDoc *d;
+	const int  *status;
 
-	if (strstr(r->path, "{id}"))
+	for (p = r->params; p && p->name; p++)
+	{
+		json_t	   *schema = json_pack("{s:s}", "type", p->type);
+
+		if (p->format)
+			json_object_set_new(schema, "format", json_string(p->format));
 		json_array_append_new(params,
-							  json_pack("{s:s, s:s, s:b, s:{s:s, s:s}, s:s}",
-										"name", "id", "in", "path", "required", 1,
-										"schema", "type", "integer", "format", "int64",
-										"description", "the user id"));
-	if (strcmp(id, "recordEvent") == 0)
-	{
-		json_object_set_new(op, "requestBody",
-							json_pack("{s:b, s:o}", "required", 1, "content",
-									  Content("application/json", Ref("EventInput"))));
-		AddResponse(resp, 201, "stored", Content("application/json", Ref("Event")));
-		AddResponse(resp, 200, "duplicate event_id: the event first stored",
-					Content("application/json", Ref("Event")));
-		AddProblems(resp, input_errors);
-		AddProblems(resp, (const int[]) {413, 0});
+							  json_pack("{s:s, s:s, s:b, s:o, s:s}",
+										"name", p->name,
+										"in", p->in == SHIM_IN_PATH ? "path" : "query",
+										"required", p->required,
+										"schema", schema,
+										"description", p->description));
 	}
-	else if (strcmp(id, "recordEvents") == 0)
-	{
+	if (r->body_schema)
 		json_object_set_new(op, "requestBody",
 							json_pack("{s:b, s:o}", "required", 1, "content",
 									  Content("application/json",
-											  json_pack("{s:s, s:o}", "type", "array",
-														"items", Ref("EventInput")))));
-		AddResponse(resp, 201, "every item stored",
-					Content("application/json", Ref("BatchResult")));
-		AddResponse(resp, 207, "some items duplicate or rejected; one result per item",
-					Content("application/json", Ref("BatchResult")));
-		AddProblems(resp, input_errors);
-		AddProblems(resp, (const int[]) {413, 0});
-	}
-	else if (strcmp(id, "searchEvents") == 0)
+											  Schema(r->body_schema))));
+	for (d = r->replies; d && d->status; d++)
+		AddReply(resp, d);
+	for (status = r->problems; status && *status; status++)
 	{
-		json_t	   *ok;
+		ShimReplyDoc problem = {*status, NULL, "application/problem+json",
+		"Problem", false};
 
-		json_array_append_new(params, QueryParam("user_id", true, "integer", "int64", "the user"));
-		json_array_append_new(params, QueryParam("from", true, "string", "date-time", "recorded at or after (RFC 3339)"));
-		json_array_append_new(params, QueryParam("to", true, "string", "date-time", "recorded before (RFC 3339)"));
-		json_array_append_new(params, QueryParam("limit", false, "integer", NULL, "page size, 1..1000, default 100"));
-		json_array_append_new(params, QueryParam("cursor", false, "string", NULL, "from the Link header of the previous page"));
-		json_array_append_new(params, QueryParam("offset", false, "integer", NULL, "legacy paging, without cursor"));
-		json_array_append_new(params, QueryParam("action", false, "string", NULL, "one action or several joined by commas"));
-		json_array_append_new(params, QueryParam("action_from", false, "string", "date-time", "user action at or after"));
-		json_array_append_new(params, QueryParam("action_to", false, "string", "date-time", "user action before"));
-		ok = Content("application/json", json_pack("{s:s, s:o}", "type", "array", "items", Ref("Event")));
-		json_object_set_new(ok, "application/x-ndjson",
-							json_pack("{s:{s:s}}", "schema", "type", "string"));
-		json_object_set_new(ok, "text/csv",
-							json_pack("{s:{s:s}}", "schema", "type", "string"));
-		AddResponse(resp, 200,
-					"one page (JSON; Link rel=\"next\" while more remain), or with Accept application/x-ndjson or text/csv every match, streamed",
-					ok);
-		AddResponse(resp, 429, "an export while HTTP_MAX_EXPORTS exports stream already (Retry-After)",
-					Content("application/problem+json", Ref("Problem")));
-		json_object_set_new(json_object_get(resp, "200"), "headers",
-							json_pack("{s:{s:s, s:{s:s}}}", "Link",
-									  "description", "<...&cursor=...>; rel=\"next\"",
-									  "schema", "type", "string"));
-		AddProblems(resp, read_errors);
+		AddReply(resp, &problem);
 	}
-	else if (strcmp(id, "userCounts") == 0)
-	{
-		json_array_append_new(params, QueryParam("from", true, "string", "date-time", "periods starting at or after"));
-		json_array_append_new(params, QueryParam("to", true, "string", "date-time", "periods starting before"));
-		AddResponse(resp, 200, "counts per period and in total",
-					Content("application/json", json_pack("{s:s}", "type", "object")));
-		AddProblems(resp, read_errors);
-	}
-	else if (strcmp(id, "topUsers") == 0)
-	{
-		json_array_append_new(params, QueryParam("from", true, "string", "date-time", "periods starting at or after"));
-		json_array_append_new(params, QueryParam("to", true, "string", "date-time", "periods starting before"));
-		json_array_append_new(params, QueryParam("limit", false, "integer", NULL, "how many users, default 10"));
-		AddResponse(resp, 200, "the most active users",
-					Content("application/json", json_pack("{s:s}", "type", "array")));
-		AddProblems(resp, read_errors);
-	}
-	else if (strcmp(id, "countingStatus") == 0)
-	{
-		AddResponse(resp, 200, "the last run and the last success, the position, the pg_cron job, its next run and expected interval (nulls where unknown)",
-					Content("application/json", Ref("CountingStatus")));
-		AddProblems(resp, read_errors);
-	}
-	else if (strcmp(id, "deleteUserEvents") == 0)
-	{
-		AddResponse(resp, 200, "erased: how many events and count rows",
-					Content("application/json", json_pack("{s:s}", "type", "object")));
-		AddProblems(resp, read_errors);
-	}
-	else if (strcmp(id, "metrics") == 0)
-		AddResponse(resp, 200, "Prometheus text format",
-					Content("text/plain", json_pack("{s:s}", "type", "string")));
-	else if (strcmp(id, "readyz") == 0)
-	{
-		AddResponse(resp, 200, "ready", Content("application/json", json_pack("{s:s}", "type", "object")));
-		AddProblems(resp, (const int[]) {503, 0});
-	}
-	else
-		AddResponse(resp, 200, "OK", Content("application/json", json_pack("{s:s}", "type", "object")));
 
 	if (r->auth != SHIM_AUTH_NONE)
 		json_object_set_new(op, "security",

@@ -243,7 +243,7 @@ shim_problem_db(ShimRequest *req, ShimQuery q, const ShimDbError *err)
 	if (status == 500)
 	{
 		shim_log(SHIM_LOG_ERROR, "request %s: %s failed (%s): %s %s",
-				 req->request_id, shim_query_names[q], err->sqlstate,
+				 req->request_id, shim_query_name(q), err->sqlstate,
 				 err->message, err->detail);
 		return shim_problem(req, 500, NULL, "internal error",
 							"The request failed on the server; the request id locates it in the logs.",

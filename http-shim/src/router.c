@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * router.c
- *	  The static route table and path matching.  A path that matches a
- *	  template under another method yields 405 with the methods to Allow;
+ *	  The static route table, the one description of every endpoint, and
+ *	  path matching.  A path that matches a template under another method
+ *	  yields 405 with the methods to Allow;
  *	  one that matches nothing yields 404 (or the page's static files).
  *	  The route template is also the "path" label of the metrics.
  *
@@ -13,33 +14,230 @@
 
 #include "internal.h"
 
+/* ---- the parameters, replies and problems the routes share ---- */
+
+#define Q(name, req, type, format, description) \
+	{name, SHIM_IN_QUERY, req, type, format, description}
+
+static const ShimParam user_path[] = {
+	{"id", SHIM_IN_PATH, true, "integer", "int64", "the user id"},
+	{NULL}
+};
+
+static const ShimParam search_params[] = {
+	Q("user_id", true, "integer", "int64", "the user"),
+	Q("from", true, "string", "date-time", "recorded at or after (RFC 3339)"),
+	Q("to", true, "string", "date-time", "recorded before (RFC 3339)"),
+	Q("limit", false, "integer", NULL, "page size, 1..1000, default 100"),
+	Q("cursor", false, "string", NULL, "from the Link header of the previous page"),
+	Q("offset", false, "integer", NULL, "legacy paging, without cursor"),
+	Q("action", false, "string", NULL, "one action or several joined by commas"),
+	Q("action_from", false, "string", "date-time", "user action at or after"),
+	Q("action_to", false, "string", "date-time", "user action before"),
+	{NULL}
+};
+
+static const ShimParam user_counts_params[] = {
+	{"id", SHIM_IN_PATH, true, "integer", "int64", "the user id"},
+	Q("from", true, "string", "date-time", "periods starting at or after"),
+	Q("to", true, "string", "date-time", "periods starting before"),
+	{NULL}
+};
+
+static const ShimParam top_users_params[] = {
+	Q("from", true, "string", "date-time", "periods starting at or after"),
+	Q("to", true, "string", "date-time", "periods starting before"),
+	Q("limit", false, "integer", NULL, "how many users, default 10"),
+	{NULL}
+};
+
+static const int input_problems[] = {400, 401, 413, 500, 503, 0};
+static const int read_problems[] = {400, 401, 500, 503, 0};
+static const int ready_problems[] = {503, 0};
+static const int no_problems[] = {0};
+
+static const ShimReplyDoc record_event_replies[] = {
+	{201, "stored", "application/json", "Event"},
+	{200, "duplicate event_id: the event first stored", "application/json", "Event"},
+	{0}
+};
+
+static const ShimReplyDoc record_events_replies[] = {
+	{201, "every item stored", "application/json", "BatchResult"},
+	{207, "some items duplicate or rejected; one result per item",
+	"application/json", "BatchResult"},
+	{0}
+};
+
+static const ShimReplyDoc search_replies[] = {
+	{200, "one page (JSON; Link rel=\"next\" while more remain), or with Accept application/x-ndjson or text/csv every match, streamed",
+	"application/json", "[]Event", true},
+	{200, NULL, "application/x-ndjson", "string"},
+	{200, NULL, "text/csv", "string"},
+	{429, "an export while HTTP_MAX_EXPORTS exports stream already (Retry-After)",
+	"application/problem+json", "Problem"},
+	{0}
+};
+
+static const ShimReplyDoc user_counts_replies[] = {
+	{200, "counts per period and in total", "application/json", "object"},
+	{0}
+};
+
+static const ShimReplyDoc top_users_replies[] = {
+	{200, "the most active users", "application/json", "array"},
+	{0}
+};
+
+static const ShimReplyDoc counting_status_replies[] = {
+	{200, "the last run and the last success, the position, the pg_cron job, its next run and expected interval (nulls where unknown)",
+	"application/json", "CountingStatus"},
+	{0}
+};
+
+static const ShimReplyDoc erasure_replies[] = {
+	{200, "erased: how many events and count rows", "application/json", "object"},
+	{0}
+};
+
+static const ShimReplyDoc metrics_replies[] = {
+	{200, "Prometheus text format", "text/plain", "string"},
+	{0}
+};
+
+static const ShimReplyDoc ready_replies[] = {
+	{200, "ready", "application/json", "object"},
+	{0}
+};
+
+static const ShimReplyDoc ok_replies[] = {
+	{200, "OK", "application/json", "object"},
+	{0}
+};
+
+/*
+ * The route table: every endpoint once.  The prepared statements (db.c),
+ * how Dispatch runs a request (server.c), Allow, the key scopes and the
+ * OpenAPI document (ops.c) are all read from it.
+ */
 const ShimRoute shim_routes[] = {
-	{"POST", "/api/event", shim_h_post_event, SHIM_AUTH_WRITE, true,
-	"recordEvent", "Record one event"},
-	{"POST", "/api/events", shim_h_post_events, SHIM_AUTH_WRITE, true,
-	"recordEvents", "Record a batch of events"},
-	{"GET", "/api/events", shim_h_get_events, SHIM_AUTH_READ, false,
-	"searchEvents", "Find a user's events by recorded time, or export them all"},
-	{"GET", "/api/users/{id}/counts", shim_h_user_counts, SHIM_AUTH_READ, false,
-	"userCounts", "A user's counted activity per period"},
-	{"DELETE", "/api/users/{id}/events", shim_h_delete_user, SHIM_AUTH_ADMIN,
-	false, "deleteUserEvents", "Erase a user's events and counts"},
-	{"GET", "/api/counts/top", shim_h_top_users, SHIM_AUTH_READ, false,
-	"topUsers", "The most active users over a time range"},
-	{"GET", "/api/counting/status", shim_h_counting_status, SHIM_AUTH_READ,
-		false, "countingStatus",
-	"How fresh the counts are: the last run, the position, the pg_cron job"},
-	{"GET", "/api/openapi.json", shim_h_openapi, SHIM_AUTH_NONE, false,
-	"openapi", "This description"},
-	{"GET", "/healthz", shim_h_healthz, SHIM_AUTH_NONE, false,
-	"healthz", "The process is alive"},
-	{"GET", "/readyz", shim_h_readyz, SHIM_AUTH_NONE, false,
-	"readyz", "The database is reachable and the shim is not shutting down"},
-	{"GET", "/metrics", shim_h_metrics, SHIM_AUTH_NONE, false,
-	"metrics", "Prometheus metrics"},
+	{
+		"POST", "/api/event", SHIM_AUTH_WRITE, SHIM_RUN_GROUP,
+		shim_h_post_event, NULL, shim_post_event_done,
+		/* the reply's status and metrics need two fields: the server has them */
+		{SHIM_Q_RECORD_EVENT, "record_event",
+			"SELECT r::pg_catalog.text, r OPERATOR(pg_catalog.->>) 'status', "
+			"r OPERATOR(pg_catalog.->>) 'action' "
+		"FROM user_activity.record_event($1::pg_catalog.jsonb) AS r", 1},
+		{0},
+		"recordEvent", "Record one event", "EventInput", NULL,
+		record_event_replies, input_problems
+	},
+	{
+		"POST", "/api/events", SHIM_AUTH_WRITE, SHIM_RUN_JOB,
+		shim_h_post_events, NULL, NULL,
+		{SHIM_Q_RECORD_EVENTS, "record_events",
+		"SELECT user_activity.record_events($1::pg_catalog.jsonb)::pg_catalog.text", 1},
+		{0},
+		"recordEvents", "Record a batch of events", "[]EventInput", NULL,
+		record_events_replies, input_problems
+	},
+	{
+		"GET", "/api/events", SHIM_AUTH_READ, SHIM_RUN_PIPELINE,
+		shim_h_get_events, shim_get_events_prepare, shim_get_events_done,
+		{SHIM_Q_SEARCH_EVENTS, "search_events",
+		"SELECT body, next_cursor FROM user_activity.search_events($1::pg_catalog.jsonb)", 1},
+		{SHIM_Q_EXPORT_EVENTS, "export_events",
+		"SELECT user_activity.export_events($1::pg_catalog.jsonb, $2::pg_catalog.text)", 2},
+		"searchEvents", "Find a user's events by recorded time, or export them all",
+		NULL, search_params, search_replies, read_problems
+	},
+	{
+		"GET", "/api/users/{id}/counts", SHIM_AUTH_READ, SHIM_RUN_JOB,
+		shim_h_user_counts, NULL, NULL,
+		{SHIM_Q_USER_COUNTS, "user_counts",
+		"SELECT user_activity.user_counts_json($1::pg_catalog.jsonb)", 1},
+		{0},
+		"userCounts", "A user's counted activity per period", NULL,
+		user_counts_params, user_counts_replies, read_problems
+	},
+	{
+		"DELETE", "/api/users/{id}/events", SHIM_AUTH_ADMIN, SHIM_RUN_JOB,
+		shim_h_delete_user, NULL, NULL,
+		{SHIM_Q_DELETE_USER, "delete_user_events",
+		"SELECT user_activity.delete_user_events($1::pg_catalog.int8)::pg_catalog.text", 1},
+		{0},
+		"deleteUserEvents", "Erase a user's events and counts", NULL,
+		user_path, erasure_replies, read_problems
+	},
+	{
+		"GET", "/api/counts/top", SHIM_AUTH_READ, SHIM_RUN_JOB,
+		shim_h_top_users, NULL, NULL,
+		{SHIM_Q_TOP_USERS, "top_users",
+		"SELECT user_activity.top_users_json($1::pg_catalog.jsonb)", 1},
+		{0},
+		"topUsers", "The most active users over a time range", NULL,
+		top_users_params, top_users_replies, read_problems
+	},
+	{
+		"GET", "/api/counting/status", SHIM_AUTH_READ, SHIM_RUN_JOB,
+		shim_h_counting_status, NULL, NULL,
+		{SHIM_Q_COUNTING_STATUS, "counting_status",
+		"SELECT user_activity.counting_status_json()", 0},
+		{0},
+		"countingStatus",
+		"How fresh the counts are: the last run, the position, the pg_cron job",
+		NULL, NULL, counting_status_replies, read_problems
+	},
+	{
+		"GET", "/api/openapi.json", SHIM_AUTH_NONE, SHIM_RUN_HTTP,
+		shim_h_openapi, NULL, NULL, {0}, {0},
+		"openapi", "This description", NULL, NULL, ok_replies, no_problems
+	},
+	{
+		"GET", "/healthz", SHIM_AUTH_NONE, SHIM_RUN_HTTP,
+		shim_h_healthz, NULL, NULL, {0}, {0},
+		"healthz", "The process is alive", NULL, NULL, ok_replies, no_problems
+	},
+	{
+		"GET", "/readyz", SHIM_AUTH_NONE, SHIM_RUN_JOB,
+		shim_h_readyz, NULL, NULL,
+		{SHIM_Q_PING, "ping", "SELECT 1", 0}, {0},
+		"readyz", "The database is reachable and the shim is not shutting down",
+		NULL, NULL, ready_replies, ready_problems
+	},
+	{
+		"GET", "/metrics", SHIM_AUTH_NONE, SHIM_RUN_JOB,
+		shim_h_metrics, NULL, NULL, {0}, {0},
+		"metrics", "Prometheus metrics", NULL, NULL, metrics_replies, no_problems
+	},
 };
 
 const int	shim_route_count = sizeof(shim_routes) / sizeof(shim_routes[0]);
+
+/* shim_statement is declared in internal.h: see there. */
+const ShimStatement *
+shim_statement(ShimQuery q)
+{
+	int			i;
+
+	for (i = 0; i < shim_route_count; i++)
+	{
+		if (shim_routes[i].stmt.sql && shim_routes[i].stmt.id == q)
+			return &shim_routes[i].stmt;
+		if (shim_routes[i].stream.sql && shim_routes[i].stream.id == q)
+			return &shim_routes[i].stream;
+	}
+	return NULL;
+}
+
+const char *
+shim_query_name(ShimQuery q)
+{
+	const ShimStatement *st = shim_statement(q);
+
+	return st ? st->name : "unknown";
+}
 
 /*
  * PathMatches compares a path with a template segment by segment; "{id}"

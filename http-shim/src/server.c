@@ -447,7 +447,7 @@ CheckInput(ShimRequest *req, enum MHD_Result *ret)
 							detail, NULL, NULL);
 		return false;
 	}
-	if (shim_routes[req->route].has_body)
+	if (shim_route_has_body(&shim_routes[req->route]))
 	{
 		const char *type = MHD_lookup_connection_value(req->conn,
 													   MHD_HEADER_KIND,
@@ -480,7 +480,7 @@ CheckInput(ShimRequest *req, enum MHD_Result *ret)
  * must go to a job thread instead.
  */
 static bool
-SendAsync(ShimRequest *req, ShimQuery q, ShimAsyncDone done)
+SendAsync(ShimRequest *req, ShimQuery q, bool grouped, ShimAsyncDone done)
 {
 	Shim	   *shim = req->shim;
 
@@ -496,7 +496,7 @@ SendAsync(ShimRequest *req, ShimQuery q, ShimAsyncDone done)
 	req->deferred = true;
 	__atomic_add_fetch(&shim->suspended, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&shim->async_closed, __ATOMIC_SEQ_CST) &&
-		shim_async_send(shim->async, req, q, done))
+		shim_async_send(shim->async, req, q, grouped, done))
 		return true;
 	__atomic_sub_fetch(&shim->suspended, 1, __ATOMIC_SEQ_CST);
 	req->deferred = false;
@@ -570,6 +570,7 @@ Decide(ShimRequest *req, enum MHD_Result *ret)
 static enum MHD_Result
 Dispatch(ShimRequest *req)
 {
+	const ShimRoute *route;
 	enum MHD_Result ret;
 
 	if (req->too_large)
@@ -580,26 +581,36 @@ Dispatch(ShimRequest *req)
 							NULL, NULL);
 	if (!CheckInput(req, &ret))
 		return ret;
-	if (shim_routes[req->route].handler == shim_h_healthz ||
-		shim_routes[req->route].handler == shim_h_openapi)
-		return shim_routes[req->route].handler(req);
-
-	/* everything else waits on the database */
-	if (shim_routes[req->route].handler == shim_h_post_event &&
-		SendAsync(req, SHIM_Q_RECORD_EVENT, shim_post_event_done))
-		return MHD_YES;
-	if (shim_routes[req->route].handler == shim_h_get_events &&
-		shim_get_events_prepare(req) &&
-		SendAsync(req, SHIM_Q_SEARCH_EVENTS, shim_get_events_done))
-		return MHD_YES;
+	route = &shim_routes[req->route];
+	switch (route->run)
+	{
+		case SHIM_RUN_HTTP:
+			return route->handler(req);
+		case SHIM_RUN_PIPELINE:
+		case SHIM_RUN_GROUP:
+			if ((route->prepare == NULL || route->prepare(req)) &&
+				SendAsync(req, route->stmt.id, route->run == SHIM_RUN_GROUP,
+						  route->done))
+				return MHD_YES;
+			break;
+		case SHIM_RUN_JOB:
+			break;
+	}
 
 	/* hand it to a job thread */
 	pthread_mutex_lock(&req->shim->jobs.mu);
 	if (req->shim->jobs.closed)
 	{
-		/* stopping: the daemon must not be left with suspended requests */
+		static const ShimHeader retry[] = {{"Retry-After", "1"}, {NULL, NULL}};
+
+		/*
+		 * Stopping: the daemon must not be left with suspended requests,
+		 * and this thread does not wait on the database.
+		 */
 		pthread_mutex_unlock(&req->shim->jobs.mu);
-		return shim_routes[req->route].handler(req);
+		return shim_problem(req, 503, NULL, "shutting down",
+							"The shim is draining its requests before it stops.",
+							NULL, retry);
 	}
 	req->deferred = true;
 	__atomic_add_fetch(&req->shim->suspended, 1, __ATOMIC_SEQ_CST);
@@ -765,7 +776,7 @@ FirstCall(Shim *shim, struct MHD_Connection *connection, const char *url,
 		return ret;
 	req->early = false;
 
-	if (shim_routes[req->route].has_body)
+	if (shim_route_has_body(&shim_routes[req->route]))
 	{
 		req->body_cap = (size_t) shim->cfg.body_limit;
 		if (declared >= 0)
@@ -798,7 +809,7 @@ AccessHandler(void *cls, struct MHD_Connection *connection, const char *url,
 	{
 		/* a route that takes no body: what comes is dropped, not kept */
 		if (!req->replied && !req->too_large && !req->no_memory &&
-			shim_routes[req->route].has_body)
+			shim_route_has_body(&shim_routes[req->route]))
 		{
 			if (req->body.len + *upload_data_size > req->body_cap)
 			{
@@ -1106,6 +1117,13 @@ shim_start(const ShimConfig *cfg, ShimStartError *why, char *err,
 	}
 	shim->async = shim_async_create(shim, shim->pool,
 									cfg->group_commit ? cfg->group_max : 1);
+	if (shim->async == NULL)
+	{
+		close(fd);
+		snprintf(err, errlen, "cannot start the shim's executor thread");
+		Unmake(shim);
+		return NULL;
+	}
 	shim_pool_warm(shim->pool);
 
 	if (strchr(cfg->listen_address, ':') != NULL)
