@@ -28,7 +28,7 @@ extension/src/worker.o extension/src/worker.bc: \
 
 $(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
 $(SHIM_DIR)/tests/const_eq_bench.o: \
-	$(SHIM_DIR)/include/shim.h $(SHIM_DIR)/src/internal.h
+	$(SHIM_DIR)/include/shim.h $(wildcard $(SHIM_DIR)/src/*.h)
 extension/src/worker.o: $(SHIM_DIR)/include/shim.h
 
 all: $(SHIM_BIN)

@@ -16,7 +16,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "db.h"
+#include "metrics.h"
+
+/* The statements, by id: the route table's (shim_db_register). */
+static const ShimStatement *statements[SHIM_Q_COUNT];
 
 enum
 {
@@ -98,6 +102,25 @@ shim_db_connection_error(ShimDbError *err, const char *msg)
 		err->detail[--n] = '\0';
 }
 
+/* shim_db_register is declared in db.h: see there. */
+void
+shim_db_register(const ShimStatement *st)
+{
+	statements[st->id] = st;
+}
+
+const ShimStatement *
+shim_statement(ShimQuery q)
+{
+	return statements[q];
+}
+
+const char *
+shim_query_name(ShimQuery q)
+{
+	return statements[q] ? statements[q]->name : "unknown";
+}
+
 /* Prepares statement q on conn; false (with err filled) on failure. */
 static bool
 Prepare(ShimConn *conn, ShimQuery q, ShimDbError *err)
@@ -161,7 +184,7 @@ RoleIsSuperuser(PGconn *pg)
 	return super;
 }
 
-/* shim_db_open is declared in internal.h: see there. */
+/* shim_db_open is declared in db.h: see there. */
 PGconn *
 shim_db_open(const char *db_url, const char *role,
 			 const char *application_name, int statement_timeout_ms,

@@ -3,8 +3,8 @@
  * events.c
  *	  Endpoints of events: record one (POST /api/event), record a batch
  *	  (POST /api/events), find them (GET /api/events, one page with a Link
- *	  to the next) and export them (the same GET asking for NDJSON or CSV,
- *	  streamed row by row from a single-row-mode query).
+ *	  to the next) and the parameters of their export (the same GET asking
+ *	  for NDJSON or CSV, streamed by stream.c).
  *
  *	  Validation, deduplication and search are the extension's; these
  *	  handlers pass the request through and map the outcome to HTTP.
@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "handlers.h"
 
 /* Counts an input error against the field at fault. */
 static void
@@ -118,7 +118,7 @@ shim_post_event_done(ShimRequest *req, PGresult *res, const ShimDbError *err)
  * POST /api/event: 201 with the stored event; a duplicate event_id answers
  * 200 with the event first stored and "status": "duplicate".  Usually the
  * HTTP thread sends the statement itself, or with group commit it joins a
- * group (server.c, SendAsync; async.c); this runs only when neither could
+ * group (dispatch.c; async.c); this runs only when neither could
  * be done at once, and writes the event alone.
  */
 enum MHD_Result
@@ -240,11 +240,11 @@ CollectArg(void *cls, enum MHD_ValueKind kind, const char *key,
 }
 
 /*
- * QueryParams turns the query string into the JSON object the extension's
+ * shim_query_json turns the query string into the JSON object the extension's
  * functions take: every key as received, every value as a string.
  */
-static char *
-QueryParams(ShimRequest *req, ShimBuf *link, const char *id_key)
+char *
+shim_query_json(ShimRequest *req, ShimBuf *link, const char *id_key)
 {
 	QueryArgs	qa;
 	char	   *s;
@@ -271,112 +271,20 @@ QueryParams(ShimRequest *req, ShimBuf *link, const char *id_key)
 	return s;
 }
 
-/* ---- streaming export (its rows are read in stream.c) ---- */
-
 /*
- * shim_export_begin takes one of the shim's export slots, false when all
- * are taken; shim_export_end gives it back.  Other requests thereby keep
- * the rest of the pool however many clients export at once.
+ * shim_export_params: the parameters of an export, every match (paging
+ * parameters do not apply).
  */
-bool
-shim_export_begin(Shim *shim)
+char *
+shim_export_params(ShimRequest *req)
 {
-	int			n = __atomic_load_n(&shim->exports, __ATOMIC_RELAXED);
-
-	do
-	{
-		if (n >= shim->max_exports)
-			return false;
-	} while (!__atomic_compare_exchange_n(&shim->exports, &n, n + 1, false,
-										  __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
-	return true;
-}
-
-void
-shim_export_end(Shim *shim)
-{
-	__atomic_sub_fetch(&shim->exports, 1, __ATOMIC_ACQ_REL);
-}
-
-static enum MHD_Result
-Export(ShimRequest *req, const char *format, const char *content_type)
-{
-	ShimConn   *conn;
-	ShimDbError err;
-	const char *params[2];
-	char	   *json = QueryParams(req, NULL, NULL);
-	PGresult   *first;
-	struct MHD_Response *resp;
-	double		start = shim_now();
-
-	/*
-	 * Over the limit, say so at once rather than wait for a connection:
-	 * another export would only take one that other requests need.  429,
-	 * not 503: the shim is well, the client is asked to come back.
-	 */
-	if (!shim_export_begin(req->shim))
-	{
-		static const ShimHeader retry[] = {{"Retry-After", "5"}, {NULL, NULL}};
-		char		detail[256];
-
-		free(json);
-		shim_metrics_export_refused();
-		snprintf(detail, sizeof(detail),
-				 "At most %d exports stream at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports), so that other requests keep the rest of the database connections; try again later.",
-				 req->shim->max_exports);
-		return shim_problem(req, 429, NULL, "too many exports at once", detail,
-							NULL, retry);
-	}
-	if (!(conn = shim_req_conn(req, SHIM_Q_EXPORT_EVENTS)))
-	{
-		free(json);
-		shim_export_end(req->shim);
-		return MHD_YES;
-	}
-	params[0] = json;
-	params[1] = format;
-	if (!shim_db_send(conn, SHIM_Q_EXPORT_EVENTS, 2, params, &err))
-	{
-		free(json);
-		shim_pool_release(req->shim->pool, conn);
-		shim_export_end(req->shim);
-		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
-	}
-	free(json);
-
-	/* the first result tells a rejected query from a stream of rows */
-	first = PQgetResult(conn->pg);
-	shim_metrics_db_query(SHIM_Q_EXPORT_EVENTS, shim_now() - start);
-	if (PQresultStatus(first) != PGRES_SINGLE_TUPLE)
-	{
-		PGresult   *res;
-		bool		failed = first == NULL ||
-			PQresultStatus(first) != PGRES_TUPLES_OK;
-
-		if (failed)
-			shim_db_error_from_result(conn, first, &err);
-		PQclear(first);
-		while ((res = PQgetResult(conn->pg)) != NULL)
-			PQclear(res);
-		shim_pool_release(req->shim->pool, conn);
-		shim_export_end(req->shim);
-		if (failed)
-			return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
-		shim_metrics_db_up(true);
-		/* no rows: nothing to stream */
-		return shim_reply(req, 200, content_type, "", 0, NULL);
-	}
-	shim_metrics_db_up(true);
-	resp = shim_stream_start(req, conn, first, format);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	return shim_reply_response(req, 200, resp);
+	req->stream_export = true;
+	return shim_query_json(req, NULL, NULL);
 }
 
 /* Which export format the Accept header asks for, if any. */
-static const char *
-WantedExport(ShimRequest *req, const char **content_type)
+const char *
+shim_export_format(ShimRequest *req, const char **content_type)
 {
 	const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
 													 MHD_HTTP_HEADER_ACCEPT);
@@ -427,17 +335,13 @@ PageReply(ShimRequest *req, const PGresult *res, const ShimBuf *link)
  * shim_get_events_prepare readies a GET /api/events page for async.c: its
  * parameters go in the request's body buffer (a GET has no body), as the
  * statement's one parameter, and the query string for the Link is kept.
- * False for an export, which streams from a job thread.
  */
 bool
 shim_get_events_prepare(ShimRequest *req)
 {
-	const char *content_type;
 	char	   *json;
 
-	if (WantedExport(req, &content_type))
-		return false;
-	json = QueryParams(req, &req->page_link, NULL);
+	json = shim_query_json(req, &req->page_link, NULL);
 	shim_buf_free(&req->body);
 	shim_buf_puts(&req->body, json);
 	free(json);
@@ -459,10 +363,10 @@ shim_get_events_done(ShimRequest *req, PGresult *res, const ShimDbError *err)
 
 /*
  * GET /api/events: one page as a plain JSON array, with
- * Link: <...cursor=...>; rel="next" while more remain.  Asked for NDJSON
- * or CSV, every match instead, streamed.  A page is usually sent from the
- * HTTP thread (server.c, SendAsync); this runs when that could not be
- * done at once, and for exports.
+ * Link: <...cursor=...>; rel="next" while more remain.  A page is usually
+ * sent from the HTTP thread (dispatch.c); this runs on a job thread when
+ * that could not be done at once.  Asked for NDJSON or CSV, every match
+ * instead, streamed: dispatch hands those to stream.c.
  */
 enum MHD_Result
 shim_h_get_events(ShimRequest *req)
@@ -471,20 +375,13 @@ shim_h_get_events(ShimRequest *req)
 	PGresult   *res;
 	ShimDbError err;
 	const char *params[1];
-	const char *content_type;
-	const char *format = WantedExport(req, &content_type);
 	ShimBuf		link;
 	char	   *json;
 	enum MHD_Result ret;
 
-	if (format)
-	{
-		req->stream_export = true;
-		return Export(req, format, content_type);
-	}
 	if (!(conn = shim_req_conn(req, SHIM_Q_SEARCH_EVENTS)))
 		return MHD_YES;
-	json = QueryParams(req, &link, NULL);
+	json = shim_query_json(req, &link, NULL);
 	params[0] = json;
 	res = shim_db_exec(conn, SHIM_Q_SEARCH_EVENTS, 1, params, &err);
 	shim_pool_release(req->shim->pool, conn);
@@ -500,123 +397,14 @@ shim_h_get_events(ShimRequest *req)
 	return ret;
 }
 
-/* ---- counts and erasure ---- */
-
-/* A path id must look like an integer; its range is the extension's. */
-static bool
-CheckId(ShimRequest *req)
+/* shim_req_conn is declared in handlers.h: see there. */
+ShimConn *
+shim_req_conn(ShimRequest *req, ShimQuery q)
 {
-	const char *p = req->id;
-
-	if (*p == '-' || *p == '+')
-		p++;
-	if (*p == '\0')
-		return false;
-	for (; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	return true;
-}
-
-static enum MHD_Result
-BadId(ShimRequest *req)
-{
-	return shim_problem(req, 400, "user_id", "invalid user id",
-						"Path segment {id} (field \"user_id\") must be a positive integer.",
-						"22P02", NULL);
-}
-
-/*
- * Runs a statement returning JSON text, with one parameter or (param NULL)
- * none, and replies 200.
- */
-static enum MHD_Result
-JsonQuery(ShimRequest *req, ShimQuery q, const char *param)
-{
-	ShimConn   *conn;
-	PGresult   *res;
 	ShimDbError err;
-	const char *params[1];
-	enum MHD_Result ret;
+	ShimConn   *conn = shim_pool_acquire(req->shim->pool, 5000, &err);
 
-	if (!(conn = shim_req_conn(req, q)))
-		return MHD_YES;
-	params[0] = param;
-	res = shim_db_exec(conn, q, param ? 1 : 0, params, &err);
-	shim_pool_release(req->shim->pool, conn);
-	if (res == NULL)
-		return shim_problem_db(req, q, &err);
-	ret = shim_reply_json(req, 200, PQgetvalue(res, 0, 0), NULL);
-	PQclear(res);
-	return ret;
-}
-
-/* GET /api/users/{id}/counts?from=&to= */
-enum MHD_Result
-shim_h_user_counts(ShimRequest *req)
-{
-	char	   *json;
-	enum MHD_Result ret;
-
-	if (!CheckId(req))
-		return BadId(req);
-	json = QueryParams(req, NULL, "user_id");
-	ret = JsonQuery(req, SHIM_Q_USER_COUNTS, json);
-	free(json);
-	return ret;
-}
-
-/* GET /api/counts/top?from=&to=&limit= */
-enum MHD_Result
-shim_h_top_users(ShimRequest *req)
-{
-	char	   *json = QueryParams(req, NULL, NULL);
-	enum MHD_Result ret = JsonQuery(req, SHIM_Q_TOP_USERS, json);
-
-	free(json);
-	return ret;
-}
-
-/* Keeps the name of the first query parameter. */
-static enum MHD_Result
-FirstArg(void *cls, enum MHD_ValueKind kind, const char *key,
-		 const char *value)
-{
-	(void) kind;
-	(void) value;
-	*(const char **) cls = key;
-	return MHD_NO;
-}
-
-/*
- * GET /api/counting/status: how fresh the counts are (counting_status_json).
- * It takes no parameters; one sent anyway is named, as the other queries
- * name an unknown one, rather than ignored.
- */
-enum MHD_Result
-shim_h_counting_status(ShimRequest *req)
-{
-	const char *unknown = NULL;
-	char		message[128];
-
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, FirstArg,
-							  &unknown);
-	if (unknown)
-	{
-		snprintf(message, sizeof(message), "unknown parameter \"%.64s\"",
-				 unknown);
-		return shim_problem(req, 400, unknown, message,
-							"GET /api/counting/status takes no parameters.",
-							"42703", NULL);
-	}
-	return JsonQuery(req, SHIM_Q_COUNTING_STATUS, NULL);
-}
-
-/* DELETE /api/users/{id}/events: events and counts, in one transaction. */
-enum MHD_Result
-shim_h_delete_user(ShimRequest *req)
-{
-	if (!CheckId(req))
-		return BadId(req);
-	return JsonQuery(req, SHIM_Q_DELETE_USER, req->id);
+	if (conn == NULL)
+		shim_problem_db(req, q, &err);
+	return conn;
 }

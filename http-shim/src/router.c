@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "router.h"
 
 /* ---- the parameters, replies and problems the routes share ---- */
 
@@ -117,126 +117,144 @@ static const ShimReplyDoc ok_replies[] = {
 
 /*
  * The route table: every endpoint once.  The prepared statements (db.c),
- * how Dispatch runs a request (server.c), Allow, the key scopes and the
+ * how dispatch runs a request (dispatch.c), Allow, the key scopes and the
  * OpenAPI document (ops.c) are all read from it.
  */
 const ShimRoute shim_routes[] = {
 	{
-		"POST", "/api/event", SHIM_AUTH_WRITE, SHIM_RUN_GROUP,
-		shim_h_post_event, NULL, shim_post_event_done,
+		.method = "POST",.path = "/api/event",.auth = SHIM_AUTH_WRITE,
+		.run = SHIM_RUN_GROUP,.handler = shim_h_post_event,
+		.done = shim_post_event_done,
 		/* the reply's status and metrics need two fields: the server has them */
-		{SHIM_Q_RECORD_EVENT, "record_event",
+		.stmt = {SHIM_Q_RECORD_EVENT, "record_event",
 			"SELECT r::pg_catalog.text, r OPERATOR(pg_catalog.->>) 'status', "
 			"r OPERATOR(pg_catalog.->>) 'action' "
 		"FROM user_activity.record_event($1::pg_catalog.jsonb) AS r", 1},
-		{0},
-		"recordEvent", "Record one event", "EventInput", NULL,
-		record_event_replies, input_problems
+		.operation_id = "recordEvent",.summary = "Record one event",
+		.body_schema = "EventInput",.replies = record_event_replies,
+		.problems = input_problems
 	},
 	{
-		"POST", "/api/events", SHIM_AUTH_WRITE, SHIM_RUN_JOB,
-		shim_h_post_events, NULL, NULL,
-		{SHIM_Q_RECORD_EVENTS, "record_events",
+		.method = "POST",.path = "/api/events",.auth = SHIM_AUTH_WRITE,
+		.run = SHIM_RUN_JOB,.handler = shim_h_post_events,
+		.stmt = {SHIM_Q_RECORD_EVENTS, "record_events",
 		"SELECT user_activity.record_events($1::pg_catalog.jsonb)::pg_catalog.text", 1},
-		{0},
-		"recordEvents", "Record a batch of events", "[]EventInput", NULL,
-		record_events_replies, input_problems
+		.operation_id = "recordEvents",.summary = "Record a batch of events",
+		.body_schema = "[]EventInput",.replies = record_events_replies,
+		.problems = input_problems
 	},
 	{
-		"GET", "/api/events", SHIM_AUTH_READ, SHIM_RUN_PIPELINE,
-		shim_h_get_events, shim_get_events_prepare, shim_get_events_done,
-		{SHIM_Q_SEARCH_EVENTS, "search_events",
+		.method = "GET",.path = "/api/events",.auth = SHIM_AUTH_READ,
+		.run = SHIM_RUN_PIPELINE,.handler = shim_h_get_events,
+		.prepare = shim_get_events_prepare,.done = shim_get_events_done,
+		.stmt = {SHIM_Q_SEARCH_EVENTS, "search_events",
 		"SELECT body, next_cursor FROM user_activity.search_events($1::pg_catalog.jsonb)", 1},
-		{SHIM_Q_EXPORT_EVENTS, "export_events",
+		.stream = {SHIM_Q_EXPORT_EVENTS, "export_events",
 		"SELECT user_activity.export_events($1::pg_catalog.jsonb, $2::pg_catalog.text)", 2},
-		"searchEvents", "Find a user's events by recorded time, or export them all",
-		NULL, search_params, search_replies, read_problems
+		.export_format = shim_export_format,
+		.operation_id = "searchEvents",
+		.summary = "Find a user's events by recorded time, or export them all",
+		.params = search_params,.replies = search_replies,
+		.problems = read_problems
 	},
 	{
-		"GET", "/api/users/{id}/counts", SHIM_AUTH_READ, SHIM_RUN_JOB,
-		shim_h_user_counts, NULL, NULL,
-		{SHIM_Q_USER_COUNTS, "user_counts",
+		.method = "GET",.path = "/api/users/{id}/counts",.auth = SHIM_AUTH_READ,
+		.run = SHIM_RUN_JOB,.handler = shim_h_user_counts,
+		.stmt = {SHIM_Q_USER_COUNTS, "user_counts",
 		"SELECT user_activity.user_counts_json($1::pg_catalog.jsonb)", 1},
-		{0},
-		"userCounts", "A user's counted activity per period", NULL,
-		user_counts_params, user_counts_replies, read_problems
+		.operation_id = "userCounts",
+		.summary = "A user's counted activity per period",
+		.params = user_counts_params,.replies = user_counts_replies,
+		.problems = read_problems
 	},
 	{
-		"DELETE", "/api/users/{id}/events", SHIM_AUTH_ADMIN, SHIM_RUN_JOB,
-		shim_h_delete_user, NULL, NULL,
-		{SHIM_Q_DELETE_USER, "delete_user_events",
+		.method = "DELETE",.path = "/api/users/{id}/events",
+		.auth = SHIM_AUTH_ADMIN,.run = SHIM_RUN_JOB,
+		.handler = shim_h_delete_user,
+		.stmt = {SHIM_Q_DELETE_USER, "delete_user_events",
 		"SELECT user_activity.delete_user_events($1::pg_catalog.int8)::pg_catalog.text", 1},
-		{0},
-		"deleteUserEvents", "Erase a user's events and counts", NULL,
-		user_path, erasure_replies, read_problems
+		.operation_id = "deleteUserEvents",
+		.summary = "Erase a user's events and counts",
+		.params = user_path,.replies = erasure_replies,
+		.problems = read_problems
 	},
 	{
-		"GET", "/api/counts/top", SHIM_AUTH_READ, SHIM_RUN_JOB,
-		shim_h_top_users, NULL, NULL,
-		{SHIM_Q_TOP_USERS, "top_users",
+		.method = "GET",.path = "/api/counts/top",.auth = SHIM_AUTH_READ,
+		.run = SHIM_RUN_JOB,.handler = shim_h_top_users,
+		.stmt = {SHIM_Q_TOP_USERS, "top_users",
 		"SELECT user_activity.top_users_json($1::pg_catalog.jsonb)", 1},
-		{0},
-		"topUsers", "The most active users over a time range", NULL,
-		top_users_params, top_users_replies, read_problems
+		.operation_id = "topUsers",
+		.summary = "The most active users over a time range",
+		.params = top_users_params,.replies = top_users_replies,
+		.problems = read_problems
 	},
 	{
-		"GET", "/api/counting/status", SHIM_AUTH_READ, SHIM_RUN_JOB,
-		shim_h_counting_status, NULL, NULL,
-		{SHIM_Q_COUNTING_STATUS, "counting_status",
+		.method = "GET",.path = "/api/counting/status",.auth = SHIM_AUTH_READ,
+		.run = SHIM_RUN_JOB,.handler = shim_h_counting_status,
+		.stmt = {SHIM_Q_COUNTING_STATUS, "counting_status",
 		"SELECT user_activity.counting_status_json()", 0},
-		{0},
-		"countingStatus",
-		"How fresh the counts are: the last run, the position, the pg_cron job",
-		NULL, NULL, counting_status_replies, read_problems
+		.operation_id = "countingStatus",
+		.summary = "How fresh the counts are: the last run, the position, the pg_cron job",
+		.replies = counting_status_replies,.problems = read_problems
 	},
 	{
-		"GET", "/api/openapi.json", SHIM_AUTH_NONE, SHIM_RUN_HTTP,
-		shim_h_openapi, NULL, NULL, {0}, {0},
-		"openapi", "This description", NULL, NULL, ok_replies, no_problems
+		.method = "GET",.path = "/api/openapi.json",.auth = SHIM_AUTH_NONE,
+		.run = SHIM_RUN_HTTP,.handler = shim_h_openapi,
+		.operation_id = "openapi",.summary = "This description",
+		.replies = ok_replies,.problems = no_problems
 	},
 	{
-		"GET", "/healthz", SHIM_AUTH_NONE, SHIM_RUN_HTTP,
-		shim_h_healthz, NULL, NULL, {0}, {0},
-		"healthz", "The process is alive", NULL, NULL, ok_replies, no_problems
+		.method = "GET",.path = "/healthz",.auth = SHIM_AUTH_NONE,
+		.run = SHIM_RUN_HTTP,.handler = shim_h_healthz,
+		.operation_id = "healthz",.summary = "The process is alive",
+		.replies = ok_replies,.problems = no_problems
 	},
 	{
-		"GET", "/readyz", SHIM_AUTH_NONE, SHIM_RUN_JOB,
-		shim_h_readyz, NULL, NULL,
-		{SHIM_Q_PING, "ping", "SELECT 1", 0}, {0},
-		"readyz", "The database is reachable and the shim is not shutting down",
-		NULL, NULL, ready_replies, ready_problems
+		.method = "GET",.path = "/readyz",.auth = SHIM_AUTH_NONE,
+		.run = SHIM_RUN_JOB,.handler = shim_h_readyz,
+		.stmt = {SHIM_Q_PING, "ping", "SELECT 1", 0},
+		.operation_id = "readyz",
+		.summary = "The database is reachable and the shim is not shutting down",
+		.replies = ready_replies,.problems = ready_problems
 	},
 	{
-		"GET", "/metrics", SHIM_AUTH_NONE, SHIM_RUN_JOB,
-		shim_h_metrics, NULL, NULL, {0}, {0},
-		"metrics", "Prometheus metrics", NULL, NULL, metrics_replies, no_problems
+		.method = "GET",.path = "/metrics",.auth = SHIM_AUTH_NONE,
+		.run = SHIM_RUN_JOB,.handler = shim_h_metrics,
+		.operation_id = "metrics",.summary = "Prometheus metrics",
+		.replies = metrics_replies,.problems = no_problems
 	},
 };
 
 const int	shim_route_count = sizeof(shim_routes) / sizeof(shim_routes[0]);
 
-/* shim_statement is declared in internal.h: see there. */
-const ShimStatement *
-shim_statement(ShimQuery q)
+/* shim_routes_register is declared in router.h: see there. */
+void
+shim_routes_register(void)
 {
 	int			i;
 
 	for (i = 0; i < shim_route_count; i++)
 	{
-		if (shim_routes[i].stmt.sql && shim_routes[i].stmt.id == q)
-			return &shim_routes[i].stmt;
-		if (shim_routes[i].stream.sql && shim_routes[i].stream.id == q)
-			return &shim_routes[i].stream;
+		const ShimStatement *st[2] = {&shim_routes[i].stmt,
+		&shim_routes[i].stream};
+		int			k;
+
+		for (k = 0; k < 2; k++)
+		{
+			if (st[k]->sql == NULL)
+				continue;
+			shim_db_register(st[k]);
+			shim_metrics_query(st[k]->id, st[k]->name);
+		}
 	}
-	return NULL;
+	shim_metrics_routes(shim_route_count + 2, shim_route_label);
 }
 
-const char *
-shim_query_name(ShimQuery q)
+/* Paths the page's files must never shadow. */
+bool
+shim_api_path(const char *path)
 {
-	const ShimStatement *st = shim_statement(q);
-
-	return st ? st->name : "unknown";
+	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
 }
 
 /*

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * stream.c
- *	  The streaming export's producer and consumer.  The export's query
- *	  runs in single-row mode on a pooled connection; its rows are read by
+ *	  The streaming export: started on a job thread (shim_exec_export),
+ *	  at most HTTP_MAX_EXPORTS at once, it runs its query in single-row
+ *	  mode on a pooled connection; its rows are read by
  *	  the executor thread of async.c, whenever its socket is readable, into
  *	  a bounded buffer, and libmicrohttpd's content reader takes them from
  *	  there on the HTTP thread.  Neither ever waits for the other:
@@ -28,7 +29,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "internal.h"
+#include "exec.h"
 
 /* The most bytes buffered for a client; reading resumes below half of it. */
 #define STREAM_BUFFER	(256 * 1024)
@@ -61,6 +62,31 @@ struct ShimStream
 	bool		header;			/* the first line, CSV's, is no event */
 	char		request_id[68];
 };
+
+/*
+ * ExportBegin takes one of the shim's export slots, false when all are
+ * taken; ExportEnd gives it back.  Other requests thereby keep
+ * the rest of the pool however many clients export at once.
+ */
+static bool
+ExportBegin(Shim *shim)
+{
+	int			n = __atomic_load_n(&shim->exports, __ATOMIC_RELAXED);
+
+	do
+	{
+		if (n >= shim->max_exports)
+			return false;
+	} while (!__atomic_compare_exchange_n(&shim->exports, &n, n + 1, false,
+										  __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	return true;
+}
+
+static void
+ExportEnd(Shim *shim)
+{
+	__atomic_sub_fetch(&shim->exports, 1, __ATOMIC_ACQ_REL);
+}
 
 /* Appends a row of the export, and a newline unless it ends with one. */
 static void
@@ -98,7 +124,7 @@ EndQuery(ShimStream *st, bool finished)
 	else
 		PQsetnonblocking(st->conn->pg, 0);
 	shim_pool_release(st->shim->pool, st->conn);
-	shim_export_end(st->shim);
+	ExportEnd(st->shim);
 	st->conn = NULL;
 	st->state = STREAM_ENDED;
 }
@@ -283,14 +309,14 @@ StreamFree(void *cls)
 }
 
 /*
- * shim_stream_start makes the response of an export whose query was sent
- * on conn (in single-row mode) and whose first row, first, has come: the
- * executor thread reads the rest.  The connection and the export slot are
- * the stream's from here on, also when NULL is returned (no memory).
+ * StreamStart makes the response of an export whose query was sent on conn
+ * (in single-row mode) and whose first row, first, has come: the executor
+ * thread reads the rest.  The connection and the export slot are the
+ * stream's from here on, also when NULL is returned (no memory).
  */
-struct MHD_Response *
-shim_stream_start(ShimRequest *req, ShimConn *conn, PGresult *first,
-				  const char *format)
+static struct MHD_Response *
+StreamStart(ShimRequest *req, ShimConn *conn, PGresult *first,
+			const char *format)
 {
 	ShimStream *st = calloc(1, sizeof(ShimStream));
 	struct MHD_Response *resp;
@@ -301,7 +327,7 @@ shim_stream_start(ShimRequest *req, ShimConn *conn, PGresult *first,
 		PQfinish(conn->pg);
 		conn->pg = NULL;
 		shim_pool_release(req->shim->pool, conn);
-		shim_export_end(req->shim);
+		ExportEnd(req->shim);
 		return NULL;
 	}
 	st->w.kind = SHIM_WAIT_STREAM;
@@ -340,3 +366,88 @@ shim_stream_start(ShimRequest *req, ShimConn *conn, PGresult *first,
 		shim_async_kick(req->shim->async, &st->w);
 	return resp;
 }
+
+/*
+ * shim_exec_export runs an export on a job thread: it takes a slot and a
+ * connection, sends the statement in single-row mode and waits for the
+ * first result, which tells a rejected query (a problem reply) from a
+ * stream of rows; the rows then go to the executor thread.
+ */
+enum MHD_Result
+shim_exec_export(ShimRequest *req)
+{
+	const char *content_type;
+	const char *format = shim_export_format(req, &content_type);
+	ShimConn   *conn;
+	ShimDbError err;
+	const char *params[2];
+	char	   *json = shim_export_params(req);
+	PGresult   *first;
+	struct MHD_Response *resp;
+	double		start = shim_now();
+
+	/*
+	 * Over the limit, say so at once rather than wait for a connection:
+	 * another export would only take one that other requests need.  429,
+	 * not 503: the shim is well, the client is asked to come back.
+	 */
+	if (!ExportBegin(req->shim))
+	{
+		static const ShimHeader retry[] = {{"Retry-After", "5"}, {NULL, NULL}};
+		char		detail[256];
+
+		free(json);
+		shim_metrics_export_refused();
+		snprintf(detail, sizeof(detail),
+				 "At most %d exports stream at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports), so that other requests keep the rest of the database connections; try again later.",
+				 req->shim->max_exports);
+		return shim_problem(req, 429, NULL, "too many exports at once", detail,
+							NULL, retry);
+	}
+	if (!(conn = shim_req_conn(req, SHIM_Q_EXPORT_EVENTS)))
+	{
+		free(json);
+		ExportEnd(req->shim);
+		return MHD_YES;
+	}
+	params[0] = json;
+	params[1] = format;
+	if (!shim_db_send(conn, SHIM_Q_EXPORT_EVENTS, 2, params, &err))
+	{
+		free(json);
+		shim_pool_release(req->shim->pool, conn);
+		ExportEnd(req->shim);
+		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
+	}
+	free(json);
+
+	/* the first result tells a rejected query from a stream of rows */
+	first = PQgetResult(conn->pg);
+	shim_metrics_db_query(SHIM_Q_EXPORT_EVENTS, shim_now() - start);
+	if (PQresultStatus(first) != PGRES_SINGLE_TUPLE)
+	{
+		PGresult   *res;
+		bool		failed = first == NULL ||
+			PQresultStatus(first) != PGRES_TUPLES_OK;
+
+		if (failed)
+			shim_db_error_from_result(conn, first, &err);
+		PQclear(first);
+		while ((res = PQgetResult(conn->pg)) != NULL)
+			PQclear(res);
+		shim_pool_release(req->shim->pool, conn);
+		ExportEnd(req->shim);
+		if (failed)
+			return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
+		shim_metrics_db_up(true);
+		/* no rows: nothing to stream */
+		return shim_reply(req, 200, content_type, "", 0, NULL);
+	}
+	shim_metrics_db_up(true);
+	resp = StreamStart(req, conn, first, format);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	return shim_reply_response(req, 200, resp);
+}
+

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "http.h"
 
 static int	ntests = 0;
 static int	nfailed = 0;
@@ -650,6 +650,7 @@ int
 main(void)
 {
 	shim_log_setup(SHIM_LOG_ERROR + 1, 2);
+	shim_routes_register();
 	TestRouting();
 	TestConfig();
 	TestSqlstate();
