@@ -104,6 +104,8 @@ extern void UaThrowParam(int sqlerrcode, const char *field, char *message,
 extern void UaThrowBadCursor(const char *field) pg_attribute_noreturn();
 extern void UaParseSearchParams(Jsonb *params, bool for_export,
 								SearchParams *sp);
+extern void UaParseSearchArgs(FunctionCallInfo fcinfo, bool for_export,
+							  SearchParams *sp);
 
 /* search_spans.c */
 extern Oid	ua_search_types[9];
