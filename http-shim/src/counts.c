@@ -41,22 +41,20 @@ BadId(ShimRequest *req)
 }
 
 /*
- * Runs a statement returning JSON text, with one parameter or (param NULL)
- * none, and replies 200.
+ * Runs the request's statement, which returns JSON text, and replies 200.
  */
 static enum MHD_Result
-JsonQuery(ShimRequest *req, ShimQuery q, const char *param)
+JsonQuery(ShimRequest *req, ShimQuery q)
 {
 	ShimConn   *conn;
 	PGresult   *res;
 	ShimDbError err;
-	const char *params[1];
 	enum MHD_Result ret;
 
 	if (!(conn = shim_req_conn(req, q)))
 		return MHD_YES;
-	params[0] = param;
-	res = shim_db_exec(conn, q, param ? 1 : 0, params, &err);
+	res = shim_db_exec(conn, q, req->stmt ? req->stmt->nparams : 0,
+					   req->args, &err);
 	shim_pool_release(req->shim->pool, conn);
 	if (res == NULL)
 		return shim_problem_db(req, q, &err);
@@ -69,61 +67,27 @@ JsonQuery(ShimRequest *req, ShimQuery q, const char *param)
 enum MHD_Result
 shim_h_user_counts(ShimRequest *req)
 {
-	char	   *json;
-	enum MHD_Result ret;
-
 	if (!CheckId(req))
 		return BadId(req);
-	json = shim_query_json(req, NULL, "user_id");
-	ret = JsonQuery(req, SHIM_Q_USER_COUNTS, json);
-	free(json);
-	return ret;
+	return JsonQuery(req, SHIM_Q_USER_COUNTS);
 }
 
 /* GET /api/counts/top?from=&to=&limit= */
 enum MHD_Result
 shim_h_top_users(ShimRequest *req)
 {
-	char	   *json = shim_query_json(req, NULL, NULL);
-	enum MHD_Result ret = JsonQuery(req, SHIM_Q_TOP_USERS, json);
-
-	free(json);
-	return ret;
-}
-
-/* Keeps the name of the first query parameter. */
-static enum MHD_Result
-FirstArg(void *cls, enum MHD_ValueKind kind, const char *key,
-		 const char *value)
-{
-	(void) kind;
-	(void) value;
-	*(const char **) cls = key;
-	return MHD_NO;
+	return JsonQuery(req, SHIM_Q_TOP_USERS);
 }
 
 /*
  * GET /api/counting/status: how fresh the counts are (counting_status_json).
- * It takes no parameters; one sent anyway is named, as the other queries
- * name an unknown one, rather than ignored.
+ * It takes no parameters; one sent anyway is refused by dispatch, as the
+ * other queries refuse an unknown one.
  */
 enum MHD_Result
 shim_h_counting_status(ShimRequest *req)
 {
-	const char *unknown = NULL;
-	char		message[128];
-
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, FirstArg,
-							  &unknown);
-	if (unknown)
-	{
-		snprintf(message, sizeof(message), "unknown parameter \"%.64s\"",
-				 unknown);
-		return shim_problem(req, 400, unknown, message,
-							"GET /api/counting/status takes no parameters.",
-							"42703", NULL);
-	}
-	return JsonQuery(req, SHIM_Q_COUNTING_STATUS, NULL);
+	return JsonQuery(req, SHIM_Q_COUNTING_STATUS);
 }
 
 /* DELETE /api/users/{id}/events: events and counts, in one transaction. */
@@ -132,5 +96,5 @@ shim_h_delete_user(ShimRequest *req)
 {
 	if (!CheckId(req))
 		return BadId(req);
-	return JsonQuery(req, SHIM_Q_DELETE_USER, req->id);
+	return JsonQuery(req, SHIM_Q_DELETE_USER);
 }

@@ -30,12 +30,21 @@ typedef enum ShimQuery
 	SHIM_Q_COUNT
 } ShimQuery;
 
+/*
+ * A statement and where each of its parameters comes from, in order: a
+ * route parameter by name (the path's "id", or a query parameter), the
+ * request body ("@body") or the export's format ("@format").  Each is
+ * passed as text, as it came (NULL when absent).
+ */
+#define SHIM_MAX_ARGS	10
+
 typedef struct ShimStatement
 {
 	ShimQuery	id;
 	const char *name;			/* prepared as "shim_<name>"; the metrics' label */
 	const char *sql;
 	int			nparams;
+	const char *args[SHIM_MAX_ARGS];
 } ShimStatement;
 
 /* Registers statement st; then its id finds it, and its name alone. */

@@ -45,7 +45,7 @@ Authorize(ShimRequest *req, ShimAuth level, enum MHD_Result *ret)
 }
 
 /*
- * SendAsync sends the request's statement (its body the one parameter) from
+ * SendAsync sends the request's statement (its parameters bound) from
  * this thread when a pooled connection is idle, and suspends the request
  * until async.c has the result; see there why.  False when the request
  * must go to a job thread instead.
@@ -114,6 +114,101 @@ shim_dispatch_head(ShimRequest *req, enum MHD_Result *ret)
 	return Authorize(req, shim_routes[req->route].auth, ret);
 }
 
+/* The values of a route's query parameters, and the first unknown one. */
+typedef struct QueryValues
+{
+	const ShimRoute *route;
+	const char *values[SHIM_MAX_ARGS];	/* by index in route->params */
+	const char *unknown;
+} QueryValues;
+
+static enum MHD_Result
+CollectQuery(void *cls, enum MHD_ValueKind kind, const char *key,
+			 const char *value)
+{
+	QueryValues *qv = cls;
+	const ShimParam *p;
+	int			i = 0;
+
+	(void) kind;
+	for (p = qv->route->params; p && p->name && i < SHIM_MAX_ARGS; p++, i++)
+	{
+		if (p->in == SHIM_IN_QUERY && strcmp(p->name, key) == 0)
+		{
+			/* the last of a repeated parameter; "?name" is "?name=" */
+			qv->values[i] = value ? value : "";
+			return MHD_YES;
+		}
+	}
+	if (qv->unknown == NULL)
+		qv->unknown = key;
+	return MHD_YES;
+}
+
+/*
+ * UnknownParameter refuses a query parameter that the route does not take,
+ * naming it and the ones it does.
+ */
+static enum MHD_Result
+UnknownParameter(ShimRequest *req, const ShimRoute *route, const char *name)
+{
+	char		message[128];
+	ShimBuf		detail;
+	const ShimParam *p;
+	int			n = 0;
+	enum MHD_Result ret;
+
+	snprintf(message, sizeof(message), "unknown parameter \"%.64s\"", name);
+	shim_buf_init(&detail);
+	for (p = route->params; p && p->name; p++)
+		if (p->in == SHIM_IN_QUERY)
+			shim_buf_printf(&detail, "%s%s", n++ ? ", " : "The parameters are ",
+							p->name);
+	if (n > 0)
+		shim_buf_puts(&detail, ".");
+	else
+		shim_buf_printf(&detail, "%s %s takes no parameters.", route->method,
+						route->path);
+	ret = shim_problem(req, 400, name, message, detail.data, "42703", NULL);
+	shim_buf_free(&detail);
+	return ret;
+}
+
+/*
+ * BindArgs points each parameter of st at its value as it came: a query
+ * parameter (NULL when absent), the path's id, the body, or the format.
+ */
+static void
+BindArgs(ShimRequest *req, const ShimRoute *route, const ShimStatement *st,
+		 const QueryValues *qv, const char *format)
+{
+	int			k;
+
+	req->stmt = st;
+	for (k = 0; k < st->nparams; k++)
+	{
+		const char *name = st->args[k];
+		const ShimParam *p;
+		int			i = 0;
+
+		req->args[k] = NULL;
+		if (name == NULL)
+			continue;
+		if (strcmp(name, "@body") == 0)
+			req->args[k] = req->body.data;
+		else if (strcmp(name, "@format") == 0)
+			req->args[k] = format;
+		else
+			for (p = route->params; p && p->name; p++, i++)
+				if (strcmp(p->name, name) == 0)
+				{
+					req->args[k] = p->in == SHIM_IN_PATH ? req->id :
+						qv->values[i];
+					break;
+				}
+	}
+}
+
 /* shim_dispatch is declared in dispatch.h: see there. */
 enum MHD_Result
 shim_dispatch(ShimRequest *req)
@@ -121,6 +216,22 @@ shim_dispatch(ShimRequest *req)
 	static const ShimHeader retry[] = {{"Retry-After", "1"}, {NULL, NULL}};
 	const ShimRoute *route = &shim_routes[req->route];
 	const char *content_type;
+	const char *format = NULL;
+	QueryValues qv;
+
+	if (route->strict_query || route->stmt.nparams > 0)
+	{
+		memset(&qv, 0, sizeof(qv));
+		qv.route = route;
+		MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND,
+								  CollectQuery, &qv);
+		if (route->strict_query && qv.unknown)
+			return UnknownParameter(req, route, qv.unknown);
+		if (route->export_format)
+			format = route->export_format(req, &content_type);
+		BindArgs(req, route, format ? &route->stream : &route->stmt, &qv,
+				 format);
+	}
 
 	/* what a job thread runs, should the request go to one */
 	req->handler = route->handler;
@@ -130,14 +241,12 @@ shim_dispatch(ShimRequest *req)
 			return route->handler(req);
 		case SHIM_RUN_PIPELINE:
 		case SHIM_RUN_GROUP:
-			if (route->export_format &&
-				route->export_format(req, &content_type) != NULL)
+			if (format)
 			{
 				req->handler = shim_exec_export;
 				break;
 			}
-			if ((route->prepare == NULL || route->prepare(req)) &&
-				SendAsync(req, route->stmt.id, route->run == SHIM_RUN_GROUP,
+			if (SendAsync(req, route->stmt.id, route->run == SHIM_RUN_GROUP,
 						  route->done))
 				return MHD_YES;
 			break;

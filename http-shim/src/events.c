@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "handlers.h"
 
 /* Counts an input error against the field at fault. */
@@ -127,13 +125,12 @@ shim_h_post_event(ShimRequest *req)
 	ShimConn   *conn;
 	PGresult   *res;
 	ShimDbError err;
-	const char *params[1];
 	enum MHD_Result ret;
 
 	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENT)))
 		return MHD_YES;
-	params[0] = req->body.data;
-	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, 1, params, &err);
+	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, req->stmt->nparams,
+					   req->args, &err);
 	shim_pool_release(req->shim->pool, conn);
 	if (res == NULL)
 		return PostEventFailed(req, &err);
@@ -143,9 +140,33 @@ shim_h_post_event(ShimRequest *req)
 }
 
 /*
+ * Calls count on each item of list, a comma-separated list from the
+ * statement (NULL: none).
+ */
+static void
+CountEach(const char *list, void (*count) (const char *item))
+{
+	char		item[64];
+
+	while (list && *list)
+	{
+		size_t		n = strcspn(list, ",");
+
+		snprintf(item, sizeof(item), "%.*s", (int) n, list);
+		count(item);
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+}
+
+
+/*
  * POST /api/events: 201 when every item was stored; otherwise 207 with the
  * extension's per-item results (stored, duplicate or rejected with the
  * field and rule).  An error about the batch as a whole is a problem reply.
+ * The statement also says what the metrics count (router.c): the stored
+ * items' actions, the duplicates, the rejected items' fields.
  */
 enum MHD_Result
 shim_h_post_events(ShimRequest *req)
@@ -153,17 +174,15 @@ shim_h_post_events(ShimRequest *req)
 	ShimConn   *conn;
 	PGresult   *res;
 	ShimDbError err;
-	const char *params[1];
-	const char *body;
-	int			status = 201;
-	json_t	   *doc,
-			   *items;
+	int			duplicates;
+	const char *rejected;
 	enum MHD_Result ret;
+	int			i;
 
 	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENTS)))
 		return MHD_YES;
-	params[0] = req->body.data;
-	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENTS, 1, params, &err);
+	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENTS, req->stmt->nparams,
+					   req->args, &err);
 	shim_pool_release(req->shim->pool, conn);
 	if (res == NULL)
 	{
@@ -171,115 +190,35 @@ shim_h_post_events(ShimRequest *req)
 		CountRejected(&err);
 		return shim_problem_db(req, SHIM_Q_RECORD_EVENTS, &err);
 	}
-	body = PQgetvalue(res, 0, 0);
-	doc = json_loads(body, 0, NULL);
-	items = json_loads(req->body.data, 0, NULL);
-	if (doc)
-	{
-		json_t	   *results = json_object_get(doc, "results");
-		size_t		i;
-		json_t	   *r;
-
-		if (json_integer_value(json_object_get(doc, "duplicates")) != 0 ||
-			json_integer_value(json_object_get(doc, "rejected")) != 0)
-			status = 207;
-		json_array_foreach(results, i, r)
-		{
-			const char *st = json_string_value(json_object_get(r, "status"));
-			json_int_t	idx = json_integer_value(json_object_get(r, "index"));
-
-			if (st == NULL)
-				continue;
-			if (strcmp(st, "stored") == 0)
-				shim_metrics_ingested(json_string_value(
-														json_object_get(json_array_get(items, idx), "action")));
-			else if (strcmp(st, "duplicate") == 0)
-				shim_metrics_duplicate();
-			else
-			{
-				json_t	   *e = json_object_get(r, "error");
-				const char *state = json_string_value(json_object_get(e, "sqlstate"));
-				const char *field = json_string_value(json_object_get(e, "field"));
-
-				if (state && strcmp(state, "42703") == 0)
-					shim_metrics_rejected("unknown_field");
-				else
-					shim_metrics_rejected(field ? field : "other");
-			}
-		}
-		json_decref(doc);
-	}
-	json_decref(items);
-	ret = shim_reply_json(req, status, body, NULL);
+	CountEach(PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
+			  shim_metrics_ingested);
+	duplicates = atoi(PQgetvalue(res, 0, 2));
+	for (i = 0; i < duplicates; i++)
+		shim_metrics_duplicate();
+	rejected = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+	CountEach(rejected, shim_metrics_rejected);
+	ret = shim_reply_json(req, duplicates > 0 || rejected ? 207 : 201,
+						  PQgetvalue(res, 0, 0), NULL);
 	PQclear(res);
 	return ret;
 }
 
-typedef struct QueryArgs
-{
-	json_t	   *obj;
-	ShimBuf		link;			/* the query string minus cursor/offset */
-} QueryArgs;
-
+/* Appends a query parameter to a page's Link, unless it pages. */
 static enum MHD_Result
-CollectArg(void *cls, enum MHD_ValueKind kind, const char *key,
-		   const char *value)
+LinkArg(void *cls, enum MHD_ValueKind kind, const char *key,
+		const char *value)
 {
-	QueryArgs  *qa = cls;
+	ShimBuf    *link = cls;
 
 	(void) kind;
-	json_object_set_new(qa->obj, key, json_string(value ? value : ""));
 	if (strcmp(key, "cursor") != 0 && strcmp(key, "offset") != 0)
 	{
-		shim_buf_puts(&qa->link, qa->link.len ? "&" : "?");
-		shim_buf_urlencode(&qa->link, key);
-		shim_buf_puts(&qa->link, "=");
-		shim_buf_urlencode(&qa->link, value ? value : "");
+		shim_buf_puts(link, link->len ? "&" : "?");
+		shim_buf_urlencode(link, key);
+		shim_buf_puts(link, "=");
+		shim_buf_urlencode(link, value ? value : "");
 	}
 	return MHD_YES;
-}
-
-/*
- * shim_query_json turns the query string into the JSON object the extension's
- * functions take: every key as received, every value as a string.
- */
-char *
-shim_query_json(ShimRequest *req, ShimBuf *link, const char *id_key)
-{
-	QueryArgs	qa;
-	char	   *s;
-
-	qa.obj = shim_json_object();
-	shim_buf_init(&qa.link);
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, CollectArg,
-							  &qa);
-	if (req->stream_export)
-	{
-		/* an export is every match: paging parameters do not apply */
-		json_object_del(qa.obj, "limit");
-		json_object_del(qa.obj, "cursor");
-		json_object_del(qa.obj, "offset");
-	}
-	if (id_key)
-		json_object_set_new(qa.obj, id_key, json_string(req->id));
-	s = json_dumps(qa.obj, JSON_COMPACT);
-	json_decref(qa.obj);
-	if (link)
-		*link = qa.link;
-	else
-		shim_buf_free(&qa.link);
-	return s;
-}
-
-/*
- * shim_export_params: the parameters of an export, every match (paging
- * parameters do not apply).
- */
-char *
-shim_export_params(ShimRequest *req)
-{
-	req->stream_export = true;
-	return shim_query_json(req, NULL, NULL);
 }
 
 /* Which export format the Accept header asks for, if any. */
@@ -307,11 +246,13 @@ shim_export_format(ShimRequest *req, const char **content_type)
 
 /*
  * Replies with a page: search_events' body, and while more remain a Link
- * to the next page (link: the query string without cursor and offset).
+ * to the next page: the query string without cursor and offset, then the
+ * next cursor.
  */
 static enum MHD_Result
-PageReply(ShimRequest *req, const PGresult *res, const ShimBuf *link)
+PageReply(ShimRequest *req, const PGresult *res)
 {
+	ShimBuf		query;
 	ShimBuf		h;
 	ShimHeader	hdr[] = {{"Link", NULL}, {NULL, NULL}};
 	enum MHD_Result ret;
@@ -320,32 +261,18 @@ PageReply(ShimRequest *req, const PGresult *res, const ShimBuf *link)
 		return shim_reply_json(req, 200, "[]", NULL);
 	if (PQgetisnull(res, 0, 1))
 		return shim_reply_json(req, 200, PQgetvalue(res, 0, 0), NULL);
+	shim_buf_init(&query);
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, LinkArg,
+							  &query);
+	shim_buf_puts(&query, query.len ? "&cursor=" : "?cursor=");
+	shim_buf_urlencode(&query, PQgetvalue(res, 0, 1));
 	shim_buf_init(&h);
-	shim_buf_printf(&h, "<%s%s%scursor=", req->path,
-					link->len ? link->data : "", link->len ? "&" : "?");
-	shim_buf_urlencode(&h, PQgetvalue(res, 0, 1));
-	shim_buf_puts(&h, ">; rel=\"next\"");
+	shim_buf_printf(&h, "<%s%s>; rel=\"next\"", req->path, query.data);
+	shim_buf_free(&query);
 	hdr[0].value = h.data;
 	ret = shim_reply_json(req, 200, PQgetvalue(res, 0, 0), hdr);
 	shim_buf_free(&h);
 	return ret;
-}
-
-/*
- * shim_get_events_prepare readies a GET /api/events page for async.c: its
- * parameters go in the request's body buffer (a GET has no body), as the
- * statement's one parameter, and the query string for the Link is kept.
- */
-bool
-shim_get_events_prepare(ShimRequest *req)
-{
-	char	   *json;
-
-	json = shim_query_json(req, &req->page_link, NULL);
-	shim_buf_free(&req->body);
-	shim_buf_puts(&req->body, json);
-	free(json);
-	return true;
 }
 
 /* The completion of a GET /api/events page sent from an HTTP thread. */
@@ -357,7 +284,7 @@ shim_get_events_done(ShimRequest *req, PGresult *res, const ShimDbError *err)
 		(void) shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, err);
 		return;
 	}
-	(void) PageReply(req, res, &req->page_link);
+	(void) PageReply(req, res);
 	PQclear(res);
 }
 
@@ -374,26 +301,17 @@ shim_h_get_events(ShimRequest *req)
 	ShimConn   *conn;
 	PGresult   *res;
 	ShimDbError err;
-	const char *params[1];
-	ShimBuf		link;
-	char	   *json;
 	enum MHD_Result ret;
 
 	if (!(conn = shim_req_conn(req, SHIM_Q_SEARCH_EVENTS)))
 		return MHD_YES;
-	json = shim_query_json(req, &link, NULL);
-	params[0] = json;
-	res = shim_db_exec(conn, SHIM_Q_SEARCH_EVENTS, 1, params, &err);
+	res = shim_db_exec(conn, SHIM_Q_SEARCH_EVENTS, req->stmt->nparams,
+					   req->args, &err);
 	shim_pool_release(req->shim->pool, conn);
-	free(json);
 	if (res == NULL)
-		ret = shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, &err);
-	else
-	{
-		ret = PageReply(req, res, &link);
-		PQclear(res);
-	}
-	shim_buf_free(&link);
+		return shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, &err);
+	ret = PageReply(req, res);
+	PQclear(res);
 	return ret;
 }
 

@@ -21,17 +21,12 @@ extern void shim_post_event_done(ShimRequest *req, PGresult *res,
 								 const ShimDbError *err);
 extern enum MHD_Result shim_h_post_events(ShimRequest *req);
 extern enum MHD_Result shim_h_get_events(ShimRequest *req);
-extern bool shim_get_events_prepare(ShimRequest *req);
 extern void shim_get_events_done(ShimRequest *req, PGresult *res,
 								 const ShimDbError *err);
 
-/*
- * The export of GET /api/events: the format the Accept header asks for
- * (NULL: a page), and the statement's parameters (malloc'd JSON).
- */
+/* The export format the Accept header asks for; NULL: a page. */
 extern const char *shim_export_format(ShimRequest *req,
 									  const char **content_type);
-extern char *shim_export_params(ShimRequest *req);
 
 /* counts.c */
 extern enum MHD_Result shim_h_user_counts(ShimRequest *req);
@@ -46,14 +41,6 @@ extern enum MHD_Result shim_h_metrics(ShimRequest *req);
 
 /* static.c */
 extern enum MHD_Result shim_h_static(ShimRequest *req);
-
-/*
- * The query string as the JSON object the extension's functions take
- * (malloc'd), every value a string, plus id_key: the path's {id}; link, if
- * given, gets the query string without cursor and offset.
- */
-extern char *shim_query_json(ShimRequest *req, ShimBuf *link,
-							 const char *id_key);
 
 /* Waits for a pooled connection; replies 503 itself when there is none. */
 extern ShimConn *shim_req_conn(ShimRequest *req, ShimQuery q);

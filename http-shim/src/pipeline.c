@@ -104,9 +104,10 @@ shim_flight_transmit(Flight *f, bool together)
 	}
 	for (i = 0; ok && i < f->n; i++)
 	{
-		const char *param = f->items[i]->body.data;
+		ShimRequest *req = f->items[i];
 
-		ok &= PQsendQueryPrepared(pg, name, 1, &param, NULL, NULL, 0);
+		ok &= PQsendQueryPrepared(pg, name, req->stmt->nparams, req->args,
+								  NULL, NULL, 0);
 		AddStep(f, STEP_ITEM, i);
 		if (!f->together)
 		{

@@ -81,11 +81,10 @@ struct ShimRequest
 	ShimRequest *next_job;		/* in the job queue, or async.c's */
 	ShimHandler handler;		/* what a job thread runs */
 	ShimAsyncDone adone;		/* replies to a statement sent in async.c */
-	bool		stream_export;
-	ShimBuf		body;			/* the request's body (routes that take one);
-								 * for a GET page: its parameters' JSON */
+	const ShimStatement *stmt;	/* what the request runs, and its */
+	const char *args[SHIM_MAX_ARGS];	/* parameters (dispatch.c) */
+	ShimBuf		body;			/* the request's body (routes that take one) */
 	size_t		body_cap;		/* most bytes the body may take */
-	ShimBuf		page_link;		/* a GET page's query string, for the Link */
 };
 
 #endif							/* SHIM_REQUEST_H */

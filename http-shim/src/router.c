@@ -30,10 +30,10 @@ static const ShimParam search_params[] = {
 	Q("to", true, "string", "date-time", "recorded before (RFC 3339)"),
 	Q("limit", false, "integer", NULL, "page size, 1..1000, default 100"),
 	Q("cursor", false, "string", NULL, "from the Link header of the previous page"),
-	Q("offset", false, "integer", NULL, "legacy paging, without cursor"),
 	Q("action", false, "string", NULL, "one action or several joined by commas"),
 	Q("action_from", false, "string", "date-time", "user action at or after"),
 	Q("action_to", false, "string", "date-time", "user action before"),
+	Q("offset", false, "integer", NULL, "legacy paging, without cursor"),
 	{NULL}
 };
 
@@ -129,7 +129,7 @@ const ShimRoute shim_routes[] = {
 		.stmt = {SHIM_Q_RECORD_EVENT, "record_event",
 			"SELECT r::pg_catalog.text, r OPERATOR(pg_catalog.->>) 'status', "
 			"r OPERATOR(pg_catalog.->>) 'action' "
-		"FROM user_activity.record_event($1::pg_catalog.jsonb) AS r", 1},
+		"FROM user_activity.record_event($1::pg_catalog.jsonb) AS r", 1, {"@body"}},
 		.operation_id = "recordEvent",.summary = "Record one event",
 		.body_schema = "EventInput",.replies = record_event_replies,
 		.problems = input_problems
@@ -137,8 +137,27 @@ const ShimRoute shim_routes[] = {
 	{
 		.method = "POST",.path = "/api/events",.auth = SHIM_AUTH_WRITE,
 		.run = SHIM_RUN_JOB,.handler = shim_h_post_events,
+		/*
+		 * The reply, and what the metrics count: the stored events'
+		 * actions, the duplicates and the rejected items' fields, from
+		 * the items and their results, the body parsed once.
+		 */
 		.stmt = {SHIM_Q_RECORD_EVENTS, "record_events",
-		"SELECT user_activity.record_events($1::pg_catalog.jsonb)::pg_catalog.text", 1},
+			"WITH i AS (SELECT $1::pg_catalog.jsonb AS items), "
+			"r AS (SELECT user_activity.record_events(i.items) AS r, i.items FROM i), "
+			"e AS (SELECT r.items, x FROM r, "
+			"pg_catalog.jsonb_array_elements(r.r OPERATOR(pg_catalog.->) 'results') AS x) "
+			"SELECT r.r::pg_catalog.text, "
+			"(SELECT pg_catalog.string_agg((e.items OPERATOR(pg_catalog.->) "
+			"(e.x OPERATOR(pg_catalog.->>) 'index')::pg_catalog.int4) "
+			"OPERATOR(pg_catalog.->>) 'action', ',') FROM e "
+			"WHERE e.x OPERATOR(pg_catalog.->>) 'status' OPERATOR(pg_catalog.=) 'stored'), "
+			"r.r OPERATOR(pg_catalog.->>) 'duplicates', "
+			"(SELECT pg_catalog.string_agg(CASE WHEN e.x OPERATOR(pg_catalog.#>>) '{error,sqlstate}' "
+			"OPERATOR(pg_catalog.=) '42703' THEN 'unknown_field' ELSE "
+			"COALESCE(e.x OPERATOR(pg_catalog.#>>) '{error,field}', 'other') END, ',') FROM e "
+			"WHERE e.x OPERATOR(pg_catalog.->>) 'status' OPERATOR(pg_catalog.=) 'rejected') "
+		"FROM r", 1, {"@body"}},
 		.operation_id = "recordEvents",.summary = "Record a batch of events",
 		.body_schema = "[]EventInput",.replies = record_events_replies,
 		.problems = input_problems
@@ -146,12 +165,24 @@ const ShimRoute shim_routes[] = {
 	{
 		.method = "GET",.path = "/api/events",.auth = SHIM_AUTH_READ,
 		.run = SHIM_RUN_PIPELINE,.handler = shim_h_get_events,
-		.prepare = shim_get_events_prepare,.done = shim_get_events_done,
+		.done = shim_get_events_done,
 		.stmt = {SHIM_Q_SEARCH_EVENTS, "search_events",
-		"SELECT body, next_cursor FROM user_activity.search_events($1::pg_catalog.jsonb)", 1},
+			"SELECT body, next_cursor FROM user_activity.search_events("
+			"$1::pg_catalog.text, $2::pg_catalog.text, $3::pg_catalog.text, "
+			"$4::pg_catalog.text, $5::pg_catalog.text, $6::pg_catalog.text, "
+			"$7::pg_catalog.text, $8::pg_catalog.text, $9::pg_catalog.text)", 9,
+			{"user_id", "from", "to", "limit", "cursor", "action", "action_from",
+		"action_to", "offset"}},
+		/* every match: paging parameters do not apply */
 		.stream = {SHIM_Q_EXPORT_EVENTS, "export_events",
-		"SELECT user_activity.export_events($1::pg_catalog.jsonb, $2::pg_catalog.text)", 2},
+			"SELECT user_activity.export_events("
+			"$1::pg_catalog.text, $2::pg_catalog.text, $3::pg_catalog.text, "
+			"$4::pg_catalog.text, $5::pg_catalog.text, $6::pg_catalog.text, "
+			"$7::pg_catalog.text)", 7,
+			{"user_id", "from", "to", "action", "action_from", "action_to",
+		"@format"}},
 		.export_format = shim_export_format,
+		.strict_query = true,
 		.operation_id = "searchEvents",
 		.summary = "Find a user's events by recorded time, or export them all",
 		.params = search_params,.replies = search_replies,
@@ -161,7 +192,9 @@ const ShimRoute shim_routes[] = {
 		.method = "GET",.path = "/api/users/{id}/counts",.auth = SHIM_AUTH_READ,
 		.run = SHIM_RUN_JOB,.handler = shim_h_user_counts,
 		.stmt = {SHIM_Q_USER_COUNTS, "user_counts",
-		"SELECT user_activity.user_counts_json($1::pg_catalog.jsonb)", 1},
+			"SELECT user_activity.user_counts_json($1::pg_catalog.text, "
+		"$2::pg_catalog.text, $3::pg_catalog.text)", 3, {"id", "from", "to"}},
+		.strict_query = true,
 		.operation_id = "userCounts",
 		.summary = "A user's counted activity per period",
 		.params = user_counts_params,.replies = user_counts_replies,
@@ -172,7 +205,7 @@ const ShimRoute shim_routes[] = {
 		.auth = SHIM_AUTH_ADMIN,.run = SHIM_RUN_JOB,
 		.handler = shim_h_delete_user,
 		.stmt = {SHIM_Q_DELETE_USER, "delete_user_events",
-		"SELECT user_activity.delete_user_events($1::pg_catalog.int8)::pg_catalog.text", 1},
+		"SELECT user_activity.delete_user_events($1::pg_catalog.int8)::pg_catalog.text", 1, {"id"}},
 		.operation_id = "deleteUserEvents",
 		.summary = "Erase a user's events and counts",
 		.params = user_path,.replies = erasure_replies,
@@ -182,7 +215,9 @@ const ShimRoute shim_routes[] = {
 		.method = "GET",.path = "/api/counts/top",.auth = SHIM_AUTH_READ,
 		.run = SHIM_RUN_JOB,.handler = shim_h_top_users,
 		.stmt = {SHIM_Q_TOP_USERS, "top_users",
-		"SELECT user_activity.top_users_json($1::pg_catalog.jsonb)", 1},
+			"SELECT user_activity.top_users_json($1::pg_catalog.text, "
+		"$2::pg_catalog.text, $3::pg_catalog.text)", 3, {"from", "to", "limit"}},
+		.strict_query = true,
 		.operation_id = "topUsers",
 		.summary = "The most active users over a time range",
 		.params = top_users_params,.replies = top_users_replies,
@@ -193,6 +228,7 @@ const ShimRoute shim_routes[] = {
 		.run = SHIM_RUN_JOB,.handler = shim_h_counting_status,
 		.stmt = {SHIM_Q_COUNTING_STATUS, "counting_status",
 		"SELECT user_activity.counting_status_json()", 0},
+		.strict_query = true,
 		.operation_id = "countingStatus",
 		.summary = "How fresh the counts are: the last run, the position, the pg_cron job",
 		.replies = counting_status_replies,.problems = read_problems

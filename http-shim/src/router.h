@@ -68,8 +68,7 @@ typedef struct ShimRoute
 	ShimRun		run;
 	ShimHandler handler;		/* runs it on the HTTP or a job thread */
 
-	/* RUN_PIPELINE and RUN_GROUP: readies and answers a statement sent */
-	bool		(*prepare) (ShimRequest *req);
+	/* RUN_PIPELINE and RUN_GROUP: answers a statement sent */
 	ShimAsyncDone done;
 
 	ShimStatement stmt;			/* nparams 0 and no sql: none */
@@ -80,6 +79,9 @@ typedef struct ShimRoute
 	 */
 	ShimStatement stream;
 	const char *(*export_format) (ShimRequest *req, const char **content_type);
+
+	/* a query parameter not in params is refused (400, 42703) */
+	bool		strict_query;
 
 	/* the OpenAPI operation */
 	const char *operation_id;

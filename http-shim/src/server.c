@@ -249,7 +249,6 @@ Completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 	if (req->pending)
 		MHD_destroy_response(req->pending);
 	shim_buf_free(&req->body);
-	shim_buf_free(&req->page_link);
 	free(req);
 	*con_cls = NULL;
 	shim_metrics_in_flight(-1);

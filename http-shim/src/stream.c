@@ -380,8 +380,6 @@ shim_exec_export(ShimRequest *req)
 	const char *format = shim_export_format(req, &content_type);
 	ShimConn   *conn;
 	ShimDbError err;
-	const char *params[2];
-	char	   *json = shim_export_params(req);
 	PGresult   *first;
 	struct MHD_Response *resp;
 	double		start = shim_now();
@@ -396,7 +394,6 @@ shim_exec_export(ShimRequest *req)
 		static const ShimHeader retry[] = {{"Retry-After", "5"}, {NULL, NULL}};
 		char		detail[256];
 
-		free(json);
 		shim_metrics_export_refused();
 		snprintf(detail, sizeof(detail),
 				 "At most %d exports stream at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports), so that other requests keep the rest of the database connections; try again later.",
@@ -406,20 +403,16 @@ shim_exec_export(ShimRequest *req)
 	}
 	if (!(conn = shim_req_conn(req, SHIM_Q_EXPORT_EVENTS)))
 	{
-		free(json);
 		ExportEnd(req->shim);
 		return MHD_YES;
 	}
-	params[0] = json;
-	params[1] = format;
-	if (!shim_db_send(conn, SHIM_Q_EXPORT_EVENTS, 2, params, &err))
+	if (!shim_db_send(conn, SHIM_Q_EXPORT_EVENTS, req->stmt->nparams,
+					  req->args, &err))
 	{
-		free(json);
 		shim_pool_release(req->shim->pool, conn);
 		ExportEnd(req->shim);
 		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
 	}
-	free(json);
 
 	/* the first result tells a rejected query from a stream of rows */
 	first = PQgetResult(conn->pg);
@@ -450,4 +443,3 @@ shim_exec_export(ShimRequest *req)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	return shim_reply_response(req, 200, resp);
 }
-

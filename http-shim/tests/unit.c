@@ -436,6 +436,7 @@ TestMetrics(void)
 /* ---- OpenAPI ---- */
 
 static void TestOperations(json_t *paths);
+static void TestStatementArgs(void);
 
 static void
 TestOpenapi(void)
@@ -612,6 +613,55 @@ TestStatements(void)
 			ok = false;
 	}
 	Check(ok, "every prepared statement is written in the route table");
+	TestStatementArgs();
+}
+
+/*
+ * Each statement's parameters are named once each, and each name is a
+ * parameter of its route (the body only where the route takes one), so
+ * that every parameter reaches the SQL call as it came.
+ */
+static void
+TestStatementArgs(void)
+{
+	bool		ok = true;
+	int			i;
+
+	for (i = 0; i < shim_route_count; i++)
+	{
+		const ShimRoute *r = &shim_routes[i];
+		const ShimStatement *st[2] = {&r->stmt, &r->stream};
+		int			k;
+
+		for (k = 0; k < 2; k++)
+		{
+			int			a;
+
+			if (st[k]->sql == NULL)
+				continue;
+			for (a = 0; a < st[k]->nparams; a++)
+			{
+				const char *name = st[k]->args[a];
+				const ShimParam *p;
+				bool		found = false;
+
+				if (name == NULL)
+					ok = false;
+				else if (strcmp(name, "@body") == 0)
+					found = shim_route_has_body(r);
+				else if (strcmp(name, "@format") == 0)
+					found = k == 1;
+				else
+					for (p = r->params; p && p->name; p++)
+						found = found || strcmp(p->name, name) == 0;
+				if (!found)
+					ok = false;
+			}
+			if (st[k]->nparams < SHIM_MAX_ARGS && st[k]->args[st[k]->nparams])
+				ok = false;
+		}
+	}
+	Check(ok, "every statement parameter is one of its route's, the body or the format");
 }
 
 static void
