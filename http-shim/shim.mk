@@ -25,7 +25,7 @@ $(SHIM_DIR)/tests/unit.o $(SHIM_DIR)/tests/const_eq_bench.o: \
 
 $(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
 $(SHIM_DIR)/tests/const_eq_bench.o: \
-	$(SHIM_DIR)/include/shim.h $(SHIM_DIR)/src/internal.h
+	$(SHIM_DIR)/include/shim.h $(wildcard $(SHIM_DIR)/src/*.h)
 $(SHIM_WORKER_OBJ): $(SHIM_DIR)/include/shim.h
 
 all: $(HTTP_SHLIB) $(SHIM_BIN)

@@ -116,6 +116,8 @@ extern void UaParseSearchParams(Jsonb *params, bool for_export,
 								SearchParams *sp);
 extern Jsonb *UaParseMetadataFilter(const char *s, int len, const char *field);
 extern void UaCheckMetadataFilter(Jsonb *filter, const char *field);
+extern void UaParseSearchArgs(FunctionCallInfo fcinfo, bool for_export,
+							  SearchParams *sp);
 
 /* search_spans.c */
 extern Oid	ua_search_types[SEARCH_NARGS + 2];

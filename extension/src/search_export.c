@@ -21,6 +21,9 @@
 #endif
 
 PG_FUNCTION_INFO_V1(user_activity_export_events);
+PG_FUNCTION_INFO_V1(user_activity_export_events_args);
+
+static Datum ExportEvents(FunctionCallInfo fcinfo, bool text_args);
 
 /* State of an export between calls. */
 typedef struct ExportState
@@ -91,6 +94,24 @@ ExportShutdown(Datum arg)
 Datum
 user_activity_export_events(PG_FUNCTION_ARGS)
 {
+	return ExportEvents(fcinfo, false);
+}
+
+/*
+ * user_activity_export_events_args is export_events() from version 1.5:
+ * the same lines, each parameter a text argument as the REST layer
+ * received it (NULL when absent), the format last.
+ */
+Datum
+user_activity_export_events_args(PG_FUNCTION_ARGS)
+{
+	return ExportEvents(fcinfo, true);
+}
+
+/* ExportEvents is both: text_args says which arguments it takes. */
+static Datum
+ExportEvents(FunctionCallInfo fcinfo, bool text_args)
+{
 	FuncCallContext *funcctx;
 	ExportState *st;
 
@@ -98,22 +119,26 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 	{
 		SearchParams sp;
 		char	   *format;
+		int			format_arg = text_args ? 7 : 1;
 		MemoryContext old;
 
-		if (PG_ARGISNULL(0))
+		if (!text_args && PG_ARGISNULL(0))
 			UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, NULL,
 						 pstrdup("search parameters must not be null"),
 						 pstrdup("The parameters are a JSON object with the keys " EXPORT_KEYS_TEXT "."));
-		if (PG_ARGISNULL(1))
+		if (PG_ARGISNULL(format_arg))
 			UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, "format",
 						 pstrdup("missing required argument \"format\""),
 						 pstrdup("Argument \"format\" must be ndjson or csv."));
-		format = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		format = text_to_cstring(PG_GETARG_TEXT_PP(format_arg));
 		if (strcmp(format, "ndjson") != 0 && strcmp(format, "csv") != 0)
 			UaThrowParam(ERRCODE_INVALID_PARAMETER_VALUE, "format",
 						 psprintf("invalid export format \"%s\"", UaQuoteValue(format, strlen(format))),
 						 pstrdup("Argument \"format\" must be ndjson or csv."));
-		UaParseSearchParams(PG_GETARG_JSONB_P(0), true, &sp);
+		if (text_args)
+			UaParseSearchArgs(fcinfo, true, &sp);
+		else
+			UaParseSearchParams(PG_GETARG_JSONB_P(0), true, &sp);
 
 		funcctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);

@@ -14,6 +14,9 @@
 #include "ua_search.h"
 
 PG_FUNCTION_INFO_V1(user_activity_search_events);
+PG_FUNCTION_INFO_V1(user_activity_search_events_args);
+
+static Datum SearchPage(FunctionCallInfo fcinfo, const SearchParams *params);
 
 static SPIPlanPtr offset_plan = NULL;
 
@@ -113,6 +116,34 @@ Datum
 user_activity_search_events(PG_FUNCTION_ARGS)
 {
 	SearchParams sp;
+
+	if (PG_ARGISNULL(0))
+		UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, NULL,
+					 pstrdup("search parameters must not be null"),
+					 pstrdup("The parameters are a JSON object with the keys " SEARCH_KEYS_TEXT "."));
+	UaParseSearchParams(PG_GETARG_JSONB_P(0), false, &sp);
+	return SearchPage(fcinfo, &sp);
+}
+
+/*
+ * user_activity_search_events_args is search_events() from version 1.5:
+ * the same page, each parameter a text argument as the REST layer received
+ * it (NULL when absent).
+ */
+Datum
+user_activity_search_events_args(PG_FUNCTION_ARGS)
+{
+	SearchParams sp;
+
+	UaParseSearchArgs(fcinfo, false, &sp);
+	return SearchPage(fcinfo, &sp);
+}
+
+/* SearchPage reads the page that sp asks for: see search_events. */
+static Datum
+SearchPage(FunctionCallInfo fcinfo, const SearchParams *params)
+{
+	SearchParams sp = *params;
 	Datum		values[SEARCH_NARGS + 2];
 	char		nulls[SEARCH_NARGS + 2];
 	StringInfoData body;
@@ -122,11 +153,6 @@ user_activity_search_events(PG_FUNCTION_ARGS)
 	Datum		out[2];
 	bool		outnulls[2] = {false, false};
 
-	if (PG_ARGISNULL(0))
-		UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, NULL,
-					 pstrdup("search parameters must not be null"),
-					 pstrdup("The parameters are a JSON object with the keys " SEARCH_KEYS_TEXT "."));
-	UaParseSearchParams(PG_GETARG_JSONB_P(0), false, &sp);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "search_events must return a record");
 	tupdesc = BlessTupleDesc(tupdesc);

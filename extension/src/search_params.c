@@ -2,8 +2,9 @@
  *
  * search_params.c
  *	  The parameters of search_events() and export_events(): the query
- *	  string as the REST layer received it, checked and converted to a
- *	  SearchParams, every error naming its parameter.
+ *	  string as the REST layer received it, as a JSON object (up to 1.4)
+ *	  or one text argument per parameter (from 1.5), checked and converted
+ *	  to a SearchParams, every error naming its parameter.
  *
  *-------------------------------------------------------------------------
  */
@@ -78,6 +79,7 @@ ParamText(const JsonbValue *v, const char *key)
 }
 
 static void ThrowNotInteger(const char *s, const char *key) pg_attribute_noreturn();
+static void CheckSearchValues(char **values, SearchParams *sp);
 
 /* ThrowNotInteger reports a parameter that is not a plain decimal integer. */
 static void
@@ -233,7 +235,43 @@ UaParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 		}
 		values[i] = ParamText(&val, search_keys[i]);
 	}
+	CheckSearchValues(values, sp);
+}
 
+/*
+ * UaParseSearchArgs validates the text arguments of search_events() or
+ * export_events() from version 1.5: each parameter of the query string an
+ * argument of its own, as received (NULL when absent), in the order of
+ * search_keys; the export's leave out limit, cursor and offset.
+ */
+void
+UaParseSearchArgs(FunctionCallInfo fcinfo, bool for_export, SearchParams *sp)
+{
+	static const int export_keys[] = {
+		P_USER_ID, P_FROM, P_TO, P_ACTION, P_ACTION_FROM, P_ACTION_TO,
+		P_METADATA
+	};
+	char	   *values[P_NUM] = {NULL};
+	int			nargs = for_export ? lengthof(export_keys) : P_NUM;
+
+	memset(sp, 0, sizeof(*sp));
+	for (int i = 0; i < nargs; i++)
+	{
+		int			k = for_export ? export_keys[i] : i;
+
+		if (!PG_ARGISNULL(i))
+			values[k] = text_to_cstring(PG_GETARG_TEXT_PP(i));
+	}
+	CheckSearchValues(values, sp);
+}
+
+/*
+ * CheckSearchValues checks the parameters' values (NULL: absent) and fills
+ * sp, every error naming its parameter.
+ */
+static void
+CheckSearchValues(char **values, SearchParams *sp)
+{
 	for (int i = P_USER_ID; i <= P_TO; i++)
 		if (values[i] == NULL)
 			UaThrowParam(ERRCODE_NOT_NULL_VIOLATION, search_keys[i],

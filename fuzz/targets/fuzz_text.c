@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "reply.h"
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * async.c
- *	  Statements sent from the HTTP threads and awaited by one thread, and
- *	  group commit of POST /api/event.
+ *	  The executor thread: statements sent from the HTTP threads without
+ *	  blocking and awaited here, group commit of POST /api/event, and the
+ *	  rows of every export (stream.c).
  *
- *	  The job threads of server.c cost a request two more thread wakeups
+ *	  The job threads (jobs.c) cost a request two more thread wakeups
  *	  than calling the database directly does: the HTTP thread wakes a job
  *	  thread, which sends the statement, sleeps until the result is back,
  *	  and then wakes the HTTP thread to send the reply.  On a machine whose
@@ -22,7 +23,7 @@
  *	  One pooled connection writes events at a time; a request that comes
  *	  while it does waits in a queue, and the connection, when its
  *	  transaction is done, takes what queued meanwhile (up to group_max
- *	  events) as its next group and sends it as one pipeline:
+ *	  events) as its next group and sends it as one pipeline (pipeline.c):
  *
  *		  BEGIN; record_event($1); ... record_event($n); COMMIT; Sync
  *
@@ -60,52 +61,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "pipeline.h"
 
 #define MAX_EVENTS	64
 
 /* The most groups written at a time: a full group waiting starts another. */
 #define MAX_GROUPS	4
-
-/* What a pipeline sends, in order; its results come back in that order. */
-typedef enum StepKind
-{
-	STEP_BEGIN,
-	STEP_ITEM,					/* the statement of one request */
-	STEP_COMMIT,
-	STEP_ROLLBACK,
-	STEP_SYNC					/* ends an implicit transaction */
-} StepKind;
-
-/* A sync point's "item": the whole group's transaction, or the rollback */
-#define SYNC_GROUP		(-1)
-#define SYNC_ROLLBACK	(-2)
-
-typedef struct Step
-{
-	StepKind	kind;
-	int			item;			/* ITEM: its request; SYNC: see above */
-} Step;
-
-/* A pipeline in flight on one connection, for one or more requests. */
-typedef struct Flight
-{
-	ShimConn   *conn;
-	ShimQuery	q;
-	bool		grouped;		/* counted in groups; takes the queue when done */
-	bool		together;		/* every item in one transaction */
-	bool		failed;			/* a statement of that transaction failed */
-	bool		broken;			/* the connection was lost */
-	bool		sync_error;		/* the sync point being read reported one */
-	int			n;
-	ShimRequest **items;
-	PGresult  **res;			/* each item's result */
-	bool	   *committed;		/* each item's transaction committed */
-	Step	   *steps;
-	int			nsteps;
-	int			pos;			/* the step whose results are being read */
-	double		start;
-} Flight;
 
 struct ShimAsync
 {
@@ -113,6 +74,7 @@ struct ShimAsync
 	ShimPool   *pool;
 	int			epfd;
 	int			stopfd;			/* an eventfd: written to stop the thread */
+	int			kickfd;			/* an eventfd: written when kicked has some */
 	pthread_t	thread;
 	bool		running;
 	int			group_max;		/* 1: no group commit */
@@ -123,239 +85,26 @@ struct ShimAsync
 	ShimRequest *tail;
 	int			queued;			/* requests in that queue */
 	int			groups;			/* connections writing groups now */
+
+	/* streams to look at without an event of their socket, under kick_mu */
+	pthread_mutex_t kick_mu;
+	ShimWaiter *kicked;
 };
+
+/* epoll's data of the two eventfds */
+static ShimWaiter stop_waiter;
+static ShimWaiter kick_waiter;
 
 static void Collect(ShimAsync *a, Flight *f);
 
-static Flight *
-NewFlight(ShimConn *conn, ShimQuery q, bool grouped, ShimRequest **items,
-		  int n)
-{
-	Flight	   *f = calloc(1, sizeof(Flight));
-
-	f->conn = conn;
-	f->q = q;
-	f->grouped = grouped;
-	f->n = n;
-	f->items = malloc(n * sizeof(ShimRequest *));
-	memcpy(f->items, items, n * sizeof(ShimRequest *));
-	f->res = calloc(n, sizeof(PGresult *));
-	f->committed = calloc(n, sizeof(bool));
-	/* room for the longest pipeline: ROLLBACK and Sync, then the items */
-	f->steps = malloc((2 * n + 5) * sizeof(Step));
-	return f;
-}
-
-static void
-FreeFlight(Flight *f)
-{
-	int			i;
-
-	for (i = 0; i < f->n; i++)
-		PQclear(f->res[i]);
-	free(f->items);
-	free(f->res);
-	free(f->committed);
-	free(f->steps);
-	free(f);
-}
-
-static void
-AddStep(Flight *f, StepKind kind, int item)
-{
-	f->steps[f->nsteps].kind = kind;
-	f->steps[f->nsteps].item = item;
-	f->nsteps++;
-}
-
-/*
- * Transmit sends f's items as one pipeline: all in one transaction when
- * together (a single item needs no BEGIN and COMMIT: its Sync commits it),
- * else each in its own, after rolling back the failed transaction a
- * connection may still be in.  False when the connection failed.
- */
-static bool
-Transmit(Flight *f, bool together)
-{
-	PGconn	   *pg = f->conn->pg;
-	char		name[32];
-	bool		ok = true;
-	int			i;
-
-	snprintf(name, sizeof(name), "shim_%s", shim_query_names[f->q]);
-	f->together = together && f->n > 1;
-	f->failed = false;
-	f->sync_error = false;
-	f->nsteps = 0;
-	f->pos = 0;
-	if (PQpipelineStatus(pg) == PQ_PIPELINE_OFF && !PQenterPipelineMode(pg))
-		return false;
-
-	if (PQtransactionStatus(pg) == PQTRANS_INERROR)
-	{
-		ok &= PQsendQueryParams(pg, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
-		ok &= PQpipelineSync(pg);
-		AddStep(f, STEP_ROLLBACK, 0);
-		AddStep(f, STEP_SYNC, SYNC_ROLLBACK);
-	}
-	if (f->together)
-	{
-		ok &= PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-		AddStep(f, STEP_BEGIN, 0);
-	}
-	for (i = 0; ok && i < f->n; i++)
-	{
-		const char *param = f->items[i]->body.data;
-
-		ok &= PQsendQueryPrepared(pg, name, 1, &param, NULL, NULL, 0);
-		AddStep(f, STEP_ITEM, i);
-		if (!f->together)
-		{
-			ok &= PQpipelineSync(pg);
-			AddStep(f, STEP_SYNC, i);
-		}
-	}
-	if (f->together)
-	{
-		ok &= PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
-		ok &= PQpipelineSync(pg);
-		AddStep(f, STEP_COMMIT, 0);
-		AddStep(f, STEP_SYNC, SYNC_GROUP);
-	}
-	return ok;
-}
-
-/*
- * Whether an item's statement returned its row.  libpq leaves single-row
- * mode on after a statement that used it (an export) until the next
- * statement is sent outside a pipeline, so the first statement of a
- * pipeline on that connection gets its row as a single tuple (and then an
- * empty result, which Keep drops).
- */
-static bool
-RowResult(const PGresult *res)
-{
-	ExecStatusType st = PQresultStatus(res);
-
-	return st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE;
-}
-
-/* Keeps a statement's result, as its step needs it. */
-static void
-Keep(Flight *f, const Step *s, PGresult *res)
-{
-	ExecStatusType st = PQresultStatus(res);
-
-	switch (s->kind)
-	{
-		case STEP_ITEM:
-			if (!RowResult(res))
-				f->failed = true;
-			/* the row, or an error that came after it */
-			if (f->res[s->item] == NULL || st == PGRES_FATAL_ERROR)
-			{
-				PQclear(f->res[s->item]);
-				f->res[s->item] = res;
-				return;
-			}
-			break;
-		case STEP_BEGIN:
-			if (st != PGRES_COMMAND_OK)
-				f->failed = true;
-			break;
-		case STEP_COMMIT:
-			/* a COMMIT of a failed transaction answers "ROLLBACK" */
-			if (st != PGRES_COMMAND_OK || strcmp(PQcmdStatus(res), "COMMIT") != 0)
-				f->failed = true;
-			break;
-		case STEP_ROLLBACK:
-		case STEP_SYNC:
-			break;
-	}
-	PQclear(res);
-}
-
-/* A sync point came back: the transaction it ends is over. */
-static void
-Synced(Flight *f, const Step *s)
-{
-	int			i;
-
-	if (s->item >= 0)
-		f->committed[s->item] = !f->sync_error && f->res[s->item] &&
-			RowResult(f->res[s->item]);
-	else if (s->item == SYNC_GROUP && !f->failed)
-		for (i = 0; i < f->n; i++)
-			f->committed[i] = true;
-}
-
-/*
- * Read takes in what arrived for f's pipeline, without blocking.  True
- * once every step's results are in, or the connection is lost (broken).
- *
- * libpq ends each statement's results with a NULL; a sync point's result
- * stands alone, unless the implicit commit it ends failed: that error
- * comes first, then a NULL.
- */
-static bool
-Read(Flight *f)
-{
-	PGconn	   *pg = f->conn->pg;
-
-	if (!PQconsumeInput(pg))
-		return (f->broken = true);
-	while (!PQisBusy(pg))
-	{
-		PGresult   *res = PQgetResult(pg);
-		Step	   *s = &f->steps[f->pos];
-
-		if (s->kind != STEP_SYNC)
-		{
-			if (res == NULL)
-				f->pos++;
-			else
-				Keep(f, s, res);
-		}
-		else if (res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC)
-		{
-			PQclear(res);
-			Synced(f, s);
-			f->sync_error = false;
-			if (++f->pos == f->nsteps)
-				return true;
-		}
-		else if (res != NULL)
-		{
-			/* the commit failed: that is the item's outcome */
-			f->failed = true;
-			f->sync_error = true;
-			if (s->item >= 0)
-			{
-				PQclear(f->res[s->item]);
-				f->res[s->item] = res;
-			}
-			else
-				PQclear(res);
-		}
-		else if (f->sync_error)
-			f->sync_error = false;	/* the NULL after that error */
-		else
-			return (f->broken = true);	/* nothing more will come */
-	}
-	if (PQstatus(pg) == CONNECTION_BAD)
-		return (f->broken = true);
-	return false;
-}
-
-/* Waits on a flight's socket, the event having disarmed it (EPOLLONESHOT). */
-static bool
-Arm(ShimAsync *a, Flight *f)
+/* shim_async_watch is declared in exec.h: see there. */
+bool
+shim_async_watch(ShimAsync *a, int fd, ShimWaiter *w, bool out)
 {
 	struct epoll_event ev;
-	int			fd = PQsocket(f->conn->pg);
 
-	ev.events = EPOLLIN | EPOLLONESHOT;
-	ev.data.ptr = f;
+	ev.events = EPOLLIN | EPOLLONESHOT | (out ? EPOLLOUT : 0);
+	ev.data.ptr = w;
 
 	/*
 	 * A pooled connection keeps its registration while it lives, disarmed
@@ -366,19 +115,27 @@ Arm(ShimAsync *a, Flight *f)
 	return errno == ENOENT && epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-/*
- * Leaves pipeline mode, so that the connection can serve blocking calls
- * again; one that cannot is closed (its slot reconnects on next use).
- */
-static void
-EndPipeline(ShimConn *conn)
+/* shim_async_kick is declared in exec.h: see there. */
+void
+shim_async_kick(ShimAsync *a, ShimWaiter *w)
 {
-	if (conn->pg && PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF &&
-		!PQexitPipelineMode(conn->pg))
-	{
-		PQfinish(conn->pg);
-		conn->pg = NULL;
-	}
+	uint64_t	one = 1;
+	bool		first;
+
+	pthread_mutex_lock(&a->kick_mu);
+	first = a->kicked == NULL;
+	w->next_kick = a->kicked;
+	a->kicked = w;
+	pthread_mutex_unlock(&a->kick_mu);
+	if (first && write(a->kickfd, &one, sizeof(one)) != sizeof(one))
+		shim_log(SHIM_LOG_ERROR, "cannot wake the executor: %m");
+}
+
+/* Waits on a flight's socket, the event having disarmed it (EPOLLONESHOT). */
+static bool
+Arm(ShimAsync *a, Flight *f)
+{
+	return shim_async_watch(a, PQsocket(f->conn->pg), &f->w, f->unsent);
 }
 
 /* Takes up to max requests off the queue into batch.  Caller holds mu. */
@@ -458,8 +215,8 @@ Next(ShimAsync *a, ShimConn *conn, ShimQuery q)
 		shim_pool_release(a->pool, conn);
 		conn = shim_pool_try_acquire(a->pool, q);
 	}
-	f = conn ? NewFlight(conn, q, true, batch, n) : NULL;
-	if (f && Transmit(f, true))
+	f = conn ? shim_flight_new(conn, q, true, batch, n) : NULL;
+	if (f && shim_flight_transmit(f, true))
 	{
 		f->start = shim_now();
 		free(batch);
@@ -470,11 +227,11 @@ Next(ShimAsync *a, ShimConn *conn, ShimQuery q)
 
 	/* no connection to write them on: a job thread writes each */
 	if (f)
-		FreeFlight(f);
+		shim_flight_free(f);
 
 	if (conn)
 	{
-		EndPipeline(conn);
+		shim_flight_end(conn);
 		shim_pool_release(a->pool, conn);
 	}
 	for (i = 0; i < n; i++)
@@ -520,32 +277,14 @@ Finish(ShimAsync *a, Flight *f)
 		req->adone(req, res, &err);
 	}
 
-	EndPipeline(conn);
+	shim_flight_end(conn);
 	if (f->grouped)
 		Next(a, conn, f->q);
 	else
 		shim_pool_release(a->pool, conn);
 	for (i = 0; i < f->n; i++)
 		MHD_resume_connection(f->items[i]->conn);
-	FreeFlight(f);
-}
-
-/* Reads f's results, waiting for them: for when epoll cannot. */
-static void
-ReadAll(Flight *f)
-{
-	struct pollfd pfd;
-
-	while (!Read(f))
-	{
-		pfd.fd = PQsocket(f->conn->pg);
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-		{
-			f->broken = true;
-			return;
-		}
-	}
+	shim_flight_free(f);
 }
 
 /*
@@ -559,12 +298,12 @@ Collect(ShimAsync *a, Flight *f)
 
 	for (;;)
 	{
-		if (!Read(f))
+		if (!shim_flight_read(f))
 		{
 			if (Arm(a, f))
 				return;
 			shim_log(SHIM_LOG_ERROR, "epoll_ctl failed: %s", strerror(errno));
-			ReadAll(f);
+			shim_flight_read_all(f);
 		}
 		if (!f->together || !f->failed || f->broken)
 			break;
@@ -573,13 +312,35 @@ Collect(ShimAsync *a, Flight *f)
 			PQclear(f->res[i]);
 			f->res[i] = NULL;
 		}
-		if (!Transmit(f, false))
+		if (!shim_flight_transmit(f, false))
 		{
 			f->broken = true;
 			break;
 		}
 	}
 	Finish(a, f);
+}
+
+/* Pumps the streams kicked since last time. */
+static void
+Kicked(ShimAsync *a)
+{
+	uint64_t	n;
+	ShimWaiter *w;
+
+	if (read(a->kickfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		shim_log(SHIM_LOG_ERROR, "cannot read the executor's eventfd: %m");
+	pthread_mutex_lock(&a->kick_mu);
+	w = a->kicked;
+	a->kicked = NULL;
+	pthread_mutex_unlock(&a->kick_mu);
+	while (w)
+	{
+		ShimWaiter *next = w->next_kick;
+
+		shim_stream_pump(a, (ShimStream *) w);
+		w = next;
+	}
 }
 
 static void *
@@ -600,9 +361,16 @@ AsyncThread(void *arg)
 		}
 		for (i = 0; i < n; i++)
 		{
-			if (events[i].data.ptr == NULL)
-				return NULL;	/* the stop event */
-			Collect(a, events[i].data.ptr);
+			ShimWaiter *w = events[i].data.ptr;
+
+			if (w == &stop_waiter)
+				return NULL;
+			if (w == &kick_waiter)
+				Kicked(a);
+			else if (w->kind == SHIM_WAIT_STREAM)
+				shim_stream_pump(a, (ShimStream *) w);
+			else
+				Collect(a, (Flight *) w);
 		}
 	}
 }
@@ -612,17 +380,23 @@ shim_async_create(Shim *shim, ShimPool *pool, int group_max)
 {
 	ShimAsync  *a = calloc(1, sizeof(ShimAsync));
 	struct epoll_event ev;
+	struct epoll_event kev;
 
 	a->shim = shim;
 	a->pool = pool;
 	a->group_max = group_max;
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->kick_mu, NULL);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	a->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	a->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ev.events = EPOLLIN;
-	ev.data.ptr = NULL;
-	if (a->epfd < 0 || a->stopfd < 0 ||
+	ev.data.ptr = &stop_waiter;
+	kev.events = EPOLLIN;
+	kev.data.ptr = &kick_waiter;
+	if (a->epfd < 0 || a->stopfd < 0 || a->kickfd < 0 ||
 		epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->stopfd, &ev) != 0 ||
+		epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->kickfd, &kev) != 0 ||
 		pthread_create(&a->thread, NULL, AsyncThread, a) != 0)
 	{
 		shim_async_destroy(a);
@@ -652,7 +426,10 @@ shim_async_destroy(ShimAsync *a)
 		close(a->epfd);
 	if (a->stopfd >= 0)
 		close(a->stopfd);
+	if (a->kickfd >= 0)
+		close(a->kickfd);
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->kick_mu);
 	free(a);
 }
 
@@ -660,20 +437,21 @@ shim_async_destroy(ShimAsync *a)
  * shim_async_send sends statement q, with the request's body as its one
  * parameter, on an idle pooled connection, and suspends req's HTTP
  * connection; done will reply on this module's thread.  With group commit
- * a POST /api/event waits instead for the next group of a connection
- * writing one, unless none does, or a full group waits (then this thread
- * sends that group, this request last).  False, with nothing done, when no
- * connection is idle or the statement could not be sent: the caller then
- * hands the request to a job thread, which can wait and reconnect.
+ * (group, and the shim's setting) the request waits instead for the next
+ * group of a connection writing one, unless none does, or a full group
+ * waits (then this thread sends that group, this request last).  False,
+ * with nothing done, when no connection is idle or the statement could not
+ * be sent: the caller then hands the request to a job thread, which can
+ * wait and reconnect.
  *
  * The caller has marked req deferred (replies are left for the HTTP
  * thread) and counted it as suspended.
  */
 bool
-shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
+shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q, bool group,
 				ShimAsyncDone done)
 {
-	bool		grouped = a->group_max > 1 && q == SHIM_Q_RECORD_EVENT;
+	bool		grouped = a->group_max > 1 && group;
 	ShimConn   *conn = NULL;
 	ShimRequest **batch = &req;
 	int			n = 1,
@@ -718,18 +496,18 @@ shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
 	if (conn == NULL)
 		return false;
 
-	f = NewFlight(conn, q, grouped, batch, n);
+	f = shim_flight_new(conn, q, grouped, batch, n);
 	if (batch != &req)
 		free(batch);
 	f->start = shim_now();
-	if (!Transmit(f, true))
+	if (!shim_flight_transmit(f, true))
 	{
 		/* broken: the slot reconnects on a job thread's next use */
-		EndPipeline(conn);
+		shim_flight_end(conn);
 		shim_pool_release(a->pool, conn);
 		for (i = 0; i < n - 1; i++)
 			shim_jobs_take_over(a->shim, f->items[i]);
-		FreeFlight(f);
+		shim_flight_free(f);
 		if (grouped)
 			GiveUp(a);
 		return false;

@@ -38,7 +38,7 @@
 
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include "auth.h"
 
 #define SHIM_KEY_HASH_LEN	32
 #define SHIM_KEY_MAX_TOKEN	512
@@ -241,7 +241,7 @@ Disconnect(ShimKeys *k)
 	k->conn = NULL;
 }
 
-/* shim_keys_connect is declared in internal.h: see there. */
+/* shim_keys_connect is declared in auth.h: see there. */
 bool
 shim_keys_connect(ShimKeys *k, ShimDbError *err, bool *superuser)
 {
@@ -424,7 +424,7 @@ Wake(ShimKeys *k)
 		(void) !write(k->wake[1], &c, 1);
 }
 
-/* shim_keys_reload is declared in internal.h: see there. */
+/* shim_keys_reload is declared in auth.h: see there. */
 void
 shim_keys_reload(ShimKeys *k)
 {

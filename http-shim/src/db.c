@@ -2,10 +2,10 @@
  *
  * db.c
  *	  A fixed pool of libpq connections, each with every statement of the
- *	  shim prepared on connect.  A connection that broke is reopened on its
- *	  next use, so the shim rides over a PostgreSQL restart: requests made
- *	  while the server is down get 503, the first ones after it is back
- *	  succeed.
+ *	  route table (router.c) prepared on connect.  A connection that broke is
+ *	  reopened on its next use, so the shim rides over a PostgreSQL restart:
+ *	  requests made while the server is down get 503, the first ones after
+ *	  it is back succeed.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,36 +16,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "db.h"
+#include "metrics.h"
 
-const char *const shim_query_names[SHIM_Q_COUNT] = {
-	"record_event",
-	"record_events",
-	"search_events",
-	"export_events",
-	"user_counts",
-	"top_users",
-	"counting_status",
-	"delete_user_events",
-	"ping",
-};
-
-static const char *const query_sql[SHIM_Q_COUNT] = {
-	/* the reply's status and metrics need two fields: the server has them */
-	"SELECT r::pg_catalog.text, r OPERATOR(pg_catalog.->>) 'status', "
-	"r OPERATOR(pg_catalog.->>) 'action' "
-	"FROM user_activity.record_event($1::pg_catalog.jsonb) AS r",
-	"SELECT user_activity.record_events($1::pg_catalog.jsonb)::pg_catalog.text",
-	"SELECT body, next_cursor FROM user_activity.search_events($1::pg_catalog.jsonb)",
-	"SELECT user_activity.export_events($1::pg_catalog.jsonb, $2::pg_catalog.text)",
-	"SELECT user_activity.user_counts_json($1::pg_catalog.jsonb)",
-	"SELECT user_activity.top_users_json($1::pg_catalog.jsonb)",
-	"SELECT user_activity.counting_status_json()",
-	"SELECT user_activity.delete_user_events($1::pg_catalog.int8)::pg_catalog.text",
-	"SELECT 1",
-};
-
-static const int query_nparams[SHIM_Q_COUNT] = {1, 1, 1, 2, 1, 1, 0, 1, 0};
+/* The statements, by id: the route table's (shim_db_register). */
+static const ShimStatement *statements[SHIM_Q_COUNT];
 
 enum
 {
@@ -127,15 +102,35 @@ shim_db_connection_error(ShimDbError *err, const char *msg)
 		err->detail[--n] = '\0';
 }
 
+/* shim_db_register is declared in db.h: see there. */
+void
+shim_db_register(const ShimStatement *st)
+{
+	statements[st->id] = st;
+}
+
+const ShimStatement *
+shim_statement(ShimQuery q)
+{
+	return statements[q];
+}
+
+const char *
+shim_query_name(ShimQuery q)
+{
+	return statements[q] ? statements[q]->name : "unknown";
+}
+
 /* Prepares statement q on conn; false (with err filled) on failure. */
 static bool
 Prepare(ShimConn *conn, ShimQuery q, ShimDbError *err)
 {
+	const ShimStatement *st = shim_statement(q);
 	PGresult   *res;
 	char		name[32];
 
-	snprintf(name, sizeof(name), "shim_%s", shim_query_names[q]);
-	res = PQprepare(conn->pg, name, query_sql[q], query_nparams[q], NULL);
+	snprintf(name, sizeof(name), "shim_%s", st->name);
+	res = PQprepare(conn->pg, name, st->sql, st->nparams, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
 		if (err)
@@ -189,7 +184,7 @@ RoleIsSuperuser(PGconn *pg)
 	return super;
 }
 
-/* shim_db_open is declared in internal.h: see there. */
+/* shim_db_open is declared in db.h: see there. */
 PGconn *
 shim_db_open(const char *db_url, const char *role,
 			 const char *application_name, int statement_timeout_ms,
@@ -560,7 +555,7 @@ shim_db_exec(ShimConn *conn, ShimQuery q, int nparams,
 
 	if (!conn->prepared[q] && !Prepare(conn, q, err))
 		return NULL;
-	snprintf(name, sizeof(name), "shim_%s", shim_query_names[q]);
+	snprintf(name, sizeof(name), "shim_%s", shim_query_name(q));
 	res = PQexecPrepared(conn->pg, name, nparams, params, NULL, NULL, 0);
 	return shim_db_result(conn, q, res, start, err);
 }
@@ -607,7 +602,7 @@ shim_db_send(ShimConn *conn, ShimQuery q, int nparams,
 
 	if (!conn->prepared[q] && !Prepare(conn, q, err))
 		return false;
-	snprintf(name, sizeof(name), "shim_%s", shim_query_names[q]);
+	snprintf(name, sizeof(name), "shim_%s", shim_query_name(q));
 	if (!PQsendQueryPrepared(conn->pg, name, nparams, params, NULL, NULL, 0) ||
 		!PQsetSingleRowMode(conn->pg))
 	{

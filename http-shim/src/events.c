@@ -3,8 +3,8 @@
  * events.c
  *	  Endpoints of events: record one (POST /api/event), record a batch
  *	  (POST /api/events), find them (GET /api/events, one page with a Link
- *	  to the next) and export them (the same GET asking for NDJSON or CSV,
- *	  streamed row by row from a single-row-mode query).
+ *	  to the next) and the parameters of their export (the same GET asking
+ *	  for NDJSON or CSV, streamed by stream.c).
  *
  *	  Validation, deduplication and search are the extension's; these
  *	  handlers pass the request through and map the outcome to HTTP.
@@ -15,9 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-#include "internal.h"
+#include "handlers.h"
 
 /* Counts an input error against the field at fault. */
 static void
@@ -118,7 +116,7 @@ shim_post_event_done(ShimRequest *req, PGresult *res, const ShimDbError *err)
  * POST /api/event: 201 with the stored event; a duplicate event_id answers
  * 200 with the event first stored and "status": "duplicate".  Usually the
  * HTTP thread sends the statement itself, or with group commit it joins a
- * group (server.c, SendAsync; async.c); this runs only when neither could
+ * group (dispatch.c; async.c); this runs only when neither could
  * be done at once, and writes the event alone.
  */
 enum MHD_Result
@@ -127,13 +125,12 @@ shim_h_post_event(ShimRequest *req)
 	ShimConn   *conn;
 	PGresult   *res;
 	ShimDbError err;
-	const char *params[1];
 	enum MHD_Result ret;
 
 	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENT)))
 		return MHD_YES;
-	params[0] = req->body.data;
-	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, 1, params, &err);
+	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENT, req->stmt->nparams,
+					   req->args, &err);
 	shim_pool_release(req->shim->pool, conn);
 	if (res == NULL)
 		return PostEventFailed(req, &err);
@@ -143,9 +140,33 @@ shim_h_post_event(ShimRequest *req)
 }
 
 /*
+ * Calls count on each item of list, a comma-separated list from the
+ * statement (NULL: none).
+ */
+static void
+CountEach(const char *list, void (*count) (const char *item))
+{
+	char		item[64];
+
+	while (list && *list)
+	{
+		size_t		n = strcspn(list, ",");
+
+		snprintf(item, sizeof(item), "%.*s", (int) n, list);
+		count(item);
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+}
+
+
+/*
  * POST /api/events: 201 when every item was stored; otherwise 207 with the
  * extension's per-item results (stored, duplicate or rejected with the
  * field and rule).  An error about the batch as a whole is a problem reply.
+ * The statement also says what the metrics count (router.c): the stored
+ * items' actions, the duplicates, the rejected items' fields.
  */
 enum MHD_Result
 shim_h_post_events(ShimRequest *req)
@@ -153,17 +174,15 @@ shim_h_post_events(ShimRequest *req)
 	ShimConn   *conn;
 	PGresult   *res;
 	ShimDbError err;
-	const char *params[1];
-	const char *body;
-	int			status = 201;
-	json_t	   *doc,
-			   *items;
+	int			duplicates;
+	const char *rejected;
 	enum MHD_Result ret;
+	int			i;
 
 	if (!(conn = shim_req_conn(req, SHIM_Q_RECORD_EVENTS)))
 		return MHD_YES;
-	params[0] = req->body.data;
-	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENTS, 1, params, &err);
+	res = shim_db_exec(conn, SHIM_Q_RECORD_EVENTS, req->stmt->nparams,
+					   req->args, &err);
 	shim_pool_release(req->shim->pool, conn);
 	if (res == NULL)
 	{
@@ -171,364 +190,40 @@ shim_h_post_events(ShimRequest *req)
 		CountRejected(&err);
 		return shim_problem_db(req, SHIM_Q_RECORD_EVENTS, &err);
 	}
-	body = PQgetvalue(res, 0, 0);
-	doc = json_loads(body, 0, NULL);
-	items = json_loads(req->body.data, 0, NULL);
-	if (doc)
-	{
-		json_t	   *results = json_object_get(doc, "results");
-		size_t		i;
-		json_t	   *r;
-
-		if (json_integer_value(json_object_get(doc, "duplicates")) != 0 ||
-			json_integer_value(json_object_get(doc, "rejected")) != 0)
-			status = 207;
-		json_array_foreach(results, i, r)
-		{
-			const char *st = json_string_value(json_object_get(r, "status"));
-			json_int_t	idx = json_integer_value(json_object_get(r, "index"));
-
-			if (st == NULL)
-				continue;
-			if (strcmp(st, "stored") == 0)
-				shim_metrics_ingested(json_string_value(
-														json_object_get(json_array_get(items, idx), "action")));
-			else if (strcmp(st, "duplicate") == 0)
-				shim_metrics_duplicate();
-			else
-			{
-				json_t	   *e = json_object_get(r, "error");
-				const char *state = json_string_value(json_object_get(e, "sqlstate"));
-				const char *field = json_string_value(json_object_get(e, "field"));
-
-				if (state && strcmp(state, "42703") == 0)
-					shim_metrics_rejected("unknown_field");
-				else
-					shim_metrics_rejected(field ? field : "other");
-			}
-		}
-		json_decref(doc);
-	}
-	json_decref(items);
-	ret = shim_reply_json(req, status, body, NULL);
+	CountEach(PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
+			  shim_metrics_ingested);
+	duplicates = atoi(PQgetvalue(res, 0, 2));
+	for (i = 0; i < duplicates; i++)
+		shim_metrics_duplicate();
+	rejected = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+	CountEach(rejected, shim_metrics_rejected);
+	ret = shim_reply_json(req, duplicates > 0 || rejected ? 207 : 201,
+						  PQgetvalue(res, 0, 0), NULL);
 	PQclear(res);
 	return ret;
 }
 
-typedef struct QueryArgs
-{
-	json_t	   *obj;
-	ShimBuf		link;			/* the query string minus cursor/offset */
-} QueryArgs;
-
+/* Appends a query parameter to a page's Link, unless it pages. */
 static enum MHD_Result
-CollectArg(void *cls, enum MHD_ValueKind kind, const char *key,
-		   const char *value)
+LinkArg(void *cls, enum MHD_ValueKind kind, const char *key,
+		const char *value)
 {
-	QueryArgs  *qa = cls;
+	ShimBuf    *link = cls;
 
 	(void) kind;
-	json_object_set_new(qa->obj, key, json_string(value ? value : ""));
 	if (strcmp(key, "cursor") != 0 && strcmp(key, "offset") != 0)
 	{
-		shim_buf_puts(&qa->link, qa->link.len ? "&" : "?");
-		shim_buf_urlencode(&qa->link, key);
-		shim_buf_puts(&qa->link, "=");
-		shim_buf_urlencode(&qa->link, value ? value : "");
+		shim_buf_puts(link, link->len ? "&" : "?");
+		shim_buf_urlencode(link, key);
+		shim_buf_puts(link, "=");
+		shim_buf_urlencode(link, value ? value : "");
 	}
 	return MHD_YES;
 }
 
-/*
- * QueryParams turns the query string into the JSON object the extension's
- * functions take: every key as received, every value as a string.
- */
-static char *
-QueryParams(ShimRequest *req, ShimBuf *link, const char *id_key)
-{
-	QueryArgs	qa;
-	char	   *s;
-
-	qa.obj = shim_json_object();
-	shim_buf_init(&qa.link);
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, CollectArg,
-							  &qa);
-	if (req->stream_export)
-	{
-		/* an export is every match: paging parameters do not apply */
-		json_object_del(qa.obj, "limit");
-		json_object_del(qa.obj, "cursor");
-		json_object_del(qa.obj, "offset");
-	}
-	if (id_key)
-		json_object_set_new(qa.obj, id_key, json_string(req->id));
-	s = json_dumps(qa.obj, JSON_COMPACT);
-	json_decref(qa.obj);
-	if (link)
-		*link = qa.link;
-	else
-		shim_buf_free(&qa.link);
-	return s;
-}
-
-/* ---- streaming export ---- */
-
-struct ShimStream
-{
-	Shim	   *shim;
-	ShimConn   *conn;
-	PGresult   *pending;		/* a row not sent yet */
-	size_t		pending_off;
-	bool		done;
-	const char *format;			/* "ndjson" or "csv", for the metrics */
-	bool		header;			/* the first line, CSV's, is no event */
-	char		request_id[68];
-};
-
-/*
- * NextRow waits for the next row of the export; false at the end or on an
- * error (logged: the reply is already under way, so the stream is cut).
- */
-static bool
-NextRow(ShimStream *st)
-{
-	PGresult   *res;
-
-	for (;;)
-	{
-		res = PQgetResult(st->conn->pg);
-		if (res == NULL)
-		{
-			st->done = true;
-			return false;
-		}
-		switch (PQresultStatus(res))
-		{
-			case PGRES_SINGLE_TUPLE:
-				st->pending = res;
-				st->pending_off = 0;
-				return true;
-			case PGRES_TUPLES_OK:
-				PQclear(res);
-				continue;		/* then NULL */
-			default:
-				shim_log(SHIM_LOG_ERROR, "request %s: export failed mid-stream: %s",
-						 st->request_id, PQresultErrorMessage(res));
-				PQclear(res);
-				while ((res = PQgetResult(st->conn->pg)) != NULL)
-					PQclear(res);
-				st->done = true;
-				return false;
-		}
-	}
-}
-
-/*
- * StreamRead fills MHD's buffer with as many lines as fit, each row of
- * export_events followed by a newline.  Memory stays at one row.  The rows
- * finished are counted here and added to the metrics once per buffer, so
- * that a row costs no atomic operation.
- */
-static ssize_t
-StreamRead(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	ShimStream *st = cls;
-	size_t		used = 0;
-	uint64_t	rows = 0;
-
-	(void) pos;
-	while (used < max)
-	{
-		const char *line;
-		size_t		len;
-		size_t		n;
-
-		if (st->pending == NULL)
-		{
-			if (st->done || !NextRow(st))
-				break;
-		}
-		line = PQgetvalue(st->pending, 0, 0);
-		len = PQgetlength(st->pending, 0, 0);
-		if (st->pending_off < len)
-		{
-			n = len - st->pending_off;
-			if (n > max - used)
-				n = max - used;
-			memcpy(buf + used, line + st->pending_off, n);
-			used += n;
-			st->pending_off += n;
-			if (st->pending_off < len)
-				break;
-		}
-		if (len == 0 || line[len - 1] != '\n')
-		{
-			if (used == max)
-				break;
-			buf[used++] = '\n';
-		}
-		PQclear(st->pending);
-		st->pending = NULL;
-		rows++;
-	}
-	if (rows > 0 && st->header)
-	{
-		rows--;
-		st->header = false;
-	}
-	if (rows > 0)
-		shim_metrics_export_rows(st->format, rows);
-	if (used == 0)
-		return st->done && st->pending == NULL ?
-			MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
-	return (ssize_t) used;
-}
-
-/*
- * shim_export_begin takes one of the shim's export slots, false when all
- * are taken; shim_export_end gives it back.  Other requests thereby keep
- * the rest of the pool however many clients export at once.
- */
-bool
-shim_export_begin(Shim *shim)
-{
-	int			n = __atomic_load_n(&shim->exports, __ATOMIC_RELAXED);
-
-	do
-	{
-		if (n >= shim->max_exports)
-			return false;
-	} while (!__atomic_compare_exchange_n(&shim->exports, &n, n + 1, false,
-										  __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
-	return true;
-}
-
-void
-shim_export_end(Shim *shim)
-{
-	__atomic_sub_fetch(&shim->exports, 1, __ATOMIC_ACQ_REL);
-}
-
-void
-shim_stream_free(ShimStream *st)
-{
-	if (st->pending)
-		PQclear(st->pending);
-	if (!st->done)
-	{
-		/* the client went away mid-export: drop the connection */
-		PQfinish(st->conn->pg);
-		st->conn->pg = NULL;
-	}
-	shim_pool_release(st->shim->pool, st->conn);
-	shim_export_end(st->shim);
-	free(st);
-}
-
-static void
-StreamFree(void *cls)
-{
-	shim_stream_free(cls);
-}
-
-static enum MHD_Result
-Export(ShimRequest *req, const char *format, const char *content_type)
-{
-	ShimConn   *conn;
-	ShimDbError err;
-	const char *params[2];
-	char	   *json = QueryParams(req, NULL, NULL);
-	ShimStream *st;
-	PGresult   *first;
-	struct MHD_Response *resp;
-	double		start = shim_now();
-
-	/*
-	 * Over the limit, say so at once rather than wait for a connection:
-	 * another export would only take one that other requests need.  429,
-	 * not 503: the shim is well, the client is asked to come back.
-	 */
-	if (!shim_export_begin(req->shim))
-	{
-		static const ShimHeader retry[] = {{"Retry-After", "5"}, {NULL, NULL}};
-		char		detail[256];
-
-		free(json);
-		shim_metrics_export_refused();
-		snprintf(detail, sizeof(detail),
-				 "At most %d exports stream at once (HTTP_MAX_EXPORTS, in the worker user_activity.http_max_exports), so that other requests keep the rest of the database connections; try again later.",
-				 req->shim->max_exports);
-		return shim_problem(req, 429, NULL, "too many exports at once", detail,
-							NULL, retry);
-	}
-	if (!(conn = shim_req_conn(req, SHIM_Q_EXPORT_EVENTS)))
-	{
-		free(json);
-		shim_export_end(req->shim);
-		return MHD_YES;
-	}
-	params[0] = json;
-	params[1] = format;
-	if (!shim_db_send(conn, SHIM_Q_EXPORT_EVENTS, 2, params, &err))
-	{
-		free(json);
-		shim_pool_release(req->shim->pool, conn);
-		shim_export_end(req->shim);
-		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
-	}
-	free(json);
-
-	st = calloc(1, sizeof(ShimStream));
-	st->shim = req->shim;
-	st->conn = conn;
-	st->format = format;
-	st->header = strcmp(format, "csv") == 0;
-	snprintf(st->request_id, sizeof(st->request_id), "%s", req->request_id);
-
-	/* the first result tells a rejected query from a stream of rows */
-	first = PQgetResult(conn->pg);
-	shim_metrics_db_query(SHIM_Q_EXPORT_EVENTS, shim_now() - start);
-	if (PQresultStatus(first) == PGRES_FATAL_ERROR || first == NULL)
-	{
-		PGresult   *res;
-
-		shim_db_error_from_result(conn, first, &err);
-		PQclear(first);
-		while ((res = PQgetResult(conn->pg)) != NULL)
-			PQclear(res);
-		st->done = true;
-		shim_stream_free(st);
-		return shim_problem_db(req, SHIM_Q_EXPORT_EVENTS, &err);
-	}
-	shim_metrics_db_up(true);
-	if (PQresultStatus(first) == PGRES_SINGLE_TUPLE)
-	{
-		st->pending = first;
-		st->pending_off = 0;
-	}
-	else
-	{
-		PGresult   *res;
-
-		PQclear(first);
-		while ((res = PQgetResult(conn->pg)) != NULL)
-			PQclear(res);
-		st->done = true;
-	}
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
-											 StreamRead, st, StreamFree);
-	if (resp == NULL)
-	{
-		shim_stream_free(st);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	return shim_reply_response(req, 200, resp);
-}
-
 /* Which export format the Accept header asks for, if any. */
-static const char *
-WantedExport(ShimRequest *req, const char **content_type)
+const char *
+shim_export_format(ShimRequest *req, const char **content_type)
 {
 	const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
 													 MHD_HTTP_HEADER_ACCEPT);
@@ -551,11 +246,13 @@ WantedExport(ShimRequest *req, const char **content_type)
 
 /*
  * Replies with a page: search_events' body, and while more remain a Link
- * to the next page (link: the query string without cursor and offset).
+ * to the next page: the query string without cursor and offset, then the
+ * next cursor.
  */
 static enum MHD_Result
-PageReply(ShimRequest *req, const PGresult *res, const ShimBuf *link)
+PageReply(ShimRequest *req, const PGresult *res)
 {
+	ShimBuf		query;
 	ShimBuf		h;
 	ShimHeader	hdr[] = {{"Link", NULL}, {NULL, NULL}};
 	enum MHD_Result ret;
@@ -564,36 +261,18 @@ PageReply(ShimRequest *req, const PGresult *res, const ShimBuf *link)
 		return shim_reply_json(req, 200, "[]", NULL);
 	if (PQgetisnull(res, 0, 1))
 		return shim_reply_json(req, 200, PQgetvalue(res, 0, 0), NULL);
+	shim_buf_init(&query);
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, LinkArg,
+							  &query);
+	shim_buf_puts(&query, query.len ? "&cursor=" : "?cursor=");
+	shim_buf_urlencode(&query, PQgetvalue(res, 0, 1));
 	shim_buf_init(&h);
-	shim_buf_printf(&h, "<%s%s%scursor=", req->path,
-					link->len ? link->data : "", link->len ? "&" : "?");
-	shim_buf_urlencode(&h, PQgetvalue(res, 0, 1));
-	shim_buf_puts(&h, ">; rel=\"next\"");
+	shim_buf_printf(&h, "<%s%s>; rel=\"next\"", req->path, query.data);
+	shim_buf_free(&query);
 	hdr[0].value = h.data;
 	ret = shim_reply_json(req, 200, PQgetvalue(res, 0, 0), hdr);
 	shim_buf_free(&h);
 	return ret;
-}
-
-/*
- * shim_get_events_prepare readies a GET /api/events page for async.c: its
- * parameters go in the request's body buffer (a GET has no body), as the
- * statement's one parameter, and the query string for the Link is kept.
- * False for an export, which streams from a job thread.
- */
-bool
-shim_get_events_prepare(ShimRequest *req)
-{
-	const char *content_type;
-	char	   *json;
-
-	if (WantedExport(req, &content_type))
-		return false;
-	json = QueryParams(req, &req->page_link, NULL);
-	shim_buf_free(&req->body);
-	shim_buf_puts(&req->body, json);
-	free(json);
-	return true;
 }
 
 /* The completion of a GET /api/events page sent from an HTTP thread. */
@@ -605,16 +284,16 @@ shim_get_events_done(ShimRequest *req, PGresult *res, const ShimDbError *err)
 		(void) shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, err);
 		return;
 	}
-	(void) PageReply(req, res, &req->page_link);
+	(void) PageReply(req, res);
 	PQclear(res);
 }
 
 /*
  * GET /api/events: one page as a plain JSON array, with
- * Link: <...cursor=...>; rel="next" while more remain.  Asked for NDJSON
- * or CSV, every match instead, streamed.  A page is usually sent from the
- * HTTP thread (server.c, SendAsync); this runs when that could not be
- * done at once, and for exports.
+ * Link: <...cursor=...>; rel="next" while more remain.  A page is usually
+ * sent from the HTTP thread (dispatch.c); this runs on a job thread when
+ * that could not be done at once.  Asked for NDJSON or CSV, every match
+ * instead, streamed: dispatch hands those to stream.c.
  */
 enum MHD_Result
 shim_h_get_events(ShimRequest *req)
@@ -622,153 +301,28 @@ shim_h_get_events(ShimRequest *req)
 	ShimConn   *conn;
 	PGresult   *res;
 	ShimDbError err;
-	const char *params[1];
-	const char *content_type;
-	const char *format = WantedExport(req, &content_type);
-	ShimBuf		link;
-	char	   *json;
 	enum MHD_Result ret;
 
-	if (format)
-	{
-		req->stream_export = true;
-		return Export(req, format, content_type);
-	}
 	if (!(conn = shim_req_conn(req, SHIM_Q_SEARCH_EVENTS)))
 		return MHD_YES;
-	json = QueryParams(req, &link, NULL);
-	params[0] = json;
-	res = shim_db_exec(conn, SHIM_Q_SEARCH_EVENTS, 1, params, &err);
-	shim_pool_release(req->shim->pool, conn);
-	free(json);
-	if (res == NULL)
-		ret = shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, &err);
-	else
-	{
-		ret = PageReply(req, res, &link);
-		PQclear(res);
-	}
-	shim_buf_free(&link);
-	return ret;
-}
-
-/* ---- counts and erasure ---- */
-
-/* A path id must look like an integer; its range is the extension's. */
-static bool
-CheckId(ShimRequest *req)
-{
-	const char *p = req->id;
-
-	if (*p == '-' || *p == '+')
-		p++;
-	if (*p == '\0')
-		return false;
-	for (; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	return true;
-}
-
-static enum MHD_Result
-BadId(ShimRequest *req)
-{
-	return shim_problem(req, 400, "user_id", "invalid user id",
-						"Path segment {id} (field \"user_id\") must be a positive integer.",
-						"22P02", NULL);
-}
-
-/*
- * Runs a statement returning JSON text, with one parameter or (param NULL)
- * none, and replies 200.
- */
-static enum MHD_Result
-JsonQuery(ShimRequest *req, ShimQuery q, const char *param)
-{
-	ShimConn   *conn;
-	PGresult   *res;
-	ShimDbError err;
-	const char *params[1];
-	enum MHD_Result ret;
-
-	if (!(conn = shim_req_conn(req, q)))
-		return MHD_YES;
-	params[0] = param;
-	res = shim_db_exec(conn, q, param ? 1 : 0, params, &err);
+	res = shim_db_exec(conn, SHIM_Q_SEARCH_EVENTS, req->stmt->nparams,
+					   req->args, &err);
 	shim_pool_release(req->shim->pool, conn);
 	if (res == NULL)
-		return shim_problem_db(req, q, &err);
-	ret = shim_reply_json(req, 200, PQgetvalue(res, 0, 0), NULL);
+		return shim_problem_db(req, SHIM_Q_SEARCH_EVENTS, &err);
+	ret = PageReply(req, res);
 	PQclear(res);
 	return ret;
 }
 
-/* GET /api/users/{id}/counts?from=&to= */
-enum MHD_Result
-shim_h_user_counts(ShimRequest *req)
+/* shim_req_conn is declared in handlers.h: see there. */
+ShimConn *
+shim_req_conn(ShimRequest *req, ShimQuery q)
 {
-	char	   *json;
-	enum MHD_Result ret;
+	ShimDbError err;
+	ShimConn   *conn = shim_pool_acquire(req->shim->pool, 5000, &err);
 
-	if (!CheckId(req))
-		return BadId(req);
-	json = QueryParams(req, NULL, "user_id");
-	ret = JsonQuery(req, SHIM_Q_USER_COUNTS, json);
-	free(json);
-	return ret;
-}
-
-/* GET /api/counts/top?from=&to=&limit= */
-enum MHD_Result
-shim_h_top_users(ShimRequest *req)
-{
-	char	   *json = QueryParams(req, NULL, NULL);
-	enum MHD_Result ret = JsonQuery(req, SHIM_Q_TOP_USERS, json);
-
-	free(json);
-	return ret;
-}
-
-/* Keeps the name of the first query parameter. */
-static enum MHD_Result
-FirstArg(void *cls, enum MHD_ValueKind kind, const char *key,
-		 const char *value)
-{
-	(void) kind;
-	(void) value;
-	*(const char **) cls = key;
-	return MHD_NO;
-}
-
-/*
- * GET /api/counting/status: how fresh the counts are (counting_status_json).
- * It takes no parameters; one sent anyway is named, as the other queries
- * name an unknown one, rather than ignored.
- */
-enum MHD_Result
-shim_h_counting_status(ShimRequest *req)
-{
-	const char *unknown = NULL;
-	char		message[128];
-
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, FirstArg,
-							  &unknown);
-	if (unknown)
-	{
-		snprintf(message, sizeof(message), "unknown parameter \"%.64s\"",
-				 unknown);
-		return shim_problem(req, 400, unknown, message,
-							"GET /api/counting/status takes no parameters.",
-							"42703", NULL);
-	}
-	return JsonQuery(req, SHIM_Q_COUNTING_STATUS, NULL);
-}
-
-/* DELETE /api/users/{id}/events: events and counts, in one transaction. */
-enum MHD_Result
-shim_h_delete_user(ShimRequest *req)
-{
-	if (!CheckId(req))
-		return BadId(req);
-	return JsonQuery(req, SHIM_Q_DELETE_USER, req->id);
+	if (conn == NULL)
+		shim_problem_db(req, q, &err);
+	return conn;
 }

@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "auth.h"
+#include "metrics.h"
 
 #define MAX_ROUTES	32
 #define MAX_STATUS	600
@@ -46,7 +47,9 @@ static int64_t in_flight;
 static uint64_t ingested[NACTIONS];
 static uint64_t rejected[NFIELDS];
 static uint64_t duplicates;
-static Histogram query_seconds[SHIM_Q_COUNT];
+#define MAX_QUERIES	16
+static Histogram query_seconds[MAX_QUERIES];
+static const char *query_names[MAX_QUERIES];
 static int	db_up = -1;
 
 /* group commit: transactions written, events in them, groups written again */
@@ -64,10 +67,16 @@ static const char *const auth_reasons[SHIM_AUTH_NRESULTS] = {
 static uint64_t auth_failures[SHIM_AUTH_NRESULTS];
 static void RenderExports(ShimBuf *out, const ShimMetricsExtra *extra);
 
-int
-shim_metric_route_count(void)
+/* The label values of "path", and how many (shim_metrics_routes). */
+static int	nroutes;
+static const char *(*route_label) (int route);
+
+/* shim_metrics_routes is declared in metrics.h: see there. */
+void
+shim_metrics_routes(int n, const char *(*label) (int route))
 {
-	return shim_route_count + 2;
+	nroutes = n < MAX_ROUTES ? n : MAX_ROUTES;
+	route_label = label;
 }
 
 void
@@ -155,10 +164,19 @@ shim_metrics_duplicate(void)
 	__atomic_fetch_add(&duplicates, 1, __ATOMIC_RELAXED);
 }
 
+/* shim_metrics_query is declared in metrics.h: see there. */
 void
-shim_metrics_db_query(ShimQuery q, double seconds)
+shim_metrics_query(int query, const char *name)
 {
-	Observe(&query_seconds[q], seconds);
+	if (query >= 0 && query < MAX_QUERIES)
+		query_names[query] = name;
+}
+
+void
+shim_metrics_db_query(int query, double seconds)
+{
+	if (query >= 0 && query < MAX_QUERIES)
+		Observe(&query_seconds[query], seconds);
 }
 
 void
@@ -256,7 +274,6 @@ HistogramUsed(const Histogram *h)
 void
 shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 {
-	int			nroutes = shim_metric_route_count();
 	int			r,
 				s,
 				i;
@@ -272,7 +289,7 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 			if (n)
 				shim_buf_printf(out,
 								"user_activity_tracking_api_requests_total{path=\"%s\",status=\"%d\"} %llu\n",
-								shim_route_label(r), s, (unsigned long long) n);
+								route_label(r), s, (unsigned long long) n);
 		}
 
 	Header(out, "api_requests_errors_total", "counter",
@@ -285,7 +302,7 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 			if (n)
 				shim_buf_printf(out,
 								"user_activity_tracking_api_requests_errors_total{path=\"%s\",status=\"%d\"} %llu\n",
-								shim_route_label(r), s, (unsigned long long) n);
+								route_label(r), s, (unsigned long long) n);
 		}
 
 	Header(out, "api_request_duration_seconds", "histogram",
@@ -294,7 +311,7 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 	{
 		if (!HistogramUsed(&request_seconds[r]))
 			continue;
-		snprintf(labels, sizeof(labels), "path=\"%s\"", shim_route_label(r));
+		snprintf(labels, sizeof(labels), "path=\"%s\"", route_label(r));
 		RenderHistogram(out, "api_request_duration_seconds", labels,
 						&request_seconds[r]);
 	}
@@ -337,11 +354,11 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 
 	Header(out, "db_query_duration_seconds", "histogram",
 		   "Time of each database statement, by statement.");
-	for (i = 0; i < SHIM_Q_COUNT; i++)
+	for (i = 0; i < MAX_QUERIES; i++)
 	{
-		if (!HistogramUsed(&query_seconds[i]))
+		if (!HistogramUsed(&query_seconds[i]) || query_names[i] == NULL)
 			continue;
-		snprintf(labels, sizeof(labels), "query=\"%s\"", shim_query_names[i]);
+		snprintf(labels, sizeof(labels), "query=\"%s\"", query_names[i]);
 		RenderHistogram(out, "db_query_duration_seconds", labels,
 						&query_seconds[i]);
 	}
@@ -409,7 +426,7 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
  *
  * The slots in use and their number are the Shim's own (exports and
  * max_exports, passed in ShimMetricsExtra) rather than copies kept here, so
- * the gauges cannot drift from what shim_export_begin decides.  Rows are
+ * the gauges cannot drift from what ExportBegin (stream.c) decides.  Rows are
  * added by the export a chunk of MHD's buffer at a time, not one by one.
  */
 

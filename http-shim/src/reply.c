@@ -2,7 +2,8 @@
  *
  * reply.c
  *	  Every reply goes out through here: the common headers (request id,
- *	  CORS), JSON bodies, and the one shape of every error, RFC 9457
+ *	  CORS for an allowed origin, "Connection: close" while draining), JSON
+ *	  bodies, and the one shape of every error, RFC 9457
  *	  application/problem+json naming the field and the rule.  The table
  *	  from SQLSTATE to HTTP status lives here too.
  *
@@ -11,11 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "internal.h"
-
-extern void shim_add_common_headers(ShimRequest *req,
-									struct MHD_Response *resp);
+#include "reply.h"
 
 const char *
 shim_reason(int status)
@@ -115,6 +114,71 @@ shim_status_for_sqlstate(const char *sqlstate, bool server_side, ShimQuery q)
 			return sqlstate_status[i].status;
 	}
 	return 500;
+}
+
+/* shim_origin_allowed is declared in reply.h: see there. */
+bool
+shim_origin_allowed(const ShimConfig *cfg, const char *origin, bool *wildcard)
+{
+	const char *p = cfg->cors_origins;
+	size_t		olen = strlen(origin);
+
+	*wildcard = false;
+	while (*p)
+	{
+		size_t		n;
+		const char *start;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		start = p;
+		n = strcspn(p, ",");
+		p += n;
+		while (n > 0 && start[n - 1] == ' ')
+			n--;
+		if (n == 1 && *start == '*')
+		{
+			*wildcard = true;
+			return true;
+		}
+		if (n == olen && strncasecmp(start, origin, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * shim_add_common_headers adds what every reply carries: the request id,
+ * the CORS headers for an allowed Origin, and "Connection: close" while
+ * draining so that keep-alive clients let go.
+ */
+void
+shim_add_common_headers(ShimRequest *req, struct MHD_Response *resp)
+{
+	const ShimConfig *cfg = &req->shim->cfg;
+	const char *origin = MHD_lookup_connection_value(req->conn,
+													 MHD_HEADER_KIND, "Origin");
+	bool		wildcard;
+
+	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+	if (origin && shim_origin_allowed(cfg, origin, &wildcard))
+	{
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin",
+								wildcard ? "*" : origin);
+		if (!wildcard)
+		{
+			MHD_add_response_header(resp, "Vary", "Origin");
+			if (cfg->cors_credentials)
+				MHD_add_response_header(resp,
+										"Access-Control-Allow-Credentials",
+										"true");
+		}
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+								"Link, X-Request-Id, Retry-After, Location");
+	}
+	if ((shim_draining(req->shim) || (req->early && req->body_declared)) &&
+		MHD_get_response_header(resp, MHD_HTTP_HEADER_CONNECTION) == NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
 /* Queues resp with the common headers; takes ownership of resp. */
@@ -243,7 +307,7 @@ shim_problem_db(ShimRequest *req, ShimQuery q, const ShimDbError *err)
 	if (status == 500)
 	{
 		shim_log(SHIM_LOG_ERROR, "request %s: %s failed (%s): %s %s",
-				 req->request_id, shim_query_names[q], err->sqlstate,
+				 req->request_id, shim_query_name(q), err->sqlstate,
 				 err->message, err->detail);
 		return shim_problem(req, 500, NULL, "internal error",
 							"The request failed on the server; the request id locates it in the logs.",

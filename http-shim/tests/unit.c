@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "http.h"
 
 static int	ntests = 0;
 static int	nfailed = 0;
@@ -435,6 +435,9 @@ TestMetrics(void)
 
 /* ---- OpenAPI ---- */
 
+static void TestOperations(json_t *paths);
+static void TestStatementArgs(void);
+
 static void
 TestOpenapi(void)
 {
@@ -458,8 +461,207 @@ TestOpenapi(void)
 			all = false;
 	}
 	Check(all, "every route of the table is described");
+	TestOperations(paths);
 	json_decref(doc);
 	free(s);
+}
+
+/* The lower-case method of route r, as OpenAPI's path items name it. */
+static void
+LowerMethod(const ShimRoute *r, char *m)
+{
+	size_t		k;
+
+	for (k = 0; r->method[k]; k++)
+		m[k] = r->method[k] + ('a' - 'A');
+	m[k] = '\0';
+}
+
+/*
+ * Each operation of the document is its route's entry: the parameters in
+ * the table's order with their places, a body exactly when the route takes
+ * one, a reply for every status the table lists (problems included), and
+ * the key scope of the route.
+ */
+static void
+TestOperations(json_t *paths)
+{
+	bool		params_ok = true,
+				body_ok = true,
+				replies_ok = true,
+				scope_ok = true;
+	int			i;
+
+	for (i = 0; i < shim_route_count; i++)
+	{
+		const ShimRoute *r = &shim_routes[i];
+		char		m[16];
+		json_t	   *op;
+		json_t	   *params;
+		json_t	   *security;
+		const char *want_scope;
+		size_t		n = 0;
+		const ShimParam *p;
+		const ShimReplyDoc *d;
+		const int  *st;
+		char		code[8];
+
+		LowerMethod(r, m);
+		op = json_object_get(json_object_get(paths, r->path), m);
+		params = json_object_get(op, "parameters");
+		for (p = r->params; p && p->name; p++, n++)
+		{
+			json_t	   *jp = json_array_get(params, n);
+
+			if (jp == NULL ||
+				strcmp(json_string_value(json_object_get(jp, "name")), p->name) != 0 ||
+				strcmp(json_string_value(json_object_get(jp, "in")),
+					   p->in == SHIM_IN_PATH ? "path" : "query") != 0 ||
+				json_is_true(json_object_get(jp, "required")) != p->required)
+				params_ok = false;
+		}
+		if (json_array_size(params) != n)
+			params_ok = false;
+		if ((json_object_get(op, "requestBody") != NULL) != shim_route_has_body(r))
+			body_ok = false;
+		for (d = r->replies; d && d->status; d++)
+		{
+			snprintf(code, sizeof(code), "%d", d->status);
+			if (json_object_get(json_object_get(json_object_get(json_object_get(op, "responses"), code),
+												"content"), d->content_type) == NULL)
+				replies_ok = false;
+		}
+		for (st = r->problems; st && *st; st++)
+		{
+			snprintf(code, sizeof(code), "%d", *st);
+			if (json_object_get(json_object_get(op, "responses"), code) == NULL)
+				replies_ok = false;
+		}
+		security = json_object_get(op, "security");
+		want_scope = r->auth == SHIM_AUTH_READ ? "readKey" :
+			r->auth == SHIM_AUTH_WRITE ? "writeKey" :
+			r->auth == SHIM_AUTH_ADMIN ? "adminKey" : NULL;
+		if (want_scope == NULL ? security != NULL :
+			json_object_get(json_array_get(security, 0), want_scope) == NULL)
+			scope_ok = false;
+		/* the API needs a key; the operational endpoints do not */
+		if ((strncmp(r->path, "/api/", 5) == 0 &&
+			 strcmp(r->path, "/api/openapi.json") != 0) !=
+			(r->auth != SHIM_AUTH_NONE))
+			scope_ok = false;
+	}
+	Check(params_ok, "OpenAPI parameters are the route table's, in its order and places");
+	Check(body_ok, "OpenAPI has a request body exactly for the routes that take one");
+	Check(replies_ok, "OpenAPI lists every reply and problem status of the table");
+	Check(scope_ok, "OpenAPI security is the route's key scope; every /api route needs one");
+}
+
+/*
+ * Allow is the table's methods of a path, GET with HEAD, then OPTIONS, for
+ * every path template of the table.
+ */
+static void
+TestAllow(void)
+{
+	bool		ok = true;
+	int			i,
+				j;
+
+	for (i = 0; i < shim_route_count; i++)
+	{
+		char		path[128];
+		char		want[64] = "";
+		char		allow[64];
+		char		id[32];
+		const char *brace = strstr(shim_routes[i].path, "{id}");
+		size_t		used = 0;
+
+		if (brace)
+			snprintf(path, sizeof(path), "%.*s42%s",
+					 (int) (brace - shim_routes[i].path), shim_routes[i].path,
+					 brace + 4);
+		else
+			snprintf(path, sizeof(path), "%s", shim_routes[i].path);
+		for (j = 0; j < shim_route_count; j++)
+			if (strcmp(shim_routes[j].path, shim_routes[i].path) == 0)
+				used += snprintf(want + used, sizeof(want) - used, "%s%s%s",
+								 used ? ", " : "", shim_routes[j].method,
+								 strcmp(shim_routes[j].method, "GET") == 0 ? ", HEAD" : "");
+		snprintf(want + used, sizeof(want) - used, ", OPTIONS");
+		if (Route("PATCH", path, id, allow) != SHIM_MATCH_METHOD ||
+			strcmp(allow, want) != 0)
+			ok = false;
+		if (Route(shim_routes[i].method, path, id, allow) != i)
+			ok = false;
+	}
+	Check(ok, "each template routes to its entry; Allow is the table's methods of the path");
+}
+
+/* Every statement of the table is found by its id, once, with its SQL. */
+static void
+TestStatements(void)
+{
+	bool		ok = true;
+	int			q;
+
+	for (q = 0; q < SHIM_Q_COUNT; q++)
+	{
+		const ShimStatement *st = shim_statement(q);
+
+		if (st == NULL || st->id != (ShimQuery) q || st->sql == NULL ||
+			strcmp(shim_query_name(q), st->name) != 0)
+			ok = false;
+	}
+	Check(ok, "every prepared statement is written in the route table");
+	TestStatementArgs();
+}
+
+/*
+ * Each statement's parameters are named once each, and each name is a
+ * parameter of its route (the body only where the route takes one), so
+ * that every parameter reaches the SQL call as it came.
+ */
+static void
+TestStatementArgs(void)
+{
+	bool		ok = true;
+	int			i;
+
+	for (i = 0; i < shim_route_count; i++)
+	{
+		const ShimRoute *r = &shim_routes[i];
+		const ShimStatement *st[2] = {&r->stmt, &r->stream};
+		int			k;
+
+		for (k = 0; k < 2; k++)
+		{
+			int			a;
+
+			if (st[k]->sql == NULL)
+				continue;
+			for (a = 0; a < st[k]->nparams; a++)
+			{
+				const char *name = st[k]->args[a];
+				const ShimParam *p;
+				bool		found = false;
+
+				if (name == NULL)
+					ok = false;
+				else if (strcmp(name, "@body") == 0)
+					found = shim_route_has_body(r);
+				else if (strcmp(name, "@format") == 0)
+					found = k == 1;
+				else
+					for (p = r->params; p && p->name; p++)
+						found = found || strcmp(p->name, name) == 0;
+				if (!found)
+					ok = false;
+			}
+			if (st[k]->nparams < SHIM_MAX_ARGS && st[k]->args[st[k]->nparams])
+				ok = false;
+		}
+	}
+	Check(ok, "every statement parameter is one of its route's, the body or the format");
 }
 
 static void
@@ -498,11 +700,14 @@ int
 main(void)
 {
 	shim_log_setup(SHIM_LOG_ERROR + 1, 2);
+	shim_routes_register();
 	TestRouting();
 	TestConfig();
 	TestSqlstate();
 	TestMetrics();
 	TestOpenapi();
+	TestAllow();
+	TestStatements();
 	TestHelpers();
 	printf("1..%d\n", ntests);
 	if (nfailed)

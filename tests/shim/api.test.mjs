@@ -479,6 +479,92 @@ for (const [mode, base] of Object.entries(env.modes)) {
     });
   });
 
+  describe(`${mode}: analytics`, () => {
+    const day = 'from=2025-10-09T00:00:00Z&to=2025-10-12T00:00:00Z';
+
+    test('GET /api/users/{id}/activity: per bucket and action, empty buckets as zeros', async () => {
+      const u = freshUser();
+      const r0 = await req(base, 'POST', '/api/events', {
+        body: [event(u), event(u, { action: 'created' }),
+          event(u, { event_action_timestamp: '2025-10-11T23:30:00Z' })],
+      });
+      assert.equal(r0.status, 201, r0.text);
+      let r = await req(base, 'GET', `/api/users/${u}/activity?${day}&bucket=day`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.userId, u);
+      assert.equal(r.json.bucket, 'day');
+      assert.equal(r.json.by, 'acted');
+      assert.deepEqual(r.json.buckets.map((b) => b.total), [0, 2, 1]);
+      assert.deepEqual(r.json.buckets[1],
+        { start: '2025-10-10T00:00:00Z', created: 1, updated: 0, deleted: 0, viewed: 1, total: 2 });
+      // a day is a local day: 23:30 UTC on the 11th is the 12th in Berlin
+      r = await req(base, 'GET', `/api/users/${u}/activity?${day}&tz=Europe/Berlin`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.tz, 'Europe/Berlin');
+      assert.equal(r.json.buckets.reduce((n, b) => n + b.total, 0), 3);
+      const b12 = r.json.buckets.find((b) => b.start === '2025-10-12T00:00:00+02:00');
+      assert.ok(b12, JSON.stringify(r.json.buckets));
+      assert.equal(b12.total, 1);
+      problem(await req(base, 'GET', `/api/users/${u}/activity?${day}&bucket=minute`), 400, 'bucket');
+      problem(await req(base, 'GET', `/api/users/${u}/activity?${day}&by=arrived`), 400, 'by');
+      problem(await req(base, 'GET', `/api/users/${u}/activity?${day}&tz=Mars/Olympus`), 400, 'tz');
+      problem(await req(base, 'GET', `/api/users/${u}/activity?to=2025-10-12T00:00:00Z`), 400, 'from');
+      problem(await req(base, 'GET', `/api/users/${u}/activity?${day}&limit=3`), 400, 'limit', '42703');
+      problem(await req(base, 'GET', `/api/users/abc/activity?${day}`), 400, 'user_id');
+    });
+
+    test('GET /api/active-users: distinct users per day from the counted rollup', async () => {
+      const users = async (q = '') => {
+        const r = await req(base, 'GET', `/api/active-users?${day}&bucket=day${q}`);
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.buckets.length, 3);
+        return r.json.buckets[1].users;
+      };
+      psql('CALL user_activity.run_counting()');
+      const before = await users();
+      const deletedBefore = await users('&action=deleted');
+      const u = freshUser();
+      await req(base, 'POST', '/api/events', {
+        body: [event(u), event(u), event(u, { action: 'deleted' })],
+      });
+      assert.equal(await users(), before, 'served from the rollup: nothing until counted');
+      psql('CALL user_activity.run_counting()');
+      assert.equal(await users(), before + 1);
+      assert.equal(await users('&action=deleted'), deletedBefore + 1);
+      problem(await req(base, 'GET', `/api/active-users?${day}&action=jumped`), 400, 'action');
+      problem(await req(base, 'GET', `/api/active-users?${day}&bucket=year`), 400, 'bucket');
+      problem(await req(base, 'GET', '/api/active-users?from=2025-10-09T00:00:00Z'), 400, 'to');
+    });
+
+    test('GET /api/events?metadata=: containment, paged and exported', async () => {
+      const u = freshUser();
+      const body = [];
+      for (let i = 0; i < 5; i++) {
+        body.push(event(u, { metadata: { device: 'iPhone 14', n: i } }));
+        body.push(event(u, { metadata: { device: 'Pixel 8', n: i } }));
+      }
+      assert.equal((await req(base, 'POST', '/api/events', { body })).status, 201);
+      const filter = encodeURIComponent(JSON.stringify({ device: 'iPhone 14' }));
+      let r = await req(base, 'GET', `/api/events?user_id=${u}&${range}&limit=2&metadata=${filter}`);
+      assert.equal(r.status, 200, r.text);
+      const seen = [...r.json];
+      while (r.headers.get('link')) {
+        const next = r.headers.get('link').match(/<([^>]+)>/)[1];
+        r = await req(base, 'GET', next.replace(/^https?:\/\/[^/]+/, ''));
+        assert.equal(r.status, 200, r.text);
+        seen.push(...r.json);
+      }
+      assert.equal(seen.length, 5);
+      assert.ok(seen.every((e) => e.metadata.device === 'iPhone 14'));
+      const x = await req(base, 'GET', `/api/events?user_id=${u}&${range}&metadata=${filter}`,
+        { headers: { accept: 'application/x-ndjson' } });
+      assert.equal(x.status, 200, x.text);
+      assert.equal(x.text.trim().split('\n').length, 5);
+      problem(await req(base, 'GET', `/api/events?user_id=${u}&${range}&metadata=%5B1%5D`), 400, 'metadata');
+      problem(await req(base, 'GET', `/api/events?user_id=${u}&${range}&metadata=%7B`), 400, 'metadata');
+    });
+  });
+
   describe(`${mode}: routing, CORS, operations`, () => {
     test('404 for an unknown path, as a problem', async () => {
       problem(await req(base, 'GET', '/api/nope'), 404);

@@ -90,7 +90,7 @@ export SHIM_HTTP_SPARE="$((base + 2)),$((base + 3)),$((base + 4)),$((base + 5)),
 export SHIM_EXPORT_ROWS=${SHIM_EXPORT_ROWS:-200000}
 
 status=0
-for t in ${SHIM_TESTS:-tests/shim/api.test.mjs tests/shim/robustness.test.mjs}; do
+for t in ${SHIM_TESTS:-tests/shim/api.test.mjs tests/shim/stall.test.mjs tests/shim/robustness.test.mjs}; do
 	[ -f "$t" ] || continue
 	echo "-- $t"
 	node --test --test-timeout=300000 --test-reporter=spec "$t" || status=1

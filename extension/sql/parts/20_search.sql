@@ -62,6 +62,33 @@ AS 'MODULE_PATHNAME', 'user_activity_export_events';
 COMMENT ON FUNCTION user_activity.export_events(jsonb, text) IS
 'every matching event, one ndjson or csv line per row; call it in the select list and read in single-row mode to stream';
 
+-- From 1.5, each parameter of the query string is a text argument of its
+-- own, as the REST layer received it (NULL when absent), so that nothing
+-- between the request and the function parses or rebuilds it; an error
+-- names the parameter (its COLUMN).  The jsonb variants stay for callers
+-- of their own.
+CREATE FUNCTION user_activity.search_events(
+    user_id text, "from" text, "to" text, "limit" text, cursor text,
+    action text, action_from text, action_to text, metadata text, "offset" text,
+    OUT body text, OUT next_cursor text)
+RETURNS record
+LANGUAGE c STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'user_activity_search_events_args';
+COMMENT ON FUNCTION user_activity.search_events(text, text, text, text, text, text, text, text, text, text) IS
+'one page of a user''s events for the REST layer, each query parameter as received: body is the JSON array to send, next_cursor is null on the last page';
+
+CREATE FUNCTION user_activity.export_events(
+    user_id text, "from" text, "to" text,
+    action text, action_from text, action_to text, metadata text, format text)
+RETURNS SETOF text
+LANGUAGE c STABLE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+ROWS 10000
+AS 'MODULE_PATHNAME', 'user_activity_export_events_args';
+COMMENT ON FUNCTION user_activity.export_events(text, text, text, text, text, text, text, text) IS
+'every matching event, one ndjson or csv line per row, each query parameter as received; call it in the select list and read in single-row mode to stream';
+
 -- Nothing is executable by PUBLIC; the reader and the writer (the HTTP
 -- shim) search and export.
 REVOKE ALL ON FUNCTION
@@ -69,12 +96,16 @@ REVOKE ALL ON FUNCTION
     user_activity.event_cursor(bigint, timestamptz, bigint),
     user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz, jsonb),
     user_activity.search_events(jsonb),
-    user_activity.export_events(jsonb, text)
+    user_activity.export_events(jsonb, text),
+    user_activity.search_events(text, text, text, text, text, text, text, text, text, text),
+    user_activity.export_events(text, text, text, text, text, text, text, text)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     user_activity.find_start(bigint, timestamptz, timestamptz, integer, text),
     user_activity.event_cursor(bigint, timestamptz, bigint),
     user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz, jsonb),
     user_activity.search_events(jsonb),
-    user_activity.export_events(jsonb, text)
+    user_activity.export_events(jsonb, text),
+    user_activity.search_events(text, text, text, text, text, text, text, text, text, text),
+    user_activity.export_events(text, text, text, text, text, text, text, text)
 TO user_activity_reader, user_activity_writer;

@@ -459,14 +459,14 @@ $$;
 COMMENT ON FUNCTION user_activity.top_users(timestamptz, timestamptz, integer) IS
     'the n users with the most events in the periods whose start lies in [since, until); ties by user id';
 
--- Parameters of the JSON variants arrive as the query string's values.
-CREATE FUNCTION user_activity.counting_param(params jsonb, name text, kind text, required boolean)
+-- Parameters arrive as the query string's values, as text.
+CREATE FUNCTION user_activity.counting_value(value text, name text, kind text, required boolean)
     RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v text := params ->> name;
+    v text := value;
     v_num numeric;
 BEGIN
     IF v IS NULL THEN
@@ -509,6 +509,18 @@ BEGIN
                   DETAIL = pg_catalog.format('Parameter "%s" must be between 1 and 9223372036854775807.', name);
     END IF;
     RETURN v_num::text;
+END;
+$$;
+COMMENT ON FUNCTION user_activity.counting_value(text, text, text, boolean) IS
+    'one checked parameter of user_counts_json or top_users_json, as text (its error names it: COLUMN is the parameter)';
+
+CREATE FUNCTION user_activity.counting_param(params jsonb, name text, kind text, required boolean)
+    RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RETURN user_activity.counting_value(params ->> name, name, kind, required);
 END;
 $$;
 COMMENT ON FUNCTION user_activity.counting_param(jsonb, text, text, boolean) IS
@@ -555,7 +567,7 @@ $$;
 COMMENT ON FUNCTION user_activity.counting_check_range(timestamptz, timestamptz) IS
     'rejects a range whose end is before its start';
 
-CREATE FUNCTION user_activity.user_counts_json(params jsonb) RETURNS text
+CREATE FUNCTION user_activity.user_counts_json(user_id text, "from" text, "to" text) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -565,10 +577,9 @@ DECLARE
     v_to timestamptz;
     v_result text;
 BEGIN
-    PERFORM user_activity.counting_check_params(params, ARRAY['user_id', 'from', 'to']);
-    v_user := user_activity.counting_param(params, 'user_id', 'user_id', true)::bigint;
-    v_from := user_activity.counting_param(params, 'from', 'time', true)::timestamptz;
-    v_to := user_activity.counting_param(params, 'to', 'time', true)::timestamptz;
+    v_user := user_activity.counting_value($1, 'user_id', 'user_id', true)::bigint;
+    v_from := user_activity.counting_value($2, 'from', 'time', true)::timestamptz;
+    v_to := user_activity.counting_value($3, 'to', 'time', true)::timestamptz;
     PERFORM user_activity.counting_check_range(v_from, v_to);
 
     SELECT pg_catalog.json_build_object(
@@ -594,10 +605,22 @@ BEGIN
     RETURN v_result;
 END;
 $$;
+COMMENT ON FUNCTION user_activity.user_counts_json(text, text, text) IS
+    'a user''s counts per period and in total over [from, to), as JSON text for the REST layer; each parameter as the query string has it (NULL: absent)';
+
+CREATE FUNCTION user_activity.user_counts_json(params jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM user_activity.counting_check_params(params, ARRAY['user_id', 'from', 'to']);
+    RETURN user_activity.user_counts_json(params ->> 'user_id', params ->> 'from', params ->> 'to');
+END;
+$$;
 COMMENT ON FUNCTION user_activity.user_counts_json(jsonb) IS
     'a user''s counts per period and in total over [from, to), as JSON text for the REST layer';
 
-CREATE FUNCTION user_activity.top_users_json(params jsonb) RETURNS text
+CREATE FUNCTION user_activity.top_users_json("from" text, "to" text, "limit" text) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -607,10 +630,9 @@ DECLARE
     v_limit integer;
     v_result text;
 BEGIN
-    PERFORM user_activity.counting_check_params(params, ARRAY['from', 'to', 'limit']);
-    v_from := user_activity.counting_param(params, 'from', 'time', true)::timestamptz;
-    v_to := user_activity.counting_param(params, 'to', 'time', true)::timestamptz;
-    v_limit := COALESCE(user_activity.counting_param(params, 'limit', 'limit', false)::integer, 10);
+    v_from := user_activity.counting_value($1, 'from', 'time', true)::timestamptz;
+    v_to := user_activity.counting_value($2, 'to', 'time', true)::timestamptz;
+    v_limit := COALESCE(user_activity.counting_value($3, 'limit', 'limit', false)::integer, 10);
     PERFORM user_activity.counting_check_range(v_from, v_to);
 
     SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object(
@@ -623,6 +645,18 @@ BEGIN
     INTO v_result
     FROM user_activity.top_users(v_from, v_to, v_limit) t;
     RETURN v_result;
+END;
+$$;
+COMMENT ON FUNCTION user_activity.top_users_json(text, text, text) IS
+    'the top users over [from, to) (limit 1..1000, default 10), as JSON text for the REST layer; each parameter as the query string has it (NULL: absent)';
+
+CREATE FUNCTION user_activity.top_users_json(params jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM user_activity.counting_check_params(params, ARRAY['from', 'to', 'limit']);
+    RETURN user_activity.top_users_json(params ->> 'from', params ->> 'to', params ->> 'limit');
 END;
 $$;
 COMMENT ON FUNCTION user_activity.top_users_json(jsonb) IS
@@ -640,11 +674,14 @@ REVOKE ALL ON FUNCTION
     user_activity.count_activity(),
     user_activity.user_counts(bigint, timestamptz, timestamptz),
     user_activity.top_users(timestamptz, timestamptz, integer),
+    user_activity.counting_value(text, text, text, boolean),
     user_activity.counting_param(jsonb, text, text, boolean),
     user_activity.counting_check_params(jsonb, text[]),
     user_activity.counting_check_range(timestamptz, timestamptz),
     user_activity.user_counts_json(jsonb),
-    user_activity.top_users_json(jsonb)
+    user_activity.top_users_json(jsonb),
+    user_activity.user_counts_json(text, text, text),
+    user_activity.top_users_json(text, text, text)
 FROM PUBLIC;
 REVOKE ALL ON PROCEDURE user_activity.run_counting() FROM PUBLIC;
 
@@ -655,5 +692,7 @@ GRANT EXECUTE ON FUNCTION
     user_activity.user_counts(bigint, timestamptz, timestamptz),
     user_activity.top_users(timestamptz, timestamptz, integer),
     user_activity.user_counts_json(jsonb),
-    user_activity.top_users_json(jsonb)
+    user_activity.top_users_json(jsonb),
+    user_activity.user_counts_json(text, text, text),
+    user_activity.top_users_json(text, text, text)
     TO user_activity_reader, user_activity_writer;
