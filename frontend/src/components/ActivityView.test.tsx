@@ -88,12 +88,16 @@ describe('ActivityView', () => {
     render(<ActivityView active />);
     const status = await screen.findByRole('region', { name: 'Counting' });
     expect(await within(status).findByText('counted')).toBeInTheDocument();
-    expect(status).toHaveTextContent('Last successful count2025-10-10 18:00:00.250 (5 min ago');
-    expect(within(status).getByText('counted')).toBeInTheDocument();
-    expect(status).toHaveTextContent('Counted up toevent 1234, period ending 2025-10-10 18:00:00.200');
-    expect(status).toHaveTextContent('Schedule0 */4 * * * (GMT), at most 4 h between runs');
-    expect(status).toHaveTextContent('Next run2025-10-10 22:00:00');
-    expect(status).toHaveTextContent('Last pg_cron runsucceeded 2025-10-10 18:00:00');
+    // In words first, with the zone of every time, no milliseconds.
+    expect(status).toHaveTextContent('Last counted at 2025-10-10 18:00:00 CEST (5 min ago');
+    expect(status).toHaveTextContent('Counted every 4 hours; next at 2025-10-10 22:00:00 CEST.');
+    expect(status).not.toHaveTextContent('.250');
+    // The job's details behind a disclosure.
+    const technical = within(status).getByText('Technical details').closest('details')!;
+    expect(technical.open).toBe(false);
+    expect(technical).toHaveTextContent('Counted up toevent 1234, period ending 2025-10-10 18:00:00 CEST');
+    expect(technical).toHaveTextContent("Schedule0 */4 * * * (pg_cron's zone: GMT), at most 4 hours between runs");
+    expect(technical).toHaveTextContent('Last pg_cron runsucceeded, 2025-10-10 18:00:00 CEST');
     expect(within(status).queryByText('stale')).toBeNull();
   });
 
@@ -103,7 +107,7 @@ describe('ActivityView', () => {
     let region = await screen.findByRole('region', { name: 'Counting' });
     expect(await within(region).findByText('stale')).toBeInTheDocument();
     expect(within(region).getByText('error')).toHaveClass('badge-bad');
-    expect(region).toHaveTextContent('Last errorcanceling statement due to statement timeout');
+    expect(region).toHaveTextContent('The last run failed: canceling statement due to statement timeout');
     unmount();
     mockFetch([['/api/counting/status', reply({ ...ran, schedule: null, expected_interval_seconds: null, next_run_at: null, pg_cron: null, seconds_since_last_success: 7 * 3600 })]]);
     const second = render(<ActivityView active />);
@@ -124,7 +128,7 @@ describe('ActivityView', () => {
     render(<ActivityView active />);
     const region = await screen.findByRole('region', { name: 'Counting' });
     expect(await within(region).findByText('paused')).toBeInTheDocument();
-    expect(region).not.toHaveTextContent('Next run');
+    expect(region).not.toHaveTextContent('next at');
   });
 
   it('shows the counting status error without breaking the view', async () => {
@@ -157,7 +161,9 @@ describe('ActivityView', () => {
     // The same numbers as a table.
     const table = screen.getByText('Counts as a table').closest('details')!.querySelector('table')!;
     expect(within(table).getAllByRole('row')).toHaveLength(3);
-    expect(within(table).getAllByRole('row')[2]).toHaveTextContent('2025-10-10 14:00:00 – 2025-10-10 18:00:0070313');
+    expect(within(table).getAllByRole('row')[2]).toHaveTextContent(
+      '2025-10-10 14:00:00 CEST – 2025-10-10 18:00:00 CEST70313',
+    );
     const topTable = screen.getByRole('region', { name: 'Top users' });
     expect(within(topTable).getAllByRole('row')).toHaveLength(3);
     const countsCall = calls.find((c) => c.url.pathname === '/api/users/6/counts')!;
@@ -190,6 +196,8 @@ describe('ActivityView', () => {
     render(<ActivityView active />);
     await user.click(screen.getByRole('button', { name: 'Show activity' }));
     expect(await screen.findByText('Field "to" must be after "from".')).toBeInTheDocument();
-    expect(screen.getByLabelText('Periods to')).toHaveAccessibleDescription('Field "to" must be after "from".');
+    expect(screen.getByLabelText('Periods to')).toHaveAccessibleDescription(
+      expect.stringContaining('Field "to" must be after "from".'),
+    );
   });
 });

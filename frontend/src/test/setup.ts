@@ -35,5 +35,6 @@ afterEach(() => {
   vi.unstubAllGlobals();
   vi.unstubAllEnvs();
   window.localStorage.clear();
+  window.sessionStorage.clear();
   window.location.hash = '';
 });
