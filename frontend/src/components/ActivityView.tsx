@@ -60,6 +60,12 @@ export function ActivityView({ active, params }: Props) {
   const [announce, setAnnounce] = useState('');
   const lastHash = useRef<string | null>(null);
   const run = useRef(0);
+  // Bumped when answers arrive: once they are drawn, focus goes to the
+  // first one's heading (which also scrolls it into view on a phone).
+  const [focusSeq, setFocusSeq] = useState(0);
+  useEffect(() => {
+    if (focusSeq) document.querySelector<HTMLElement>('#view-activity .results-first')?.focus();
+  }, [focusSeq]);
 
   useZoneSwitch(zone, [
     [from, setFrom],
@@ -179,10 +185,7 @@ export function ActivityView({ active, params }: Props) {
     if (run.current !== mine) return;
     setLoading(false);
     setAnnounce(said.join(' '));
-    requestAnimationFrame(() => {
-      const first = document.querySelector<HTMLElement>('#view-activity .results-first');
-      first?.focus();
-    });
+    setFocusSeq((n) => n + 1);
     void loadStatus();
   }
 

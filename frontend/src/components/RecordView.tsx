@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ACTIONS, ApiError, recordEvent, type StoredEvent } from '../api';
 import { checkMetadata, sameJson } from '../json';
 import { parseInputValue, timeZoneLabel, toInputValue, toRfc3339 } from '../time';
@@ -58,6 +58,14 @@ export function RecordView({ onShowUser }: Props) {
   const [newId, setNewId] = useState(false);
   const [announce, setAnnounce] = useState('');
   const resultHeading = useRef<HTMLHeadingElement>(null);
+  // Set when an answer arrives: once it is drawn, focus goes to it.
+  const focusResult = useRef(false);
+  useEffect(() => {
+    if (stored && focusResult.current) {
+      focusResult.current = false;
+      resultHeading.current?.focus();
+    }
+  }, [stored]);
   useZoneSwitch(zone, [[when, setWhen]]);
 
   const whenDate = parseInputValue(when, zone);
@@ -129,7 +137,7 @@ export function RecordView({ onShowUser }: Props) {
         setEventId(newUuid());
         setNewId(true);
       }
-      requestAnimationFrame(() => resultHeading.current?.focus());
+      focusResult.current = true;
     } catch (err) {
       setAnnounce('');
       if (err instanceof ApiError && err.field && err.field in INPUT_ID) {

@@ -19,7 +19,7 @@ import { Time, useZone, useZoneSwitch } from '../zone';
 import { describedBy, ErrorBanner, Field, TIME_INPUT } from './Field';
 import { useMediaQuery } from './useMediaQuery';
 
-type FieldName = 'user_id' | 'from' | 'to' | 'action' | 'limit' | 'action_from' | 'action_to' | 'metadata' | 'cursor';
+type FieldName = 'user_id' | 'from' | 'to' | 'action' | 'limit' | 'action_from' | 'action_to' | 'metadata';
 type Errors = Partial<Record<FieldName, string | null>>;
 
 const INPUT_ID: Record<FieldName, string> = {
@@ -31,7 +31,6 @@ const INPUT_ID: Record<FieldName, string> = {
   action_from: 'search-acted-from',
   action_to: 'search-acted-to',
   metadata: 'search-metadata',
-  cursor: 'search-user',
 };
 
 export const PAGE_SIZES = ['10', '25', '50', '100', '500'];
@@ -134,7 +133,17 @@ export function SearchView({ active, params }: Props) {
   const exportAbort = useRef<AbortController | null>(null);
   const resultsRef = useRef<HTMLHeadingElement>(null);
   const lastHash = useRef<string | null>(null);
+  // Set when an answer arrives: once it is drawn, focus goes to its heading
+  // (which also scrolls it into view on a phone).
+  const focusResults = useRef(false);
   const narrow = useMediaQuery('(max-width: 639px)');
+
+  useEffect(() => {
+    if (page && focusResults.current) {
+      focusResults.current = false;
+      resultsRef.current?.focus();
+    }
+  }, [page]);
 
   useZoneSwitch(zone, [
     [from, setFrom],
@@ -237,7 +246,7 @@ export function SearchView({ active, params }: Props) {
             ? `Search done: no events of user ${q.user_id} match.`
             : 'No more events.',
       );
-      requestAnimationFrame(() => resultsRef.current?.focus());
+      focusResults.current = true;
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError') return;
       // What was shown answered another question: it goes.
