@@ -455,3 +455,99 @@ export async function testConnection(base: string = apiBaseUrl()): Promise<Conne
   lines.push('The write key is checked when you record.');
   return { ok: true, lines };
 }
+
+/*
+ * Activity over time and active users (GET /api/users/{id}/activity,
+ * GET /api/active-users): counts per hour, day, week or month in a time
+ * zone, every bucket present (zeros included), starts given with that
+ * zone's offset.
+ */
+export const BUCKETS = ['hour', 'day', 'week', 'month'] as const;
+export type Bucket = (typeof BUCKETS)[number];
+export type TimeBasis = 'acted' | 'recorded';
+
+export interface ActivityBucket {
+  start: string;
+  created: number;
+  updated: number;
+  deleted: number;
+  viewed: number;
+  total: number;
+}
+
+export interface UserActivity {
+  userId: number;
+  from: string;
+  to: string;
+  bucket: Bucket;
+  by: TimeBasis;
+  tz: string;
+  buckets: ActivityBucket[];
+}
+
+export interface ActiveUsers {
+  from: string;
+  to: string;
+  bucket: Bucket;
+  action: Action | null;
+  tz: string;
+  buckets: Array<{ start: string; users: number }>;
+}
+
+export function userActivity(
+  userId: string,
+  p: { from: string; to: string; bucket: Bucket; by: TimeBasis; tz: string },
+  signal?: AbortSignal,
+): Promise<UserActivity> {
+  return getJson(apiUrl(`/api/users/${encodeURIComponent(userId)}/activity`, { ...p }), signal);
+}
+
+export function activeUsers(
+  p: { from: string; to: string; bucket: Bucket; action?: string; tz: string },
+  signal?: AbortSignal,
+): Promise<ActiveUsers> {
+  return getJson(apiUrl('/api/active-users', { ...p }), signal);
+}
+
+/** What the API in use offers beyond the original's endpoints, read from
+ * its OpenAPI description (GET /api/openapi.json, no key): a page may be
+ * newer than the API it is pointed at, and then leaves out what it cannot
+ * ask for rather than show errors. */
+export interface Capabilities {
+  activity: boolean;
+  activeUsers: boolean;
+  metadataFilter: boolean;
+}
+
+const NONE: Capabilities = { activity: false, activeUsers: false, metadataFilter: false };
+const capabilityCache = new Map<string, Promise<Capabilities>>();
+
+export function apiCapabilities(): Promise<Capabilities> {
+  const base = apiBaseUrl();
+  let p = capabilityCache.get(base);
+  if (!p) {
+    p = (async () => {
+      try {
+        const res = await fetch(`${base}/api/openapi.json`, { headers: { Accept: 'application/json' } });
+        if (!res.ok) return NONE;
+        const doc = (await res.json()) as { paths?: Record<string, Record<string, { parameters?: Array<{ name?: string }> }>> };
+        const paths = doc.paths ?? {};
+        const params = paths['/api/events']?.get?.parameters ?? [];
+        return {
+          activity: Boolean(paths['/api/users/{id}/activity']?.get),
+          activeUsers: Boolean(paths['/api/active-users']?.get),
+          metadataFilter: params.some((x) => x?.name === 'metadata'),
+        };
+      } catch {
+        return NONE;
+      }
+    })();
+    capabilityCache.set(base, p);
+  }
+  return p;
+}
+
+/** Forgets what was learnt of the APIs (tests, a changed address). */
+export function forgetCapabilities(): void {
+  capabilityCache.clear();
+}

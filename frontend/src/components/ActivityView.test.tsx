@@ -2,6 +2,7 @@ import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, problem } from '../test/fetch';
+import { ZoneProvider } from '../zone';
 import { ActivityView } from './ActivityView';
 
 // GET /api/counting/status before the first count (pg_cron without a job),
@@ -199,5 +200,110 @@ describe('ActivityView', () => {
     expect(screen.getByLabelText('Periods to')).toHaveAccessibleDescription(
       expect.stringContaining('Field "to" must be after "from".'),
     );
+  });
+
+  describe('over time (GET /api/users/{id}/activity, GET /api/active-users)', () => {
+    const openapi = {
+      paths: {
+        '/api/users/{id}/activity': { get: {} },
+        '/api/active-users': { get: {} },
+        '/api/events': { get: { parameters: [{ name: 'metadata' }] } },
+      },
+    };
+    const overTime = {
+      userId: 6,
+      from: '2025-10-09T00:00:00+02:00',
+      to: '2025-10-11T00:00:00+02:00',
+      bucket: 'day',
+      by: 'recorded',
+      tz: 'Europe/Berlin',
+      buckets: [
+        { start: '2025-10-09T00:00:00+02:00', created: 1, updated: 0, deleted: 0, viewed: 3, total: 4 },
+        { start: '2025-10-10T00:00:00+02:00', created: 0, updated: 0, deleted: 0, viewed: 0, total: 0 },
+      ],
+    };
+    const dau = {
+      from: '2025-10-09T00:00:00+02:00',
+      to: '2025-10-11T00:00:00+02:00',
+      bucket: 'day',
+      action: 'viewed',
+      tz: 'Europe/Berlin',
+      buckets: [
+        { start: '2025-10-09T00:00:00+02:00', users: 12 },
+        { start: '2025-10-10T00:00:00+02:00', users: 7 },
+      ],
+    };
+
+    it("charts a user's activity per bucket and the active users, in the zone times are shown in", async () => {
+      const calls = mockFetch([
+        ['/api/openapi.json', reply(openapi)],
+        ['/api/counting/status', reply(ran)],
+        ['/api/users/6/counts', () => ({ body: counts })],
+        ['/api/users/6/activity', () => ({ body: overTime })],
+        ['/api/active-users', () => ({ body: dau })],
+        ['/api/counts/top', () => ({ body: top })],
+      ]);
+      const user = userEvent.setup();
+      render(<ActivityView active />);
+      await user.type(screen.getByLabelText('User id'), '6');
+      await user.selectOptions(await screen.findByLabelText('Buckets'), 'day');
+      await user.click(screen.getByRole('radio', { name: 'they were recorded' }));
+      await user.selectOptions(screen.getByLabelText('Active users: with the action'), 'viewed');
+      await user.click(screen.getByRole('button', { name: 'Show activity' }));
+      expect(await screen.findByRole('heading', { name: 'User 6: activity per day' })).toBeInTheDocument();
+      expect(await screen.findByRole('heading', { name: 'Active users per day' })).toBeInTheDocument();
+      expect(await screen.findByText(/^4 events by the time users were recorded, per day in Europe\/Berlin/)).toBeInTheDocument();
+      expect(
+        await screen.findByText('Daily active users (DAU), users with a "viewed" event, in Europe/Berlin: at most 12 in one day.'),
+      ).toBeInTheDocument();
+      const a = calls.find((c) => c.url.pathname === '/api/users/6/activity')!.url.searchParams;
+      expect(a.get('bucket')).toBe('day');
+      expect(a.get('by')).toBe('recorded');
+      expect(a.get('tz')).toBe('Europe/Berlin');
+      expect(a.get('from')).toMatch(/[+-]\d\d:\d\d$/);
+      const d = calls.find((c) => c.url.pathname === '/api/active-users')!.url.searchParams;
+      expect(d.get('action')).toBe('viewed');
+      expect(d.get('tz')).toBe('Europe/Berlin');
+      expect(window.location.hash).toMatch(/^#activity\?user=6&from=.*&by=recorded&active_action=viewed$/);
+    });
+
+    it('asks in UTC when times are shown in UTC, and shows a field error for a bucket', async () => {
+      const calls = mockFetch([
+        ['/api/openapi.json', reply(openapi)],
+        ['/api/counting/status', reply(ran)],
+        ['/api/counts/top', () => ({ body: top })],
+        ['/api/active-users', () => problem(400, 'Bad Request', 'Parameter "bucket" must be one of hour, day, week, month.', 'bucket')],
+      ]);
+      const user = userEvent.setup();
+      render(
+        <ZoneProvider mode="utc">
+          <ActivityView active params={new URLSearchParams('from=2025-10-09T00:00:00Z&to=2025-10-11T00:00:00Z&bucket=week')} />
+        </ZoneProvider>,
+      );
+      const bucket = await screen.findByLabelText('Buckets');
+      await waitFor(() => expect(bucket).toHaveAccessibleDescription('Parameter "bucket" must be one of hour, day, week, month.'));
+      expect(bucket).toHaveValue('week');
+      const d = calls.find((c) => c.url.pathname === '/api/active-users')!.url.searchParams;
+      expect(d.get('tz')).toBe('UTC');
+      expect(d.get('bucket')).toBe('week');
+      expect(d.get('from')).toBe('2025-10-09T00:00:00Z');
+      expect(screen.queryByRole('heading', { name: /^Active users per/ })).toBeNull();
+      void user;
+    });
+
+    it('asks for no chart the API does not offer', async () => {
+      const calls = mockFetch([
+        ['/api/counting/status', reply(ran)],
+        ['/api/users/6/counts', () => ({ body: counts })],
+        ['/api/counts/top', () => ({ body: top })],
+      ]);
+      const user = userEvent.setup();
+      render(<ActivityView active />);
+      await user.type(screen.getByLabelText('User id'), '6');
+      await user.click(screen.getByRole('button', { name: 'Show activity' }));
+      await screen.findByRole('heading', { name: 'User 6: events per counting period' });
+      expect(screen.queryByLabelText('Buckets')).toBeNull();
+      expect(calls.some((c) => /activity|active-users/.test(c.url.pathname))).toBe(false);
+    });
   });
 });

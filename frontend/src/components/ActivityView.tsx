@@ -1,24 +1,56 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, countingStatus, topUsers, userCounts, type CountingStatus, type TopUser, type UserCounts } from '../api';
+import {
+  ACTIONS,
+  activeUsers,
+  apiCapabilities,
+  ApiError,
+  BUCKETS,
+  countingStatus,
+  topUsers,
+  userActivity,
+  userCounts,
+  type ActiveUsers,
+  type Bucket,
+  type CountingStatus,
+  type TimeBasis,
+  type TopUser,
+  type UserActivity,
+  type UserCounts,
+} from '../api';
 import { hashFor, writeRoute } from '../route';
-import { endOfThisMinute, hoursBefore, parseInputValue, timeZoneLabel, toInputValue, toRfc3339, type ZoneMode } from '../time';
+import { browserZoneName, endOfThisMinute, hoursBefore, parseInputValue, timeZoneLabel, toInputValue, toRfc3339, type ZoneMode } from '../time';
 import { rangeErrors, userIdError } from '../validate';
 import { useZone, useZoneSwitch } from '../zone';
 import { CountingSummary } from './CountingSummary';
 import { describedBy, ErrorBanner, Field, TIME_INPUT } from './Field';
+import { useCapabilities } from './useCapabilities';
 
 // The charting library is most of the page's weight: load it when a chart
 // is first shown.
 const CountsChart = lazy(() => import('./CountsChart').then((m) => ({ default: m.CountsChart })));
+const ActivityChart = lazy(() => import('./TimeCharts').then((m) => ({ default: m.ActivityChart })));
+const ActiveUsersChart = lazy(() => import('./TimeCharts').then((m) => ({ default: m.ActiveUsersChart })));
 
-type FieldName = 'user_id' | 'from' | 'to' | 'limit';
+type FieldName = 'user_id' | 'from' | 'to' | 'limit' | 'bucket' | 'by' | 'action';
 type Errors = Partial<Record<FieldName, string | null>>;
 const INPUT_ID: Record<FieldName, string> = {
   user_id: 'activity-user',
   from: 'activity-from',
   to: 'activity-to',
   limit: 'activity-top',
+  bucket: 'activity-bucket',
+  by: 'activity-by-acted',
+  action: 'activity-active-action',
 };
+
+/** The zone the API buckets in: the one times are shown in. */
+const bucketZone = (zone: ZoneMode) => (zone === 'utc' ? 'UTC' : browserZoneName() || 'UTC');
+
+interface Charting {
+  bucket: Bucket;
+  by: TimeBasis;
+  action: string;
+}
 const TOP_SIZES = ['5', '10', '25', '50'];
 
 function defaultRange(zone: ZoneMode) {
@@ -46,6 +78,15 @@ export function ActivityView({ active, params }: Props) {
   const [to, setTo] = useState(initial.current.to);
   const [rangeTouched, setRangeTouched] = useState(false);
   const [limit, setLimit] = useState('10');
+  const [bucket, setBucket] = useState<Bucket>('day');
+  const [by, setBy] = useState<TimeBasis>('acted');
+  const [activeAction, setActiveAction] = useState('');
+  const [overTime, setOverTime] = useState<UserActivity | null>(null);
+  const [overTimeError, setOverTimeError] = useState<string | null>(null);
+  const [active_, setActive_] = useState<ActiveUsers | null>(null);
+  const [activeError, setActiveError] = useState<string | null>(null);
+  const caps = useCapabilities(active);
+  const charts = Boolean(caps?.activity || caps?.activeUsers);
   const [submitted, setSubmitted] = useState(false);
   const [serverErrors, setServerErrors] = useState<Errors>({});
   const [counts, setCounts] = useState<UserCounts | null>(null);
@@ -137,12 +178,20 @@ export function ActivityView({ active, params }: Props) {
   };
 
   /** Asks for a user's counts and the top users of [f, t) (RFC 3339). */
-  async function fetchAll(u: string, f: string, t: string, lim: string, history: 'push' | null) {
+  async function fetchAll(u: string, f: string, t: string, lim: string, c: Charting, history: 'push' | null) {
     const mine = ++run.current;
     setLoading(true);
     setServerErrors({});
     setAnnounce('Loading activity…');
-    const hash = hashFor('activity', { user: u.trim(), from: utc(new Date(f)), to: utc(new Date(t)), top: lim === '10' ? undefined : lim });
+    const hash = hashFor('activity', {
+      user: u.trim(),
+      from: utc(new Date(f)),
+      to: utc(new Date(t)),
+      top: lim === '10' ? undefined : lim,
+      bucket: c.bucket === 'day' ? undefined : c.bucket,
+      by: c.by === 'acted' ? undefined : c.by,
+      active_action: c.action || undefined,
+    });
     lastHash.current = hash;
     if (history) writeRoute(hash, history);
     const said: string[] = [];
@@ -161,6 +210,44 @@ export function ActivityView({ active, params }: Props) {
         },
       ),
     ];
+    const can = await apiCapabilities();
+    const tz = bucketZone(zone);
+    if (can.activity && u.trim()) {
+      jobs.push(
+        userActivity(u.trim(), { from: f, to: t, bucket: c.bucket, by: c.by, tz }).then(
+          (r) => {
+            if (run.current !== mine) return;
+            setOverTime(r);
+            setOverTimeError(null);
+          },
+          (err) => {
+            if (run.current !== mine) return;
+            setOverTime(null);
+            applyError(err, setOverTimeError);
+          },
+        ),
+      );
+    } else {
+      setOverTime(null);
+      setOverTimeError(null);
+    }
+    if (can.activeUsers) {
+      jobs.push(
+        activeUsers({ from: f, to: t, bucket: c.bucket, action: c.action || undefined, tz }).then(
+          (r) => {
+            if (run.current !== mine) return;
+            setActive_(r);
+            setActiveError(null);
+            said.push(`Active users per ${r.bucket}: at most ${r.buckets.reduce((m, b) => Math.max(m, b.users), 0)}.`);
+          },
+          (err) => {
+            if (run.current !== mine) return;
+            setActive_(null);
+            applyError(err, setActiveError);
+          },
+        ),
+      );
+    }
     if (u.trim()) {
       jobs.push(
         userCounts(u.trim(), f, t).then(
@@ -197,7 +284,14 @@ export function ActivityView({ active, params }: Props) {
       document.getElementById(INPUT_ID[first])?.focus();
       return;
     }
-    void fetchAll(u, toRfc3339(parseInputValue(from, zone)!, zone), toRfc3339(parseInputValue(to, zone)!, zone), limit, 'push');
+    void fetchAll(
+      u,
+      toRfc3339(parseInputValue(from, zone)!, zone),
+      toRfc3339(parseInputValue(to, zone)!, zone),
+      limit,
+      { bucket, by, action: activeAction },
+      'push',
+    );
   }
 
   // Settings in the address (a reload, a shared link, Back): fill the form
@@ -212,13 +306,21 @@ export function ActivityView({ active, params }: Props) {
     if (Number.isNaN(f.getTime()) || Number.isNaN(t.getTime())) return;
     const u = params.get('user') ?? '';
     const lim = TOP_SIZES.includes(params.get('top') ?? '') ? params.get('top')! : '10';
+    const c: Charting = {
+      bucket: (BUCKETS as readonly string[]).includes(params.get('bucket') ?? '') ? (params.get('bucket') as Bucket) : 'day',
+      by: params.get('by') === 'recorded' ? 'recorded' : 'acted',
+      action: (ACTIONS as readonly string[]).includes(params.get('active_action') ?? '') ? params.get('active_action')! : '',
+    };
+    setBucket(c.bucket);
+    setBy(c.by);
+    setActiveAction(c.action);
     setUserId(u);
     setFrom(toInputValue(f, zone));
     setTo(toInputValue(t, zone));
     setLimit(lim);
     setRangeTouched(true);
     setSubmitted(false);
-    void fetchAll(u, toRfc3339(f, 'utc'), toRfc3339(t, 'utc'), lim, null);
+    void fetchAll(u, toRfc3339(f, 'utc'), toRfc3339(t, 'utc'), lim, c, null);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [paramsKey]);
 
@@ -297,6 +399,80 @@ export function ActivityView({ active, params }: Props) {
             </select>
           </Field>
         </div>
+        {charts ? (
+          <fieldset className="range over-time">
+            <legend>Over time</legend>
+            <div className="grid-over-time">
+              <Field id="activity-bucket" label="Buckets" error={shown('bucket')}>
+                <select
+                  id="activity-bucket"
+                  value={bucket}
+                  aria-invalid={shown('bucket') ? true : undefined}
+                  aria-describedby={describedBy('activity-bucket', undefined, shown('bucket'))}
+                  onChange={(e) => {
+                    setBucket(e.target.value as Bucket);
+                    if (serverErrors.bucket) setServerErrors((x) => ({ ...x, bucket: null }));
+                  }}
+                >
+                  {BUCKETS.map((b) => (
+                    <option key={b} value={b}>
+                      {b === 'hour' ? 'hours' : b === 'day' ? 'days' : b === 'week' ? 'weeks (from Monday)' : 'months'}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+              {caps?.activity ? (
+                <fieldset className="choice" aria-describedby={shown('by') ? 'activity-by-error' : undefined}>
+                  <legend>A user's events by the time</legend>
+                  <label className="check">
+                    <input
+                      type="radio"
+                      id="activity-by-acted"
+                      name="activity-by"
+                      checked={by === 'acted'}
+                      onChange={() => setBy('acted')}
+                    />
+                    the users acted
+                  </label>
+                  <label className="check">
+                    <input type="radio" name="activity-by" checked={by === 'recorded'} onChange={() => setBy('recorded')} />
+                    they were recorded
+                  </label>
+                  {shown('by') ? (
+                    <p id="activity-by-error" className="field-error">
+                      {shown('by')}
+                    </p>
+                  ) : null}
+                </fieldset>
+              ) : null}
+              {caps?.activeUsers ? (
+                <Field id="activity-active-action" label="Active users: with the action" error={shown('action')}>
+                  <select
+                    id="activity-active-action"
+                    value={activeAction}
+                    aria-invalid={shown('action') ? true : undefined}
+                    aria-describedby={describedBy('activity-active-action', undefined, shown('action'))}
+                    onChange={(e) => {
+                      setActiveAction(e.target.value);
+                      if (serverErrors.action) setServerErrors((x) => ({ ...x, action: null }));
+                    }}
+                  >
+                    <option value="">any action</option>
+                    {ACTIONS.map((a) => (
+                      <option key={a} value={a}>
+                        {a}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+              ) : null}
+            </div>
+            <p className="hint">
+              Buckets are hours, days, weeks or months of {bucketZone(zone)}, the zone times are shown in; a day there
+              may have 23 or 25 hours.
+            </p>
+          </fieldset>
+        ) : null}
         <p id="activity-time-format" className="hint">
           Times as YYYY-MM-DD HH:MM[:SS], 24-hour, in {timeZoneLabel(new Date(), zone)}. Counts are kept per counting
           period: the range takes the periods that end inside it.
@@ -339,11 +515,41 @@ export function ActivityView({ active, params }: Props) {
         </section>
       ) : null}
 
+      {overTimeError ? <ErrorBanner>Could not load the user's activity over time: {overTimeError}</ErrorBanner> : null}
+      {overTime ? (
+        <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="over-time-title" aria-busy={loading}>
+          <div className="results-head">
+            <h3 id="over-time-title" tabIndex={-1}>
+              User {overTime.userId}: activity per {overTime.bucket}
+            </h3>
+            {loading ? <span className="stale-note">Updating…</span> : null}
+          </div>
+          <Suspense fallback={<p className="loading">Loading the chart…</p>}>
+            <ActivityChart data={overTime} />
+          </Suspense>
+        </section>
+      ) : null}
+
+      {activeError ? <ErrorBanner>Could not load the active users: {activeError}</ErrorBanner> : null}
+      {active_ ? (
+        <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="active-title" aria-busy={loading}>
+          <div className="results-head">
+            <h3 id="active-title" className={counts ? undefined : 'results-first'} tabIndex={-1}>
+              Active users per {active_.bucket}
+            </h3>
+            {loading ? <span className="stale-note">Updating…</span> : null}
+          </div>
+          <Suspense fallback={<p className="loading">Loading the chart…</p>}>
+            <ActiveUsersChart data={active_} />
+          </Suspense>
+        </section>
+      ) : null}
+
       {topError ? <ErrorBanner>Could not load the top users: {topError}</ErrorBanner> : null}
       {top ? (
         <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="top-title" aria-busy={loading}>
           <div className="results-head">
-            <h3 id="top-title" className={counts ? undefined : 'results-first'} tabIndex={-1}>
+            <h3 id="top-title" className={counts || active_ ? undefined : 'results-first'} tabIndex={-1}>
               Top users
             </h3>
             {loading ? <span className="stale-note">Updating…</span> : null}

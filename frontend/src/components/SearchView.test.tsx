@@ -1,6 +1,7 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
+import { forgetCapabilities } from '../api';
 import { event, mockFetch, problem } from '../test/fetch';
 import { parseInputValue } from '../time';
 import { SearchView } from './SearchView';
@@ -300,20 +301,33 @@ describe('SearchView', () => {
     expect(screen.queryByRole('table')).toBeNull();
   });
 
+  it('offers no metadata filter where the API has none', async () => {
+    mockFetch([['/api/openapi.json', () => ({ body: { paths: { '/api/events': { get: { parameters: [{ name: 'user_id' }] } } } } })]]);
+    render(<SearchView active />);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(screen.queryByLabelText('Metadata contains (JSON object, optional)')).toBeNull();
+  });
+
   it('sends a metadata filter as one JSON parameter, and checks it first', async () => {
-    const calls = mockFetch([['/api/events', () => ({ body: [event(1)] })]]);
+    forgetCapabilities();
+    const calls = mockFetch([
+      ['/api/events', () => ({ body: [event(1)] })],
+      ['/api/openapi.json', () => ({ body: { paths: { '/api/events': { get: { parameters: [{ name: 'metadata' }] } } } } })],
+    ]);
     const user = userEvent.setup();
     render(<SearchView active />);
     await user.type(screen.getByLabelText('User id'), '6');
-    const meta = screen.getByLabelText('Metadata contains (JSON object, optional)');
+    const meta = await screen.findByLabelText('Metadata contains (JSON object, optional)');
     await user.type(meta, '{{"device": "iPhone 14"');
     await user.click(screen.getByRole('button', { name: 'Search' }));
     expect(meta).toHaveAccessibleDescription(expect.stringContaining('Line 1, column'));
-    expect(calls).toHaveLength(0);
+    expect(calls.filter((c) => c.url.pathname === '/api/events')).toHaveLength(0);
     await user.type(meta, '}');
     await user.click(screen.getByRole('button', { name: 'Search' }));
     await screen.findByRole('heading', { name: 'Page 1 · events 1–1' });
-    expect(calls[0].url.searchParams.get('metadata')).toBe('{"device":"iPhone 14"}');
+    const search = calls.filter((c) => c.url.pathname === '/api/events');
+    expect(search).toHaveLength(1);
+    expect(search[0].url.searchParams.get('metadata')).toBe('{"device":"iPhone 14"}');
     expect(window.location.hash).toContain('metadata=%7B%22device%22');
   });
 });
