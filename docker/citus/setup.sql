@@ -1,6 +1,7 @@
--- user_activity on Citus: events, their keys and the counts distributed by
--- user_id and co-located, so that everything about one user lives on one
--- node.  Run on the coordinator (docker/citus/setup.sh); see README
+-- user_activity on Citus: events, their keys, the counts and the active
+-- users' rollup distributed by user_id and co-located, so that everything
+-- about one user lives on one node; the distinct users per day, which
+-- belong to no user, are a reference table.  Run on the coordinator (docker/citus/setup.sh); see README
 -- "Scaling out".
 
 SELECT citus_set_coordinator_host('citus-coordinator', 5432);
@@ -39,6 +40,10 @@ SELECT create_distributed_table('user_activity.event_keys', 'user_id', colocate_
 WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'user_activity.event_keys'::regclass);
 SELECT create_distributed_table('user_activity.user_event_counts', 'user_id', colocate_with => 'user_activity.events')
 WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'user_activity.user_event_counts'::regclass);
+SELECT create_distributed_table('user_activity.user_day_activity', 'user_id', colocate_with => 'user_activity.events')
+WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'user_activity.user_day_activity'::regclass);
+SELECT create_reference_table('user_activity.daily_active_users')
+WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'user_activity.daily_active_users'::regclass);
 
 -- Counting and maintenance run on the coordinator, with pg_cron; the
 -- current partition and those ahead are made now, for direct writes.

@@ -42,16 +42,20 @@ typedef struct SearchParams
 	TimestampTz action_from;
 	bool		has_action_to;
 	TimestampTz action_to;
+	Jsonb	   *metadata;		/* events whose metadata contains it, or NULL */
 } SearchParams;
 
-#define SEARCH_KEYS_TEXT "user_id, from, to, limit, cursor, action, action_from, action_to, offset"
-#define EXPORT_KEYS_TEXT "user_id, from, to, action, action_from, action_to"
+#define SEARCH_KEYS_TEXT "user_id, from, to, limit, cursor, action, action_from, action_to, metadata, offset"
+#define EXPORT_KEYS_TEXT "user_id, from, to, action, action_from, action_to, metadata"
 
 /*
  * The page query.  Its parameters: $1 user_id, ($2, $3) the keyset position
- * the rows start after, $4 the end of the range, $5 to $7 the filters; the
- * legacy offset adds $8 and $9 (LIMIT, OFFSET).
+ * the rows start after, $4 the end of the range, $5 to $8 the filters; the
+ * legacy offset adds $9 and $10 (LIMIT, OFFSET).  A filter only removes
+ * rows, so the keyset position of a page's last row starts the next page
+ * under the same filter.
  */
+#define SEARCH_NARGS 8
 #define SEARCH_COLUMNS \
 	"SELECT e.id, e.user_id, e.action, e.event_action_timestamp, e.metadata, " \
 	"e.event_id, e.recorded_at "
@@ -67,9 +71,14 @@ typedef struct SearchParams
 	"AND ($6::pg_catalog.timestamptz IS NULL OR e.event_action_timestamp >= $6) "
 #define SEARCH_ACTION_TO \
 	"AND ($7::pg_catalog.timestamptz IS NULL OR e.event_action_timestamp < $7) "
+#define SEARCH_METADATA \
+	"AND e.metadata OPERATOR(pg_catalog.@>) $8::pg_catalog.jsonb "
+#define SEARCH_METADATA_OR_NULL \
+	"AND ($8::pg_catalog.jsonb IS NULL OR e.metadata OPERATOR(pg_catalog.@>) $8) "
 #define SEARCH_ORDER "ORDER BY e.recorded_at, e.id"
 #define SEARCH_SELECT \
-	SEARCH_COLUMNS SEARCH_WHERE SEARCH_ACTION SEARCH_ACTION_FROM SEARCH_ACTION_TO SEARCH_ORDER
+	SEARCH_COLUMNS SEARCH_WHERE SEARCH_ACTION SEARCH_ACTION_FROM SEARCH_ACTION_TO \
+	SEARCH_METADATA_OR_NULL SEARCH_ORDER
 
 /*
  * A span reader's plan: one per span of partitions (lo, hi), filters and
@@ -82,6 +91,7 @@ typedef struct PagePlanKey
 	bool		action;			/* the filters present */
 	bool		action_from;
 	bool		action_to;
+	bool		metadata;
 	bool		whole_row;		/* e.* (find_events), not SEARCH_COLUMNS */
 } PagePlanKey;
 
@@ -104,9 +114,11 @@ extern void UaThrowParam(int sqlerrcode, const char *field, char *message,
 extern void UaThrowBadCursor(const char *field) pg_attribute_noreturn();
 extern void UaParseSearchParams(Jsonb *params, bool for_export,
 								SearchParams *sp);
+extern Jsonb *UaParseMetadataFilter(const char *s, int len, const char *field);
+extern void UaCheckMetadataFilter(Jsonb *filter, const char *field);
 
 /* search_spans.c */
-extern Oid	ua_search_types[9];
+extern Oid	ua_search_types[SEARCH_NARGS + 2];
 extern void UaFillSearchArgs(const SearchParams *sp, Datum *values,
 							 char *nulls);
 extern ParamListInfo UaSearchParamList(const Datum *values, const char *nulls,

@@ -25,15 +25,17 @@ extern void UaDefineIngestGucs(void);
 /* counts.c: settings of the counting job */
 extern void UaDefineCountGucs(void);
 
-/* partition.c: time partitions of the events and their key table */
+/* partition_settings.c: settings of the time partitions */
+extern void UaDefinePartitionGucs(void);
+
+/* event_keys.c: the key trigger; set by ingest while its INSERT runs */
 extern bool ua_ingest_skips_duplicates;
 
 /* ingest.c: shared by one event's ingest and the batch's (ingest_batch.c) */
 extern SPIPlanPtr UaKeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes);
 extern int	UaExecuteSkippingDuplicates(SPIPlanPtr plan, Datum *values, const char *nulls);
-extern void UaDefinePartitionGucs(void);
 
-/* Where ingest inserts; see UaLockEvents(). */
+/* events_target.c: where ingest inserts; see UaLockEvents(). */
 typedef struct UaEventsTarget
 {
 	Oid			events;			/* user_activity.events, locked */

@@ -140,7 +140,7 @@ InsertPlan(const UaEventsTarget *target, bool keyed)
 		UaKeepPlan(slot,
 				 psprintf("INSERT INTO %s "
 						  "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
-						  "VALUES ($1, $2, $3::user_activity.action, $4, $5, $6, $7)%s",
+						  "VALUES ($1, $2, $3::" UA_SCHEMA ".action, $4, $5, $6, $7)%s",
 						  table, keyed ? " ON CONFLICT DO NOTHING" : ""),
 				 7, types);
 	}
@@ -208,7 +208,7 @@ StoreOne(UaEvent *ev, bool claim)
 			Datum		key[4];
 
 			UaKeepPlan(&claim_one_plan,
-					 "INSERT INTO user_activity.event_keys (user_id, event_id, id, recorded_at) "
+					 "INSERT INTO " UA_SCHEMA ".event_keys (user_id, event_id, id, recorded_at) "
 					 "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, event_id) DO NOTHING",
 					 4, types);
 			key[0] = values[1];
@@ -217,7 +217,7 @@ StoreOne(UaEvent *ev, bool claim)
 			key[3] = values[4];
 			rc = SPI_execute_plan(claim_one_plan, key, NULL, false, 0);
 			if (rc != SPI_OK_INSERT)
-				elog(ERROR, "insert into user_activity.event_keys failed: %s",
+				elog(ERROR, "insert into " UA_SCHEMA ".event_keys failed: %s",
 					 SPI_result_code_string(rc));
 			stored = SPI_processed == 1;
 			if (stored)
@@ -256,7 +256,7 @@ StoreOne(UaEvent *ev, bool claim)
 			UaKeepPlan(&find_one_plan,
 					 "SELECT e.id, e.user_id, e.action, e.event_action_timestamp, "
 					 "e.metadata, e.event_id, e.recorded_at "
-					 "FROM user_activity.events e "
+					 "FROM " UA_EVENTS_QUALIFIED " e "
 					 "WHERE e.user_id = $1 AND e.event_id = $2",
 					 2, types);
 			keys[0] = values[1];

@@ -7,9 +7,12 @@
  * valid ones are stored by one multi-row INSERT over unnest() of arrays.
  * Their ids are taken from the sequence beforehand, so that each returned
  * row maps back to its input item without relying on the order of
- * RETURNING.  How a re-sent event_id is found, from version 1.4 and
- * before, is said at the top of ingest.c; the two versions share the
- * look-up of the events stored under taken keys (MarkTaken).
+ * RETURNING.  The arrays are unnested in the select list, where the
+ * unnest() calls run in lockstep in one ProjectSet node; ROWS FROM
+ * (unnest(...), ...) would first collect each array in a tuplestore.  How a
+ * re-sent event_id is found, from version 1.4 and before, is said at the
+ * top of ingest.c; the two versions share the look-up of the events stored
+ * under taken keys (MarkTaken).
  *
  *-------------------------------------------------------------------------
  */
@@ -152,7 +155,7 @@ AllocateIds(BatchItem *items, int n, int npending, TimestampTz recorded_at)
 	int			k = 0;
 
 	UaKeepPlan(&next_ids_plan,
-			 "SELECT pg_catalog.nextval('user_activity.events_id_seq'::pg_catalog.regclass) "
+			 "SELECT pg_catalog.nextval('" UA_EVENTS_QUALIFIED "_id_seq'::pg_catalog.regclass) "
 			 "FROM pg_catalog.generate_series(1, $1)",
 			 1, types);
 	rc = SPI_execute_plan(next_ids_plan, &count, NULL, false, 0);
@@ -189,7 +192,7 @@ MarkStoredDuplicates(BatchItem *items, int n, Datum *user_ids, Datum *uuids,
 	UaKeepPlan(&find_many_plan,
 			 "SELECT e.user_id, e.event_id, e.id, e.recorded_at "
 			 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(user_id, event_id) "
-			 "JOIN user_activity.events e "
+			 "JOIN " UA_EVENTS_QUALIFIED " e "
 			 "ON e.user_id = k.user_id AND e.event_id = k.event_id",
 			 2, types);
 	args[0] = PointerGetDatum(construct_array(user_ids, nlookup, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
@@ -324,9 +327,9 @@ InsertBatch(BatchItem *items, int n, int npending)
 		TIMESTAMPTZARRAYOID, JSONBARRAYOID, TIMESTAMPTZOID};
 
 		UaKeepPlan(&insert_many_plain_plan,
-				 "INSERT INTO user_activity.events "
+				 "INSERT INTO " UA_EVENTS_QUALIFIED " "
 				 "(id, user_id, action, event_action_timestamp, recorded_at, metadata) "
-				 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $6, u.m "
+				 "SELECT u.id, u.user_id, u.action::" UA_SCHEMA ".action, u.t, $6, u.m "
 				 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
 				 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
 				 "pg_catalog.unnest($5) AS m) AS u",
@@ -398,9 +401,9 @@ InsertBatch(BatchItem *items, int n, int npending)
 
 			qsort(idrefs, nkeyed, sizeof(IdRef), CompareIdRef);
 			UaKeepPlan(&insert_many_plan,
-					 "INSERT INTO user_activity.events AS e "
+					 "INSERT INTO " UA_EVENTS_QUALIFIED " AS e "
 					 "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
-					 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $7, u.m, u.e "
+					 "SELECT u.id, u.user_id, u.action::" UA_SCHEMA ".action, u.t, $7, u.m, u.e "
 					 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
 					 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
 					 "pg_catalog.unnest($5) AS m, pg_catalog.unnest($6) AS e) AS u "
@@ -511,10 +514,10 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 			 */
 			UaKeepPlan(&claim_many_plan,
 					 "WITH claimed AS ("
-					 "INSERT INTO user_activity.event_keys AS k (user_id, event_id, id, recorded_at) "
+					 "INSERT INTO " UA_SCHEMA ".event_keys AS k (user_id, event_id, id, recorded_at) "
 					 "SELECT u.user_id, u.event_id, u.id, $4 "
-					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-					 "pg_catalog.unnest($3)) AS u(user_id, event_id, id) "
+					 "FROM (SELECT pg_catalog.unnest($1) AS user_id, "
+					 "pg_catalog.unnest($2) AS event_id, pg_catalog.unnest($3) AS id) AS u "
 					 "ON CONFLICT (user_id, event_id) DO NOTHING "
 					 "RETURNING k.id) "
 					 "SELECT c.id FROM claimed c",
@@ -525,7 +528,7 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 			args[3] = TimestampTzGetDatum(recorded_at);
 			rc = SPI_execute_plan(claim_many_plan, args, NULL, false, 0);
 			if (rc != SPI_OK_SELECT)
-				elog(ERROR, "insert into user_activity.event_keys failed: %s",
+				elog(ERROR, "insert into " UA_SCHEMA ".event_keys failed: %s",
 					 SPI_result_code_string(rc));
 			for (uint64 r = 0; r < SPI_processed; r++)
 			{
@@ -568,12 +571,12 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 
 			dims[0] = k;
 			UaKeepPlan(&insert_claimed_plan,
-					 "INSERT INTO user_activity.events "
+					 "INSERT INTO " UA_EVENTS_QUALIFIED " "
 					 "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
-					 "SELECT u.id, u.user_id, u.action::user_activity.action, u.t, $7, u.m, u.e "
-					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-					 "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
-					 "pg_catalog.unnest($6)) AS u(id, user_id, action, t, m, e)",
+					 "SELECT u.id, u.user_id, u.action::" UA_SCHEMA ".action, u.t, $7, u.m, u.e "
+					 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
+					 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
+					 "pg_catalog.unnest($5) AS m, pg_catalog.unnest($6) AS e) AS u",
 					 7, types);
 			args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 			args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

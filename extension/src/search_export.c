@@ -28,8 +28,8 @@ typedef struct ExportState
 	bool		csv;
 	bool		header_pending;
 	PagePlanKey key;			/* the spans' plans, but for lo and hi */
-	Datum		values[7];		/* the parameters of SEARCH_WHERE */
-	char		nulls[7];
+	Datum		values[SEARCH_NARGS];	/* the parameters of SEARCH_WHERE */
+	char		nulls[SEARCH_NARGS];
 	TimestampTz *bounds;		/* the range cut at partition bounds */
 	int			nbounds;
 	int			span;			/* bounds[span] starts the next span */
@@ -124,6 +124,7 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 		st->key.action = sp.nactions > 0;
 		st->key.action_from = sp.has_action_from;
 		st->key.action_to = sp.has_action_to;
+		st->key.metadata = sp.metadata != NULL;
 		UaFillSearchArgs(&sp, st->values, st->nulls);
 		st->nbounds = UaPageBounds(sp.start_ts, sp.to, &st->bounds);
 		st->last_ts = sp.start_ts;
@@ -190,7 +191,7 @@ user_activity_export_events(PG_FUNCTION_ARGS)
 			if (portal == NULL)
 			{
 				/* rows after the last one read: in a new span, every row */
-				Datum		values[7];
+				Datum		values[SEARCH_NARGS];
 				int			nestlevel;
 
 				memcpy(values, st->values, sizeof(values));

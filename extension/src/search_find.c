@@ -153,9 +153,11 @@ FindDestroy(DestReceiver *self)
 
 /*
  * find_events(user_id, since, until, page_size, after, actions,
- * action_since, action_until) returns a user's events recorded in [since,
- * until), ordered by (recorded_at, id): page_size rows (null: all) after
- * the keyset position of the cursor "after", with the optional filters.
+ * action_since, action_until, metadata) returns a user's events recorded
+ * in [since, until), ordered by (recorded_at, id): page_size rows (null:
+ * all) after the keyset position of the cursor "after", with the optional
+ * filters (metadata: a JSON object that the events' metadata must
+ * contain, @>).
  *
  * It runs search_events' page query with the session's kept span plans
  * (UaReadSpans), selecting e.* rather than the JSON's columns; an SQL
@@ -170,8 +172,8 @@ user_activity_find_events(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SearchParams sp;
 	PagePlanKey key;
-	Datum		values[7];
-	char		nulls[7];
+	Datum		values[SEARCH_NARGS];
+	char		nulls[SEARCH_NARGS];
 	FindReceiver recv;
 	SPIExecuteOptions options;
 	int64		wanted;
@@ -184,6 +186,8 @@ user_activity_find_events(PG_FUNCTION_ARGS)
 	key.action = !PG_ARGISNULL(5);
 	key.action_from = !PG_ARGISNULL(6);
 	key.action_to = !PG_ARGISNULL(7);
+	/* version 1.4's find_events has no metadata argument */
+	key.metadata = PG_NARGS() > 8 && !PG_ARGISNULL(8);
 	key.whole_row = true;
 
 	values[0] = Int64GetDatum(sp.user_id);
@@ -223,6 +227,16 @@ user_activity_find_events(PG_FUNCTION_ARGS)
 	values[6] = key.action_to ? PG_GETARG_DATUM(7) : (Datum) 0;
 	if (!key.action_to)
 		nulls[6] = 'n';
+	values[7] = (Datum) 0;
+	nulls[7] = 'n';
+	if (key.metadata)
+	{
+		Jsonb	   *filter = PG_GETARG_JSONB_P(8);
+
+		UaCheckMetadataFilter(filter, "metadata");
+		values[7] = JsonbPGetDatum(filter);
+		nulls[7] = ' ';
+	}
 
 	memset(&recv, 0, sizeof(recv));
 	recv.pub.receiveSlot = FindReceive;
@@ -239,7 +253,7 @@ user_activity_find_events(PG_FUNCTION_ARGS)
 	memset(&options, 0, sizeof(options));
 	options.read_only = true;
 	options.dest = (DestReceiver *) &recv;
-	options.params = UaSearchParamList(values, nulls, 7);
+	options.params = UaSearchParamList(values, nulls, SEARCH_NARGS);
 	UaReadSpans(&key, sp.start_ts, sp.to, &options, wanted, &recv.rows);
 	SPI_finish();
 

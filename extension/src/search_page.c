@@ -113,8 +113,8 @@ Datum
 user_activity_search_events(PG_FUNCTION_ARGS)
 {
 	SearchParams sp;
-	Datum		values[9];
-	char		nulls[9];
+	Datum		values[SEARCH_NARGS + 2];
+	char		nulls[SEARCH_NARGS + 2];
 	StringInfoData body;
 	PageReceiver recv;
 	SPIExecuteOptions options;
@@ -157,7 +157,8 @@ user_activity_search_events(PG_FUNCTION_ARGS)
 		key.action = sp.nactions > 0;
 		key.action_from = sp.has_action_from;
 		key.action_to = sp.has_action_to;
-		options.params = UaSearchParamList(values, nulls, 7);
+		key.metadata = sp.metadata != NULL;
+		options.params = UaSearchParamList(values, nulls, SEARCH_NARGS);
 		UaReadSpans(&key, sp.start_ts, sp.to, &options, (int64) sp.limit + 1, &recv.rows);
 	}
 	else
@@ -171,17 +172,18 @@ user_activity_search_events(PG_FUNCTION_ARGS)
 
 		if (offset_plan == NULL)
 		{
-			SPIPlanPtr	plan = SPI_prepare_cursor(SEARCH_SELECT " LIMIT $8 OFFSET $9", 9,
+			SPIPlanPtr	plan = SPI_prepare_cursor(SEARCH_SELECT " LIMIT $9 OFFSET $10",
+												  SEARCH_NARGS + 2,
 												  ua_search_types, CURSOR_OPT_CUSTOM_PLAN);
 
 			if (plan == NULL || SPI_keepplan(plan) != 0)
 				elog(ERROR, "could not prepare the search: %s", SPI_result_code_string(SPI_result));
 			offset_plan = plan;
 		}
-		values[7] = Int64GetDatum((int64) sp.limit + 1);
-		values[8] = Int64GetDatum(sp.offset);
-		nulls[7] = nulls[8] = ' ';
-		options.params = UaSearchParamList(values, nulls, 9);
+		values[SEARCH_NARGS] = Int64GetDatum((int64) sp.limit + 1);
+		values[SEARCH_NARGS + 1] = Int64GetDatum(sp.offset);
+		nulls[SEARCH_NARGS] = nulls[SEARCH_NARGS + 1] = ' ';
+		options.params = UaSearchParamList(values, nulls, SEARCH_NARGS + 2);
 		rc = SPI_execute_plan_extended(offset_plan, &options);
 		if (rc < 0)
 			elog(ERROR, "search failed: %s", SPI_result_code_string(rc));

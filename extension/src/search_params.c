@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -20,13 +22,16 @@
 
 static const char *const search_keys[] = {
 	"user_id", "from", "to", "limit", "cursor", "action", "action_from",
-	"action_to", "offset"
+	"action_to", "metadata", "offset"
 };
 enum
 {
 	P_USER_ID, P_FROM, P_TO, P_LIMIT, P_CURSOR, P_ACTION, P_ACTION_FROM,
-	P_ACTION_TO, P_OFFSET, P_NUM
+	P_ACTION_TO, P_METADATA, P_OFFSET, P_NUM
 };
+
+/* The longest metadata filter taken, in bytes of JSON text. */
+#define MAX_METADATA_FILTER 8192
 
 /*
  * UaThrowParam raises the error of one parameter (field: its name, or NULL
@@ -128,6 +133,51 @@ ParseTimeParam(const char *s, const char *key)
 }
 
 /*
+ * UaCheckMetadataFilter rejects a metadata filter that is not a JSON object
+ * (field: the parameter or argument that held it).  Events' metadata is
+ * always an object, so containment by anything else would match nothing
+ * or, for a scalar, something unintended.
+ */
+void
+UaCheckMetadataFilter(Jsonb *filter, const char *field)
+{
+	if (!JB_ROOT_IS_OBJECT(filter) || JB_ROOT_IS_SCALAR(filter))
+		UaThrowParam(ERRCODE_INVALID_PARAMETER_VALUE, field,
+					 psprintf("invalid %s filter", field),
+					 psprintf("Parameter \"%s\" must be a JSON object, such as {\"device\": \"iPhone 14\"}; events whose metadata contains it match.",
+							  field));
+}
+
+/*
+ * UaParseMetadataFilter reads a metadata filter given as JSON text (the
+ * query string's JSON-encoded "metadata"), checked before jsonb_in sees it
+ * so that a bad one gets the parameter's error rather than the parser's.
+ */
+Jsonb *
+UaParseMetadataFilter(const char *s, int len, const char *field)
+{
+	JsonLexContext *lex;
+	Jsonb	   *filter;
+
+	if (len > MAX_METADATA_FILTER)
+		UaThrowParam(ERRCODE_PROGRAM_LIMIT_EXCEEDED, field,
+					 psprintf("%s filter too long", field),
+					 psprintf("Parameter \"%s\" must be at most %d bytes of JSON.",
+							  field, MAX_METADATA_FILTER));
+	lex = makeJsonLexContextCstringLen(unconstify(char *, s), len,
+									   GetDatabaseEncoding(), true);
+	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+		UaThrowParam(ERRCODE_INVALID_TEXT_REPRESENTATION, field,
+					 psprintf("invalid %s filter", field),
+					 psprintf("Parameter \"%s\" must be a JSON object, such as {\"device\": \"iPhone 14\"}.",
+							  field));
+	filter = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+												CStringGetDatum(pnstrdup(s, len))));
+	UaCheckMetadataFilter(filter, field);
+	return filter;
+}
+
+/*
  * UaParseSearchParams validates search_events() or export_events() params:
  * the query string as received, values as strings.  Unknown keys are
  * rejected and named; the export takes no limit, cursor or offset.
@@ -172,8 +222,16 @@ UaParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 						 psprintf("The parameters are %s.",
 								  for_export ? EXPORT_KEYS_TEXT : SEARCH_KEYS_TEXT));
 		}
-		if (val.type != jbvNull)
-			values[i] = ParamText(&val, search_keys[i]);
+		if (val.type == jbvNull)
+			continue;
+		if (i == P_METADATA && val.type == jbvBinary)
+		{
+			/* an object given as JSON rather than as its JSON text */
+			sp->metadata = JsonbValueToJsonb(&val);
+			UaCheckMetadataFilter(sp->metadata, "metadata");
+			continue;
+		}
+		values[i] = ParamText(&val, search_keys[i]);
 	}
 
 	for (int i = P_USER_ID; i <= P_TO; i++)
@@ -254,4 +312,8 @@ UaParseSearchParams(Jsonb *params, bool for_export, SearchParams *sp)
 		sp->has_action_to = true;
 		sp->action_to = ParseTimeParam(values[P_ACTION_TO], "action_to");
 	}
+	if (values[P_METADATA])
+		sp->metadata = UaParseMetadataFilter(values[P_METADATA],
+											 strlen(values[P_METADATA]),
+											 "metadata");
 }

@@ -63,7 +63,7 @@ UaFillSearchArgs(const SearchParams *sp, Datum *values, char *nulls)
 	values[1] = TimestampTzGetDatum(sp->start_ts);
 	values[2] = Int64GetDatum(sp->start_id);
 	values[3] = TimestampTzGetDatum(sp->to);
-	memset(nulls, ' ', 7);
+	memset(nulls, ' ', SEARCH_NARGS);
 	if (sp->nactions > 0)
 	{
 		Datum		labels[UA_NUM_ACTIONS];
@@ -84,11 +84,15 @@ UaFillSearchArgs(const SearchParams *sp, Datum *values, char *nulls)
 	values[6] = TimestampTzGetDatum(sp->action_to);
 	if (!sp->has_action_to)
 		nulls[6] = 'n';
+	values[7] = JsonbPGetDatum(sp->metadata);
+	if (sp->metadata == NULL)
+		nulls[7] = 'n';
 }
 
-/* The types of the page query's parameters, $1 to $9 (see ua_search.h). */
-Oid			ua_search_types[9] = {INT8OID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID,
-	TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, INT8OID};
+/* The types of the page query's parameters, $1 to $10 (see ua_search.h). */
+Oid			ua_search_types[SEARCH_NARGS + 2] = {INT8OID, TIMESTAMPTZOID, INT8OID,
+	TIMESTAMPTZOID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID,
+INT8OID, INT8OID};
 
 /*
  * UsableBound says whether a partition bound can be written as the literal
@@ -249,6 +253,8 @@ UaPagePlan(const PagePlanKey *key)
 		appendStringInfoString(&sql, SEARCH_ACTION_FROM);
 	if (key->action_to)
 		appendStringInfoString(&sql, SEARCH_ACTION_TO);
+	if (key->metadata)
+		appendStringInfoString(&sql, SEARCH_METADATA);
 	if (key->lo != DT_NOBEGIN)
 	{
 		appendStringInfoString(&sql, "AND e.recorded_at >= '");
@@ -264,7 +270,7 @@ UaPagePlan(const PagePlanKey *key)
 	appendStringInfoString(&sql, SEARCH_ORDER);
 
 	/* NO_SCROLL: export_events' cursors read forward only, and may sort */
-	plan = SPI_prepare_cursor(sql.data, 7, ua_search_types,
+	plan = SPI_prepare_cursor(sql.data, SEARCH_NARGS, ua_search_types,
 							  CURSOR_OPT_GENERIC_PLAN | CURSOR_OPT_NO_SCROLL);
 	if (plan == NULL || SPI_keepplan(plan) != 0)
 		elog(ERROR, "could not prepare the search: %s", SPI_result_code_string(SPI_result));

@@ -86,10 +86,21 @@ SELECT user_id, sum(event_count) AS events, sum(created_count) AS created, sum(u
 FROM user_activity.user_event_counts GROUP BY 1 ORDER BY 1;
 SELECT user_activity.top_users_json('{"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z", "limit": "5"}');
 SELECT user_activity.user_counts_json('{"user_id": "3", "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}')::jsonb - 'periods' AS totals;
+-- the rollup: activity per day, active users per day and per Berlin day
+SELECT user_activity.activity_json('3', :'base', :'until', 'day', NULL, NULL);
+SELECT user_activity.activity_json('3', :'base', :'until', 'day', 'recorded', 'Europe/Berlin');
+SELECT user_activity.active_users_json(:'base', :'until', NULL, NULL, NULL);
+SELECT user_activity.active_users_json(:'base', :'until', 'day', 'viewed', 'Europe/Berlin');
+SELECT count(*) AS rollup_rows, sum(created_count + updated_count + deleted_count + viewed_count) AS rolled_up
+FROM user_activity.user_day_activity;
+-- metadata filters
+SELECT count(*) AS filtered FROM user_activity.find_events(11, :'base', :'base'::timestamptz + interval '3 days',
+                                                            metadata => '{"n": 11}');
 
 -- erasure: the user's events, counts and keys go; the key is free again
 SELECT user_activity.delete_user_events(3);
 SELECT user_activity.delete_user_events(3);
+SELECT user_activity.active_users_json(:'base', :'until', NULL, NULL, NULL);
 SELECT count(*) AS events_left FROM user_activity.events WHERE user_id = 3;
 SELECT count(*) AS keys_left FROM user_activity.event_keys WHERE user_id = 3;
 SELECT r->>'status' AS status, r->>'id' AS id

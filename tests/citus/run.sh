@@ -14,8 +14,10 @@
 #   - runs one REST sequence through the standalone shim against each
 #     (POST event twice, a batch, search, counts, DELETE) and requires the
 #     same statuses and bodies (recorded_at and createdAt aside);
-#   - in a second database, distributes 1.3, updates it to 1.4 from the
-#     coordinator and checks dedup, erasure and TRUNCATE after it.
+#   - in a second database, distributes 1.3, updates it to the newest
+#     version from the coordinator, distributes the tables added since as
+#     setup.sql does, and checks dedup, erasure, TRUNCATE and a count with
+#     its rollup after it.
 #
 #   CITUS_PGPORT      first of four PostgreSQL ports (default 55370):
 #                     coordinator, worker 1, worker 2, plain
@@ -108,13 +110,21 @@ else
 fi
 tables=$(psql_at "$coord" -d $db -Atc "SELECT string_agg(logicalrelid::text, ' ' ORDER BY logicalrelid::text)
 	FROM pg_dist_partition WHERE logicalrelid::text IN
-	('user_activity.events', 'user_activity.event_keys', 'user_activity.user_event_counts')
+	('user_activity.events', 'user_activity.event_keys', 'user_activity.user_event_counts',
+	 'user_activity.user_day_activity')
 	AND partmethod = 'h' AND colocationid = (SELECT colocationid FROM pg_dist_partition
 	                                          WHERE logicalrelid = 'user_activity.events'::regclass)")
-if [ "$tables" = "user_activity.event_keys user_activity.events user_activity.user_event_counts" ]; then
-	ok "events, event_keys and user_event_counts are distributed and co-located"
+if [ "$tables" = "user_activity.event_keys user_activity.events user_activity.user_day_activity user_activity.user_event_counts" ]; then
+	ok "events, event_keys, user_event_counts and user_day_activity are distributed and co-located"
 else
-	not_ok "events, event_keys and user_event_counts are distributed and co-located (got: $tables)"
+	not_ok "events, event_keys, user_event_counts and user_day_activity are distributed and co-located (got: $tables)"
+fi
+reference=$(psql_at "$coord" -d $db -Atc "SELECT partmethod FROM pg_dist_partition
+	WHERE logicalrelid = 'user_activity.daily_active_users'::regclass")
+if [ "$reference" = n ]; then
+	ok "daily_active_users is a reference table"
+else
+	not_ok "daily_active_users is a reference table (got partmethod: $reference)"
 fi
 
 psql_at "$plain" -d $db -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION user_activity" \
@@ -291,11 +301,17 @@ versions=
 for port in $coord $((base + 1)) $((base + 2)); do
 	versions="$versions $(psql_at "$port" -d ua13 -Atc "SELECT extversion FROM pg_extension WHERE extname = 'user_activity'")"
 done
-if [ "$versions" = " 1.4 1.4 1.4" ]; then
-	ok "every node is at 1.4"
+newest=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" user_activity.control)
+if [ "$versions" = " $newest $newest $newest" ]; then
+	ok "every node is at $newest"
 else
-	not_ok "every node is at 1.4 (got:$versions)"
+	not_ok "every node is at $newest (got:$versions)"
 fi
+# the tables added since 1.3, distributed as setup.sql does
+psql_at "$coord" -d ua13 >/dev/null <<'SQL'
+SELECT create_distributed_table('user_activity.user_day_activity', 'user_id', colocate_with => 'user_activity.events');
+SELECT create_reference_table('user_activity.daily_active_users');
+SQL
 after=$(psql_at "$coord" -d ua13 -At 2>&1 <<'SQL'
 SELECT user_activity.record_event(3, 'viewed', '2025-10-10 00:00Z', '{}', 'abababab-0000-4000-8000-000000000003')->>'status';
 SELECT user_activity.record_events('[{"user_id": 4, "event_action_timestamp": "2025-10-10T00:00:00Z", "action": "viewed", "event_id": "abababab-0000-4000-8000-000000000004"},
@@ -306,6 +322,9 @@ DELETE FROM user_activity.events WHERE user_id = 5;
 SELECT count(*) FROM user_activity.event_keys;
 TRUNCATE user_activity.events;
 SELECT count(*) FROM user_activity.event_keys;
+SELECT user_activity.record_event(6, 'viewed', '2025-10-10 00:00Z', '{}', NULL)->>'status';
+SELECT user_activity.count_activity()->>'events';
+SELECT string_agg(users::text, ' ') FROM user_activity.active_users('2025-10-09T00:00:00Z', '2025-10-11T00:00:00Z');
 SQL
 )
 want='duplicate
@@ -313,12 +332,15 @@ want='duplicate
 {"counts_deleted": 0, "events_deleted": 1}
 stored
 20
-0'
+0
+stored
+1
+0 1'
 if [ "$after" = "$want" ]; then
-	ok "after the update: retries are duplicates, erasure, DELETE and TRUNCATE release keys"
+	ok "after the update: retries are duplicates, erasure, DELETE and TRUNCATE release keys, a count rolls up"
 else
 	printf '%s\n' "$after"
-	not_ok "after the update: retries are duplicates, erasure, DELETE and TRUNCATE release keys"
+	not_ok "after the update: retries are duplicates, erasure, DELETE and TRUNCATE release keys, a count rolls up"
 fi
 
 echo "$passed passed, $failed failed"

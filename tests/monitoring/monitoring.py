@@ -15,7 +15,9 @@
         the panels listed in MUST_HAVE_DATA, every rule evaluated healthy.
     monitoring.py sql
         Prints every PostgreSQL-datasource query of the dashboards with the
-        Grafana macros expanded, separated by lines holding only "--;".
+        Grafana macros expanded (over the last day), each wrapped in a
+        SELECT that gives one line per panel: its title, its rows, and its
+        rows holding a number other than zero.
     monitoring.py selftest
         The static checks find planted faults in a copy of the tree.
     monitoring.py imagebuild DOCKERFILE --pg-config PG_CONFIG --out DIR
@@ -704,8 +706,16 @@ def cmd_sql(args):
                 sql = sql.replace("$__timeFrom()", f"'{iso(start)}'").replace("$__timeTo()", f"'{iso(now)}'")
                 if "$" in sql:
                     sys.exit(f"panel {p['title']!r}: unexpanded macro in {sql}")
-                out.append(f"-- panel: {p['title']}\n{sql};")
-    print("\n--;\n".join(out))
+                # one line per panel: its title, its rows and the rows that
+                # hold a number other than zero (a panel of zeros shows nothing)
+                title = p["title"].replace("'", "''")
+                out.append(f"-- panel: {p['title']}\n"
+                           f"SELECT '{title}' AS panel, count(*) AS rows,\n"
+                           f"       count(*) FILTER (WHERE EXISTS (\n"
+                           f"           SELECT FROM jsonb_each(to_jsonb(q)) AS j\n"
+                           f"           WHERE jsonb_typeof(j.value) = 'number' AND j.value <> '0')) AS nonzero\n"
+                           f"FROM (\n{sql}\n) AS q;")
+    print("\n".join(out))
 
 
 def cmd_logs(args):

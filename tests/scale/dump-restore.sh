@@ -4,9 +4,9 @@
 # pg_restore and plain format through psql -v ON_ERROR_STOP=1.  Then the
 # restored database is compared with the original: every row of events, its
 # partition and bounds, each partition's indexes, the event keys, the counts,
-# the counting position, the retention and the id sequence.  Dedup still
-# works on it (a restored event_id is a duplicate), and new events get new
-# ids and are counted once.
+# the active users' rollup, the counting position, the retention and the id
+# sequence.  Dedup still works on it (a restored event_id is a duplicate),
+# and new events get new ids and are counted, and rolled up, once.
 #
 #   dump-restore.sh PORT   runs against a throw-away cluster on PORT
 set -eu
@@ -76,6 +76,10 @@ SELECT 'keys ' || count(*) || ' ' || md5(string_agg(k::text, ',' ORDER BY k.user
 FROM user_activity.event_keys k;
 SELECT 'counts ' || count(*) || ' ' || md5(string_agg(c::text, ',' ORDER BY c.user_id, c.period_start))
 FROM user_activity.user_event_counts c;
+SELECT 'rollup ' || count(*) || ' ' || md5(string_agg(r::text, ',' ORDER BY r.user_id, r.day))
+FROM user_activity.user_day_activity r;
+SELECT 'daily active users ' || count(*) || ' ' || md5(string_agg(d::text, ',' ORDER BY d.day))
+FROM user_activity.daily_active_users d;
 SELECT 'counting ' || s.last_id || ' ' || s.last_period_end FROM user_activity.counting_state s;
 SELECT 'retention ' || events_keep || ' ' || counts_keep FROM user_activity.retention;
 SELECT 'sequence ' || pg_sequence_last_value('user_activity.events_id_seq');
@@ -111,7 +115,7 @@ fi
 for db in dst_custom dst_plain; do
 	$psql -d $db -At -f "$tmp/facts.sql" >"$tmp/$db.facts"
 	if cmp -s "$tmp/src.facts" "$tmp/$db.facts"; then
-		ok "$db: the same rows in the same partitions, indexes, keys, counts, counting position, retention and sequence"
+		ok "$db: the same rows in the same partitions, indexes, keys, counts, rollup, counting position, retention and sequence"
 	else
 		diff "$tmp/src.facts" "$tmp/$db.facts" || :
 		not_ok "$db differs from the original"
@@ -144,15 +148,18 @@ for db in dst_custom dst_plain; do
 
 	# a new event: a new id above every restored one, counted once
 	before=$($psql -d $db -At -c "SELECT sum(event_count) FROM user_activity.user_event_counts")
+	users_before=$($psql -d $db -At -c "SELECT users FROM user_activity.active_users('2025-10-10T00:00:00Z', '2025-10-11T00:00:00Z')")
 	got=$($psql -d $db -At -c "
 	    SELECT (r->>'status') || ' ' || ((r->>'id')::bigint > (SELECT max(id) FROM user_activity.events WHERE id <> (r->>'id')::bigint))
 	    FROM user_activity.record_event('{\"user_id\": 9, \"event_action_timestamp\": \"2025-10-10T18:30:00Z\", \"action\": \"created\", \"event_id\": \"ffffffff-0000-4000-8000-000000000001\"}') r")
 	counted=$($psql -d $db -At -c "SELECT (r->>'events') FROM user_activity.count_activity() r")
 	after=$($psql -d $db -At -c "SELECT sum(event_count) FROM user_activity.user_event_counts")
-	if [ "$got" = "stored true" ] && [ "$counted" = 1 ] && [ "$after" -eq $((before + 1)) ]; then
-		ok "$db: a new event gets a new id and is counted once"
+	users_after=$($psql -d $db -At -c "SELECT users FROM user_activity.active_users('2025-10-10T00:00:00Z', '2025-10-11T00:00:00Z')")
+	if [ "$got" = "stored true" ] && [ "$counted" = 1 ] && [ "$after" -eq $((before + 1)) ] &&
+		[ "$users_after" -eq $((users_before + 1)) ]; then
+		ok "$db: a new event gets a new id and is counted once; its user (new that day) joins the day's active users"
 	else
-		not_ok "$db: new event: $got, counted $counted, counts $before then $after"
+		not_ok "$db: new event: $got, counted $counted, counts $before then $after, active users $users_before then $users_after"
 	fi
 done
 

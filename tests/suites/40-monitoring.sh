@@ -266,6 +266,9 @@ expect 201 -X POST -H "$J" "$worker/api/event" \
 expect 200 "$worker/api/events?user_id=9&from=$from&to=$to"
 expect 200 -H "Accept: application/x-ndjson" "$worker/api/events?user_id=9&from=$from&to=$to"
 expect 404 "$worker/api/no-such-route"
+# One event acted now, for the active users panel (the events above acted
+# in 2025, outside the dashboard's range).
+psql -X -q -U postgres -d user_activity -c "SELECT user_activity.record_event(10, 'viewed', now(), '{}', NULL)" >/dev/null
 psql -X -q -U postgres -d user_activity -c "SELECT user_activity.count_activity()" >/dev/null
 # Two more scrapes after the last request, so rates over 1m see it all.
 sleep 3
@@ -299,13 +302,18 @@ for fmt in ndjson:5 csv:4; do
 done
 
 step live: dashboard SQL as role grafana
+# Every PostgreSQL panel (top users, active users) runs as the role Grafana
+# logs in as, and after the count shows something other than zeros.
 $check sql >"$tmp/dashboards.sql"
 if psql -X -q -tA -v ON_ERROR_STOP=1 -U grafana -d user_activity -f "$tmp/dashboards.sql" >"$tmp/sql.out" 2>&1; then
-	if grep -q . "$tmp/sql.out"; then
-		echo "ok: dashboard SQL runs as role grafana: $(tr '\n' ' ' <"$tmp/sql.out")"
-	else
-		echo "FAIL: top users returned nothing after counting"; status=1
-	fi
+	while IFS='|' read -r panel rows nonzero; do
+		if [ "${nonzero:-0}" -gt 0 ]; then
+			echo "ok: panel \"$panel\" as role grafana: $rows rows, $nonzero not zero"
+		else
+			echo "FAIL: panel \"$panel\" as role grafana: $rows rows, none other than zero after counting"; status=1
+		fi
+	done <"$tmp/sql.out"
+	grep -q '^Active users|' "$tmp/sql.out" || { echo "FAIL: no active users panel on the PostgreSQL datasource"; status=1; }
 else
 	echo "FAIL: dashboard SQL as role grafana"; cat "$tmp/sql.out"; status=1
 fi

@@ -1,7 +1,7 @@
 --
 -- Event keys: the idempotency key (user_id, event_id) of the partitioned
 -- events, one row per stored event that has an event_id, for as long as the
--- event is kept (extension/src/partition.c).
+-- event is kept (extension/src/event_keys.c).
 --
 -- (user_id, event_id) cannot be a unique index of a table partitioned by
 -- recorded_at, so it is claimed here: by ingest itself (10_ingest.sql) or,

@@ -1,6 +1,7 @@
 --
 -- Search: a user's events whose recorded time is in [from, to), ordered by
--- (recorded_at, id), paged by an opaque keyset cursor (extension/src/search_*.c).
+-- (recorded_at, id), paged by an opaque keyset cursor (extension/src/search_*.c),
+-- filtered by action, time of action and metadata containment (@>).
 --
 -- find_events is C, not an SQL function (it was one up to version 1.2): an
 -- SQL function plans its query on every call, and as its values are
@@ -35,13 +36,14 @@ CREATE FUNCTION user_activity.find_events(
     after text DEFAULT NULL,
     actions user_activity.action[] DEFAULT NULL,
     action_since timestamptz DEFAULT NULL,
-    action_until timestamptz DEFAULT NULL)
+    action_until timestamptz DEFAULT NULL,
+    metadata jsonb DEFAULT NULL)
 RETURNS SETOF user_activity.events
 LANGUAGE c STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'user_activity_find_events';
-COMMENT ON FUNCTION user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz) IS
-'a user''s events recorded in [since, until), ordered by recorded_at, id; page_size rows after the cursor "after" (null: all)';
+COMMENT ON FUNCTION user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz, jsonb) IS
+'a user''s events recorded in [since, until), ordered by recorded_at, id; page_size rows after the cursor "after" (null: all); metadata: only events whose metadata contains this object';
 
 CREATE FUNCTION user_activity.search_events(params jsonb, OUT body text, OUT next_cursor text)
 RETURNS record
@@ -65,14 +67,14 @@ COMMENT ON FUNCTION user_activity.export_events(jsonb, text) IS
 REVOKE ALL ON FUNCTION
     user_activity.find_start(bigint, timestamptz, timestamptz, integer, text),
     user_activity.event_cursor(bigint, timestamptz, bigint),
-    user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz),
+    user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz, jsonb),
     user_activity.search_events(jsonb),
     user_activity.export_events(jsonb, text)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     user_activity.find_start(bigint, timestamptz, timestamptz, integer, text),
     user_activity.event_cursor(bigint, timestamptz, bigint),
-    user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz),
+    user_activity.find_events(bigint, timestamptz, timestamptz, integer, text, user_activity.action[], timestamptz, timestamptz, jsonb),
     user_activity.search_events(jsonb),
     user_activity.export_events(jsonb, text)
 TO user_activity_reader, user_activity_writer;

@@ -8,7 +8,7 @@
 --   of them ready after the current one, for direct INSERTs at now(), and
 --   applies retention; pg_cron runs it (schedule_maintenance(),
 --   40_pg_cron.sql).  Ingest makes the partition of its time when it is
---   missing (extension/src/partition.c), so record_event and record_events
+--   missing (extension/src/events_target.c), so record_event and record_events
 --   never fail for want of one; ensure_partition() and ensure_partitions()
 --   make them for any other time (a backfill).
 --
@@ -57,10 +57,15 @@ CREATE INDEX events_template_user_id_event_id_idx
     ON user_activity.events_template (user_id, event_id) WHERE event_id IS NOT NULL;
 -- Lets a count read only the new rows, however large the table is.
 CREATE INDEX events_template_id_idx ON user_activity.events_template (id);
+-- A user's events by the time they acted (activity(), 55_activity.sql).
+CREATE INDEX events_template_user_id_event_action_timestamp_idx
+    ON user_activity.events_template (user_id, event_action_timestamp) INCLUDE (action);
 COMMENT ON TABLE user_activity.events_template IS
     'never holds rows: ensure_partition() makes each partition of events LIKE it, with its indexes; it has the columns of events';
 COMMENT ON INDEX user_activity.events_template_user_id_event_id_idx IS
     'finds the event stored under a (user_id, event_id); user_activity.event_keys enforces the key';
+COMMENT ON INDEX user_activity.events_template_user_id_event_action_timestamp_idx IS
+    'a user''s events by the time they acted, with their action (activity() by acted time)';
 
 CREATE VIEW user_activity.event_partitions AS
 SELECT c.oid::pg_catalog.regclass AS partition,
@@ -218,9 +223,15 @@ BEGIN
         END;
         PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
     END IF;
+    -- The rollup of active users (55_activity.sql) is counts too: its UTC
+    -- days that ended longer ago go with the periods.
     IF v_counts_keep IS NOT NULL THEN
         DELETE FROM user_activity.user_event_counts c WHERE c.period_end < pg_catalog.now() - v_counts_keep;
         GET DIAGNOSTICS v_counts = ROW_COUNT;
+        DELETE FROM user_activity.user_day_activity a
+        WHERE a.day < ((pg_catalog.now() - v_counts_keep) AT TIME ZONE 'UTC')::date;
+        DELETE FROM user_activity.daily_active_users d
+        WHERE d.day < ((pg_catalog.now() - v_counts_keep) AT TIME ZONE 'UTC')::date;
     END IF;
 
     -- The current partition and those ahead, for direct INSERTs at now().
@@ -239,7 +250,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION user_activity.maintain_partitions() IS
-    'drops the partitions of events older than the events retention (with their keys), deletes counts older than the counts retention, and creates the current partition and partitions_ahead more';
+    'drops the partitions of events older than the events retention (with their keys), deletes counts and rolled-up days older than the counts retention, and creates the current partition and partitions_ahead more';
 
 --
 -- Retention

@@ -221,18 +221,41 @@ BEGIN
         END IF;
 
         -- The statement's snapshot is taken after the wait: it sees every
-        -- event with an id in the window that will ever be committed.
-        WITH new_counts AS (
+        -- event with an id in the window that will ever be committed.  The
+        -- events are read once, per user and UTC day of their action, for
+        -- the counts and the rollup (55_activity.sql);
+        -- each day's active users grow by the users whose row of that day
+        -- this run adds (or whose count of an action it raises from zero).
+        -- days_counted runs although the query does not read it, as every
+        -- data-modifying part of a WITH does.
+        WITH new_days AS (
             SELECT e.user_id,
-                   pg_catalog.count(*) AS event_count,
+                   (e.event_action_timestamp AT TIME ZONE 'UTC')::date AS day,
                    pg_catalog.count(*) FILTER (WHERE e.action = 'created') AS created_count,
                    pg_catalog.count(*) FILTER (WHERE e.action = 'updated') AS updated_count,
                    pg_catalog.count(*) FILTER (WHERE e.action = 'deleted') AS deleted_count,
                    pg_catalog.count(*) FILTER (WHERE e.action = 'viewed') AS viewed_count,
+                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'created'), 0) AS created_half_hours,
+                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'updated'), 0) AS updated_half_hours,
+                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'deleted'), 0) AS deleted_half_hours,
+                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'viewed'), 0) AS viewed_half_hours,
                    pg_catalog.min(e.recorded_at) AS first_recorded_at
             FROM user_activity.events e
+            CROSS JOIN LATERAL (
+                SELECT 1::bigint << ((pg_catalog.floor(pg_catalog.date_part('epoch', e.event_action_timestamp) / 1800)::bigint
+                                      % 48 + 48) % 48)::integer AS bit) h
             WHERE e.id > v_last_id AND e.id <= v_window_end
-            GROUP BY e.user_id
+            GROUP BY e.user_id, 2
+        ), new_counts AS (
+            SELECT d.user_id,
+                   pg_catalog.sum(d.created_count + d.updated_count + d.deleted_count + d.viewed_count)::bigint AS event_count,
+                   pg_catalog.sum(d.created_count)::bigint AS created_count,
+                   pg_catalog.sum(d.updated_count)::bigint AS updated_count,
+                   pg_catalog.sum(d.deleted_count)::bigint AS deleted_count,
+                   pg_catalog.sum(d.viewed_count)::bigint AS viewed_count,
+                   pg_catalog.min(d.first_recorded_at) AS first_recorded_at
+            FROM new_days d
+            GROUP BY d.user_id
         ), period AS (
             SELECT COALESCE(v_start,
                             LEAST((SELECT pg_catalog.min(n.first_recorded_at) FROM new_counts n),
@@ -245,6 +268,57 @@ BEGIN
                    n.created_count, n.updated_count, n.deleted_count, n.viewed_count
             FROM new_counts n CROSS JOIN period p
             RETURNING event_count
+        ), updated AS (
+            -- Days the user had acted on already: add to them.  A user who
+            -- had not done an action that day is new to its users.
+            UPDATE user_activity.user_day_activity r
+            SET created_count = r.created_count + d.created_count,
+                updated_count = r.updated_count + d.updated_count,
+                deleted_count = r.deleted_count + d.deleted_count,
+                viewed_count = r.viewed_count + d.viewed_count,
+                created_half_hours = r.created_half_hours | d.created_half_hours,
+                updated_half_hours = r.updated_half_hours | d.updated_half_hours,
+                deleted_half_hours = r.deleted_half_hours | d.deleted_half_hours,
+                viewed_half_hours = r.viewed_half_hours | d.viewed_half_hours
+            FROM new_days d
+            WHERE r.user_id = d.user_id AND r.day = d.day
+            RETURNING r.user_id, r.day,
+                      d.created_count > 0 AND r.created_count = d.created_count AS new_created,
+                      d.updated_count > 0 AND r.updated_count = d.updated_count AS new_updated,
+                      d.deleted_count > 0 AND r.deleted_count = d.deleted_count AS new_deleted,
+                      d.viewed_count > 0 AND r.viewed_count = d.viewed_count AS new_viewed
+        ), added AS (
+            -- The others: the user is new to the day.  Only a count inserts
+            -- rows, one at a time, so none can have appeared since.
+            INSERT INTO user_activity.user_day_activity
+                (user_id, day, created_count, updated_count, deleted_count, viewed_count,
+                 created_half_hours, updated_half_hours, deleted_half_hours, viewed_half_hours)
+            SELECT d.user_id, d.day, d.created_count, d.updated_count, d.deleted_count, d.viewed_count,
+                   d.created_half_hours, d.updated_half_hours, d.deleted_half_hours, d.viewed_half_hours
+            FROM new_days d
+            WHERE NOT EXISTS (SELECT FROM updated u WHERE u.user_id = d.user_id AND u.day = d.day)
+            RETURNING day, created_count > 0 AS new_created, updated_count > 0 AS new_updated,
+                      deleted_count > 0 AS new_deleted, viewed_count > 0 AS new_viewed
+        ), new_users AS (
+            SELECT a.day, 1 AS users, a.new_created, a.new_updated, a.new_deleted, a.new_viewed FROM added a
+            UNION ALL
+            SELECT u.day, 0, u.new_created, u.new_updated, u.new_deleted, u.new_viewed FROM updated u
+        ), days_counted AS (
+            INSERT INTO user_activity.daily_active_users AS a
+                (day, users, created_users, updated_users, deleted_users, viewed_users)
+            SELECT n.day, pg_catalog.sum(n.users),
+                   pg_catalog.count(*) FILTER (WHERE n.new_created),
+                   pg_catalog.count(*) FILTER (WHERE n.new_updated),
+                   pg_catalog.count(*) FILTER (WHERE n.new_deleted),
+                   pg_catalog.count(*) FILTER (WHERE n.new_viewed)
+            FROM new_users n
+            GROUP BY n.day
+            ON CONFLICT (day) DO UPDATE
+                SET users = a.users + excluded.users,
+                    created_users = a.created_users + excluded.created_users,
+                    updated_users = a.updated_users + excluded.updated_users,
+                    deleted_users = a.deleted_users + excluded.deleted_users,
+                    viewed_users = a.viewed_users + excluded.viewed_users
         )
         SELECT (SELECT pg_catalog.count(*) FROM inserted),
                (SELECT COALESCE(pg_catalog.sum(i.event_count), 0) FROM inserted i),
@@ -285,7 +359,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION user_activity.count_activity() IS
-    'counts the events committed since the previous run, per user and action, exactly once';
+    'counts the events committed since the previous run, per user and action, and rolls them up per user and day of action (user_day_activity, daily_active_users), exactly once';
 
 -- No SET clause: a procedure with one cannot commit.  Every name, operators
 -- included, is schema-qualified instead.

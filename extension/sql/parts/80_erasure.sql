@@ -1,6 +1,6 @@
 --
--- Erasure: a user's events, event keys and counts, in one transaction (the
--- right to erasure).
+-- Erasure: a user's events, event keys, counts and rolled-up days, in one
+-- transaction (the right to erasure).
 --
 -- It waits for a running count, so that the count cannot store counts of
 -- the events deleted here after they are gone.  The keys go first, in one
@@ -39,12 +39,25 @@ BEGIN
     GET DIAGNOSTICS v_events = ROW_COUNT;
     DELETE FROM user_activity.user_event_counts c WHERE c.user_id = delete_user_events.user_id;
     GET DIAGNOSTICS v_counts = ROW_COUNT;
+    -- The user's rolled-up days, and the user from each day's active users.
+    WITH gone AS (
+        DELETE FROM user_activity.user_day_activity r WHERE r.user_id = delete_user_events.user_id
+        RETURNING r.day, r.created_count, r.updated_count, r.deleted_count, r.viewed_count
+    )
+    UPDATE user_activity.daily_active_users d
+    SET users = d.users - 1,
+        created_users = d.created_users - (g.created_count > 0)::integer,
+        updated_users = d.updated_users - (g.updated_count > 0)::integer,
+        deleted_users = d.deleted_users - (g.deleted_count > 0)::integer,
+        viewed_users = d.viewed_users - (g.viewed_count > 0)::integer
+    FROM gone g
+    WHERE d.day = g.day;
     RETURN pg_catalog.jsonb_build_object('user_id', delete_user_events.user_id,
                                          'events_deleted', v_events, 'counts_deleted', v_counts);
 END;
 $$;
 COMMENT ON FUNCTION user_activity.delete_user_events(bigint) IS
-    'erases a user''s events and counts in one transaction (right to erasure)';
+    'erases a user''s events, counts and rolled-up days in one transaction (right to erasure)';
 
 REVOKE ALL ON FUNCTION user_activity.delete_user_events(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_activity.delete_user_events(bigint) TO user_activity_writer;
