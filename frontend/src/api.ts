@@ -516,10 +516,9 @@ export function activeUsers(
 export interface Capabilities {
   activity: boolean;
   activeUsers: boolean;
-  metadataFilter: boolean;
 }
 
-const NONE: Capabilities = { activity: false, activeUsers: false, metadataFilter: false };
+const NONE: Capabilities = { activity: false, activeUsers: false };
 const capabilityCache = new Map<string, Promise<Capabilities>>();
 
 export function apiCapabilities(): Promise<Capabilities> {
@@ -530,13 +529,11 @@ export function apiCapabilities(): Promise<Capabilities> {
       try {
         const res = await fetch(`${base}/api/openapi.json`, { headers: { Accept: 'application/json' } });
         if (!res.ok) return NONE;
-        const doc = (await res.json()) as { paths?: Record<string, Record<string, { parameters?: Array<{ name?: string }> }>> };
+        const doc = (await res.json()) as { paths?: Record<string, Record<string, unknown>> };
         const paths = doc.paths ?? {};
-        const params = paths['/api/events']?.get?.parameters ?? [];
         return {
           activity: Boolean(paths['/api/users/{id}/activity']?.get),
           activeUsers: Boolean(paths['/api/active-users']?.get),
-          metadataFilter: params.some((x) => x?.name === 'metadata'),
         };
       } catch {
         return NONE;

@@ -1,7 +1,6 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { forgetCapabilities } from '../api';
 import { event, mockFetch, problem } from '../test/fetch';
 import { parseInputValue } from '../time';
 import { SearchView } from './SearchView';
@@ -301,19 +300,8 @@ describe('SearchView', () => {
     expect(screen.queryByRole('table')).toBeNull();
   });
 
-  it('offers no metadata filter where the API has none', async () => {
-    mockFetch([['/api/openapi.json', () => ({ body: { paths: { '/api/events': { get: { parameters: [{ name: 'user_id' }] } } } } })]]);
-    render(<SearchView active />);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(screen.queryByLabelText('Metadata contains (JSON object, optional)')).toBeNull();
-  });
-
   it('sends a metadata filter as one JSON parameter, and checks it first', async () => {
-    forgetCapabilities();
-    const calls = mockFetch([
-      ['/api/events', () => ({ body: [event(1)] })],
-      ['/api/openapi.json', () => ({ body: { paths: { '/api/events': { get: { parameters: [{ name: 'metadata' }] } } } } })],
-    ]);
+    const calls = mockFetch([['/api/events', () => ({ body: [event(1)] })]]);
     const user = userEvent.setup();
     render(<SearchView active />);
     await user.type(screen.getByLabelText('User id'), '6');

@@ -17,7 +17,6 @@ import { endOfThisMinute, hoursBefore, parseInputValue, timeZoneLabel, toInputVa
 import { optionalRangeErrors, userIdError } from '../validate';
 import { Time, useZone, useZoneSwitch } from '../zone';
 import { describedBy, ErrorBanner, Field, TIME_INPUT } from './Field';
-import { useCapabilities } from './useCapabilities';
 import { useMediaQuery } from './useMediaQuery';
 
 type FieldName = 'user_id' | 'from' | 'to' | 'action' | 'limit' | 'action_from' | 'action_to' | 'metadata';
@@ -138,7 +137,6 @@ export function SearchView({ active, params }: Props) {
   // (which also scrolls it into view on a phone).
   const focusResults = useRef(false);
   const narrow = useMediaQuery('(max-width: 639px)');
-  const caps = useCapabilities(active);
 
   useEffect(() => {
     if (page && focusResults.current) {
@@ -513,7 +511,6 @@ export function SearchView({ active, params }: Props) {
             </p>
           ) : null}
         </fieldset>
-        {caps?.metadataFilter || metadata ? (
         <Field
           id="search-metadata"
           label="Metadata contains (JSON object, optional)"
@@ -531,7 +528,6 @@ export function SearchView({ active, params }: Props) {
             onChange={(e) => edit(setMetadata, 'metadata')(e.target.value)}
           />
         </Field>
-        ) : null}
         <ErrorBanner>{banner}</ErrorBanner>
         <div className="actions">
           <button type="submit" aria-disabled={loading || undefined}>
