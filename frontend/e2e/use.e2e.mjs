@@ -596,6 +596,58 @@ describe('the page as people use it (#20)', () => {
     assert.ok(lines.every((e) => e.metadata.device === 'iPhone 14'));
   });
 
+  test('#19: a user\'s activity per day and the active users, charted in the zone shown', async (t) => {
+    const paths = (await (await fetch(`${base}/api/openapi.json`)).json()).paths;
+    if (!paths['/api/users/{id}/activity'] || !paths['/api/active-users']) {
+      t.skip('the API in this tree has no GET /api/users/{id}/activity or GET /api/active-users yet');
+      return;
+    }
+    sql('SELECT user_activity.count_activity()');
+    await page.setViewportSize(DESKTOP);
+    await page.goto(`${base}/#activity`);
+    await page.reload();
+    await A().getByLabel('User id').fill('101');
+    await A().getByLabel('Buckets').selectOption('day');
+    await A().getByRole('radio', { name: 'the users acted' }).check();
+    await A().getByRole('button', { name: 'Show activity' }).click();
+    const overTime = page.getByRole('region', { name: 'User 101: activity per day' });
+    await overTime.waitFor();
+    const [from, to] = new URL(page.url()).hash.match(/from=([^&]+)&to=([^&]+)/).slice(1);
+    const want = Number(
+      sql(
+        `SELECT count(*) FROM user_activity.events WHERE user_id = 101 AND event_action_timestamp >= '${from}' AND event_action_timestamp < '${to}'`,
+      ),
+    );
+    await overTime.getByText(new RegExp(`^${want} events by the time users acted, per day in Europe/Berlin`)).waitFor();
+    // The table: every day of the range, each row's total its actions' sum.
+    const rows = overTime.locator('figcaption tbody tr');
+    let sum = 0;
+    for (const cells of await rows.evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)))) {
+      const [total, ...actions] = cells.slice(1).map(Number);
+      assert.equal(total, actions.reduce((a, b) => a + b, 0), cells[0]);
+      sum += total;
+    }
+    assert.equal(sum, want);
+    assert.ok((await rows.count()) >= 7, 'a week and more of days, the empty ones too');
+    assert.equal(await overTime.locator('.recharts-label-list text').count(), await rows.count(), 'a total on every bar');
+    await overTime.locator('.recharts-bar-rectangle').first().hover();
+    await overTime.locator('.chart-readout-box').getByText(/\(Europe\/Berlin\)/).waitFor();
+
+    const active = page.getByRole('region', { name: 'Active users per day' });
+    await active.waitFor();
+    const users = await active.locator('figcaption tbody tr td.num').allTextContents();
+    assert.ok(users.length >= 7);
+    assert.ok(users.every((u) => Number(u) >= 0 && Number(u) <= Number(sql('SELECT count(DISTINCT user_id) FROM user_activity.events'))));
+    assert.ok(users.some((u) => Number(u) >= USERS.length), 'the seeded users were all active on some day');
+    await checkBothSizes('activity-charts', { shoot: true });
+
+    // In UTC the buckets are UTC days.
+    await page.getByRole('radio', { name: 'UTC' }).check();
+    await A().getByRole('button', { name: 'Show activity' }).click();
+    await overTime.getByText(/per day in UTC/).waitFor();
+    await page.getByRole('radio', { name: 'Europe/Berlin' }).check();
+  });
+
   test('logged no console error', () => {
     assert.deepEqual(b.errors, []);
   });

@@ -83,7 +83,7 @@ export function ActivityView({ active, params }: Props) {
   const [activeAction, setActiveAction] = useState('');
   const [overTime, setOverTime] = useState<UserActivity | null>(null);
   const [overTimeError, setOverTimeError] = useState<string | null>(null);
-  const [active_, setActive_] = useState<ActiveUsers | null>(null);
+  const [activeUsersData, setActiveUsersData] = useState<ActiveUsers | null>(null);
   const [activeError, setActiveError] = useState<string | null>(null);
   const caps = useCapabilities(active);
   const charts = Boolean(caps?.activity || caps?.activeUsers);
@@ -236,13 +236,13 @@ export function ActivityView({ active, params }: Props) {
         activeUsers({ from: f, to: t, bucket: c.bucket, action: c.action || undefined, tz }).then(
           (r) => {
             if (run.current !== mine) return;
-            setActive_(r);
+            setActiveUsersData(r);
             setActiveError(null);
             said.push(`Active users per ${r.bucket}: at most ${r.buckets.reduce((m, b) => Math.max(m, b.users), 0)}.`);
           },
           (err) => {
             if (run.current !== mine) return;
-            setActive_(null);
+            setActiveUsersData(null);
             applyError(err, setActiveError);
           },
         ),
@@ -531,16 +531,16 @@ export function ActivityView({ active, params }: Props) {
       ) : null}
 
       {activeError ? <ErrorBanner>Could not load the active users: {activeError}</ErrorBanner> : null}
-      {active_ ? (
+      {activeUsersData ? (
         <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="active-title" aria-busy={loading}>
           <div className="results-head">
             <h3 id="active-title" className={counts ? undefined : 'results-first'} tabIndex={-1}>
-              Active users per {active_.bucket}
+              Active users per {activeUsersData.bucket}
             </h3>
             {loading ? <span className="stale-note">Updating…</span> : null}
           </div>
           <Suspense fallback={<p className="loading">Loading the chart…</p>}>
-            <ActiveUsersChart data={active_} />
+            <ActiveUsersChart data={activeUsersData} />
           </Suspense>
         </section>
       ) : null}
@@ -549,7 +549,7 @@ export function ActivityView({ active, params }: Props) {
       {top ? (
         <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="top-title" aria-busy={loading}>
           <div className="results-head">
-            <h3 id="top-title" className={counts || active_ ? undefined : 'results-first'} tabIndex={-1}>
+            <h3 id="top-title" className={counts || activeUsersData ? undefined : 'results-first'} tabIndex={-1}>
               Top users
             </h3>
             {loading ? <span className="stale-note">Updating…</span> : null}

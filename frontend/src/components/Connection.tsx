@@ -1,3 +1,6 @@
+// Connection.tsx: the header's panel for where the API is and its keys
+// (api.ts keeps them), with a test of both; a disclosure that closes as
+// menus do, so that on a phone it never stays over the forms.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import {
   apiBaseError,

@@ -1,3 +1,6 @@
+// CountingSummary.tsx: GET /api/counting/status for people: how fresh the
+// counts are and when the next count runs, in words, with the job's
+// details (cron expression, position, pg_cron's last run) folded away.
 import { countingStale, type CountingStatus } from '../api';
 import { everyInWords, formatAgo, formatClock } from '../time';
 import { Time, useZone } from '../zone';
