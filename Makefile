@@ -33,9 +33,9 @@ REGRESS_OPTS = --inputdir=. --outputdir=. --dbname=contrib_regression
 ISOLATION := $(sort $(notdir $(basename $(wildcard specs/*.spec))))
 ISOLATION_OPTS = --dbname=isolation_regression
 
-PG_CPPFLAGS = -I$(srcdir)/extension/include -I$(shell $(PG_CONFIG) --includedir)
-SHLIB_LINK = -lmicrohttpd -ljansson -lcrypto -lpthread
-SHLIB_LINK_INTERNAL = -L$(shell $(PG_CONFIG) --libdir) -lpq
+# The SQL module links nothing beyond the server: the HTTP stack lives in
+# the worker's library, user_activity_http (http-shim/shim.mk).
+PG_CPPFLAGS = -I$(srcdir)/extension/include
 
 EXTRA_CLEAN = results output_iso regression.diffs regression.out
 
@@ -43,8 +43,8 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The HTTP shim adds its objects to the module (for the in-database worker)
-# and builds the standalone program.
+# The HTTP shim: the in-database worker's library and the standalone
+# program.
 -include http-shim/shim.mk
 
 $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
@@ -52,6 +52,34 @@ $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 	{ printf '%s\n' '/* $(EXTENSION)--$(EXTVERSION).sql: assembled from extension/sql/parts, do not edit */' \
 	    '' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit' ''; \
 	  for f in $(SQL_PARTS); do printf '\n-- %s\n' "$$f"; cat "$$f"; done; } > $@
+
+# Packages (README, "Install"): "make deb" builds the Debian packages with
+# dpkg-buildpackage (debian/, pg_buildext) in a copy of the tree under
+# DEB_DIR, where the .deb files land; "make dist" the PGXN archive of HEAD,
+# with META.json made from META.json.in and the control file's version.
+DEB_DIR ?= build/deb
+DIST_DIR ?= build
+
+META.json: META.json.in $(EXTENSION).control
+	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< >$@
+
+.PHONY: deb dist
+deb:
+	rm -rf $(DEB_DIR)/src
+	mkdir -p $(DEB_DIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+	  tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(DEB_DIR)/src
+	# the page's locked dependencies, when installed, spare npm ci (links
+	# where the file system allows)
+	if [ -d frontend/node_modules ]; then \
+	  cp -al frontend/node_modules $(DEB_DIR)/src/frontend/ 2>/dev/null || \
+	  cp -a frontend/node_modules $(DEB_DIR)/src/frontend/; fi
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+
+dist: META.json
+	mkdir -p $(DIST_DIR)
+	git archive --format=zip --prefix=$(EXTENSION)-$(EXTVERSION)/ --add-file=META.json \
+	  -o $(DIST_DIR)/$(EXTENSION)-$(EXTVERSION).zip HEAD
 
 .PHONY: deps run test bench soak fuzz
 deps:

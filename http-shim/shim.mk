@@ -1,37 +1,47 @@
 # http-shim/shim.mk: the HTTP shim's part of the build, included by the root
 # Makefile after PGXS.
 #
-# The shim's core (everything in src/ but main.c) is linked twice: into the
-# extension's module, where extension/src/worker.c runs it as a background
-# worker, and into the standalone program http-shim/user-activity-shim.
-# The core never includes postgres.h; it only needs libpq, libmicrohttpd,
-# jansson and OpenSSL's libcrypto (SHA-256 of the API keys).
+# The shim's core (everything in src/ but main.c) is linked twice: with
+# worker/worker.c into the library user_activity_http, which runs it in the
+# database as a background worker when preloaded, and with main.c into the
+# standalone program http-shim/user-activity-shim.  The core never includes
+# postgres.h; it only needs libpq, libmicrohttpd, jansson and OpenSSL's
+# libcrypto (SHA-256 of the API keys).  The SQL module user_activity links
+# none of them.
 
 SHIM_DIR := http-shim
 SHIM_CORE_SRCS := $(filter-out $(SHIM_DIR)/src/main.c,$(sort $(wildcard $(SHIM_DIR)/src/*.c)))
 SHIM_CORE_OBJS := $(SHIM_CORE_SRCS:.c=.o)
+SHIM_WORKER_OBJ := $(SHIM_DIR)/worker/worker.o
 SHIM_BIN := $(SHIM_DIR)/user-activity-shim
 SHIM_UNIT := $(SHIM_DIR)/tests/unit
 SHIM_LIBS := -L$(shell $(PG_CONFIG) --libdir) -lpq -lmicrohttpd -ljansson -lcrypto -lpthread
+HTTP_SHLIB := user_activity_http$(DLSUFFIX)
 
-# PGXS fixed its link rule's prerequisites when it was included; add ours.
-OBJS += $(SHIM_CORE_OBJS)
-$(shlib): $(SHIM_CORE_OBJS)
-ifeq ($(with_llvm), yes)
-all: $(SHIM_CORE_OBJS:.o=.bc)
-endif
-
-$(SHIM_CORE_OBJS) $(SHIM_CORE_OBJS:.o=.bc) $(SHIM_DIR)/src/main.o \
-$(SHIM_DIR)/tests/unit.o $(SHIM_DIR)/tests/const_eq_bench.o \
-extension/src/worker.o extension/src/worker.bc: \
-	override CPPFLAGS += -I$(SHIM_DIR)/include -I$(SHIM_DIR)/src
+$(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_WORKER_OBJ) \
+$(SHIM_DIR)/tests/unit.o $(SHIM_DIR)/tests/const_eq_bench.o: \
+	override CPPFLAGS += -I$(SHIM_DIR)/include -I$(SHIM_DIR)/src \
+		-I$(shell $(PG_CONFIG) --includedir)
 
 $(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
 $(SHIM_DIR)/tests/const_eq_bench.o: \
 	$(SHIM_DIR)/include/shim.h $(SHIM_DIR)/src/internal.h
-extension/src/worker.o: $(SHIM_DIR)/include/shim.h
+$(SHIM_WORKER_OBJ): $(SHIM_DIR)/include/shim.h
 
-all: $(SHIM_BIN)
+all: $(HTTP_SHLIB) $(SHIM_BIN)
+
+# The worker's library, linked as PGXS links a module.
+$(HTTP_SHLIB): $(SHIM_WORKER_OBJ) $(SHIM_CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LDFLAGS_SL) -shared -o $@ $(SHIM_LIBS)
+
+.PHONY: install-http uninstall-http
+install: install-http
+install-http: $(HTTP_SHLIB)
+	$(MKDIR_P) '$(DESTDIR)$(pkglibdir)'
+	$(INSTALL_SHLIB) $(HTTP_SHLIB) '$(DESTDIR)$(pkglibdir)/$(HTTP_SHLIB)'
+uninstall: uninstall-http
+uninstall-http:
+	rm -f '$(DESTDIR)$(pkglibdir)/$(HTTP_SHLIB)'
 
 $(SHIM_BIN): $(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(SHIM_LIBS)
@@ -53,5 +63,6 @@ $(SHIM_CONST_EQ_BENCH): $(SHIM_DIR)/tests/const_eq_bench.o $(SHIM_CORE_OBJS)
 shim-const-eq-bench: $(SHIM_CONST_EQ_BENCH)
 	$(SHIM_CONST_EQ_BENCH)
 
-EXTRA_CLEAN += $(SHIM_BIN) $(SHIM_UNIT) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
+EXTRA_CLEAN += $(SHIM_BIN) $(SHIM_UNIT) $(HTTP_SHLIB) $(SHIM_CORE_OBJS) \
+	$(SHIM_WORKER_OBJ) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
 	$(SHIM_CONST_EQ_BENCH) $(SHIM_DIR)/tests/const_eq_bench.o

@@ -10,6 +10,9 @@ llvm
 libclang-rt-14-dev
 postgresql-15
 postgresql-server-dev-15
+postgresql-server-dev-all
+debhelper
+lintian
 postgresql-15-cron
 postgresql-contrib
 libpq-dev

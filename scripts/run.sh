@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh: "make run".  Builds and installs the extension, starts a local
 # cluster in .run/ owned by an unprivileged user with pg_cron and the
-# extension preloaded, creates the extension, schedules the counting job and
+# extension's HTTP worker (user_activity_http) preloaded, creates the extension, schedules the counting job and
 # serves REST and the page from the in-database HTTP worker.  Stays in the
 # foreground; Ctrl-C stops everything.
 #
@@ -43,7 +43,7 @@ if [ "$(id -u)" = 0 ]; then
 	}
 fi
 
-PRELOAD=user_activity CRON_DB=$DB PG_DURABLE=1 \
+PRELOAD=user_activity_http CRON_DB=$DB PG_DURABLE=1 \
 PG_EXTRA_CONF="user_activity.http_port = $HTTP_PORT
 user_activity.http_listen_address = '127.0.0.1'
 user_activity.http_allow_unauthenticated = on

@@ -48,8 +48,4 @@ typedef struct UaEventsTarget
 
 extern void UaLockEvents(TimestampTz recorded_at, UaEventsTarget *target);
 
-/* worker.c: the in-database HTTP shim as a background worker */
-extern void UaDefineHttpGucs(void);
-extern void UaRegisterHttpWorker(void);
-
 #endif							/* USER_ACTIVITY_H */

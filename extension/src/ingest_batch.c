@@ -7,12 +7,9 @@
  * valid ones are stored by one multi-row INSERT over unnest() of arrays.
  * Their ids are taken from the sequence beforehand, so that each returned
  * row maps back to its input item without relying on the order of
- * RETURNING.  The arrays are unnested in the select list, where the
- * unnest() calls run in lockstep in one ProjectSet node; ROWS FROM
- * (unnest(...), ...) would first collect each array in a tuplestore.  How a
- * re-sent event_id is found, from version 1.4 and before, is said at the
- * top of ingest.c; the two versions share the look-up of the events stored
- * under taken keys (MarkTaken).
+ * RETURNING.  How a re-sent event_id is found, from version 1.4 and
+ * before, is said at the top of ingest.c; the two versions share the
+ * look-up of the events stored under taken keys (MarkTaken).
  *
  *-------------------------------------------------------------------------
  */
@@ -516,8 +513,8 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 					 "WITH claimed AS ("
 					 "INSERT INTO " UA_SCHEMA ".event_keys AS k (user_id, event_id, id, recorded_at) "
 					 "SELECT u.user_id, u.event_id, u.id, $4 "
-					 "FROM (SELECT pg_catalog.unnest($1) AS user_id, "
-					 "pg_catalog.unnest($2) AS event_id, pg_catalog.unnest($3) AS id) AS u "
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+					 "pg_catalog.unnest($3)) AS u(user_id, event_id, id) "
 					 "ON CONFLICT (user_id, event_id) DO NOTHING "
 					 "RETURNING k.id) "
 					 "SELECT c.id FROM claimed c",
@@ -574,9 +571,9 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 					 "INSERT INTO " UA_EVENTS_QUALIFIED " "
 					 "(id, user_id, action, event_action_timestamp, recorded_at, metadata, event_id) "
 					 "SELECT u.id, u.user_id, u.action::" UA_SCHEMA ".action, u.t, $7, u.m, u.e "
-					 "FROM (SELECT pg_catalog.unnest($1) AS id, pg_catalog.unnest($2) AS user_id, "
-					 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
-					 "pg_catalog.unnest($5) AS m, pg_catalog.unnest($6) AS e) AS u",
+					 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+					 "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
+					 "pg_catalog.unnest($6)) AS u(id, user_id, action, t, m, e)",
 					 7, types);
 			args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 			args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

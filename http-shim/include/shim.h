@@ -3,7 +3,7 @@
  * shim.h
  *	  Public interface of the HTTP shim: its configuration and the calls
  *	  that start and stop it.  Used by the standalone program (main.c) and
- *	  by the extension's background worker (extension/src/worker.c).
+ *	  by the worker's library, user_activity_http (http-shim/worker/worker.c).
  *
  *	  Nothing here depends on PostgreSQL's server headers: the shim runs in
  *	  threads and must never call backend functions.
@@ -60,7 +60,63 @@ typedef struct ShimConfig
 /* Looks up one setting by its environment name; NULL when unset. */
 typedef const char *(*ShimGetenv) (const char *name);
 
+/*
+ * ShimSetting describes one setting, once, for both ways of running the
+ * shim: the standalone program reads it from its environment variable
+ * (env), the background worker from its GUC (guc).  A setting of one mode
+ * only has NULL for the other's name; the worker's connection settings
+ * (database and user) have no field in ShimConfig either, as the worker
+ * turns them into db_url itself.
+ *
+ * Integers set explicitly must lie in [min, max].  Where zero is set (its
+ * text says what 0 means) the GUC also takes 0 and defaults to it; for the
+ * port that runs no worker, for the pool and the exports it stands for the
+ * value derived from the others, which is also the standalone's default
+ * when the variable is unset.
+ */
+typedef enum ShimSettingType
+{
+	SHIM_SETTING_STRING,
+	SHIM_SETTING_INT,
+	SHIM_SETTING_LONG,			/* a long field, in the range of an int */
+	SHIM_SETTING_BOOL,
+	SHIM_SETTING_ENUM			/* an int field indexing names */
+} ShimSettingType;
+
+typedef enum ShimSettingUnit
+{
+	SHIM_UNIT_NONE,
+	SHIM_UNIT_BYTES,
+	SHIM_UNIT_S,
+	SHIM_UNIT_MS
+} ShimSettingUnit;
+
+#define SHIM_SETTING_NO_FIELD ((size_t) -1)
+
+typedef struct ShimSetting
+{
+	const char *env;			/* environment variable, NULL: worker only */
+	const char *guc;			/* GUC, NULL: standalone only */
+	ShimSettingType type;
+	size_t		field;			/* offset in ShimConfig, or NO_FIELD */
+	const char *text;			/* default of a string */
+	long		def;			/* default of the others (bool: 0 or 1) */
+	long		min;			/* range of an integer */
+	long		max;
+	const char *zero;			/* integers: what 0 means, or NULL */
+	ShimSettingUnit unit;
+	const char *const *names;	/* enum: the values' names, NULL-ended */
+	const char *desc;			/* one line, no final period */
+	const char *detail;			/* more, or NULL */
+} ShimSetting;
+
+extern const ShimSetting shim_settings[];
+extern const int shim_num_settings;
+
 /* config.c */
+extern const ShimSetting *shim_setting_by_name(const char *name);
+extern void shim_setting_store(ShimConfig *cfg, const ShimSetting *s,
+							   long value, const char *text);
 extern bool shim_address_is_loopback(const char *address);
 extern void shim_config_defaults(ShimConfig *cfg);
 extern bool shim_config_from_env(ShimConfig *cfg, ShimGetenv get,

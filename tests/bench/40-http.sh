@@ -50,7 +50,7 @@ mkdir -p "$tmp"
 chmod 755 "$tmp"
 rm -rf "$data"
 
-PG_DURABLE=1 PRELOAD=user_activity CRON_DB=http_bench PG_EXTRA_CONF="shared_buffers = '512MB'
+PG_DURABLE=1 PRELOAD=user_activity_http CRON_DB=http_bench PG_EXTRA_CONF="shared_buffers = '512MB'
 max_wal_size = '4GB'
 user_activity.http_port = $((http + 1))
 user_activity.http_listen_address = '127.0.0.1'

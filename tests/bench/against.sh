@@ -16,7 +16,13 @@
 #   export   export_events() ndjson of a user's events in 30 days
 #            (BENCH_EVENTS / 1000 rows), 4 clients
 #
-# Rates: new/old above 1 is faster; latencies: new/old below 1 is faster.
+# Each run also reports the server CPU it cost (the postmaster's reaped
+# children's times, read before and after, once the run's backends have
+# exited; autovacuum is off on both clusters): on a machine that others
+# load, rates and latencies swing with their load while the CPU a unit of
+# work costs barely moves.
+#
+# Rates: new/old above 1 is faster; latencies and CPU: below 1 is faster.
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/bench/lib/ua-bench.sh
@@ -37,7 +43,8 @@ side_start() {
 	PG_CONFIG=$2 PG_DURABLE=1 CRON_DB=postgres PG_EXTRA_CONF="shared_buffers = 1GB
 max_wal_size = 8GB
 checkpoint_timeout = 30min
-work_mem = 16MB" tests/lib/cluster.sh start "$UA_BENCH_TMP/$1-data" "$3"
+work_mem = 16MB
+autovacuum = off" tests/lib/cluster.sh start "$UA_BENCH_TMP/$1-data" "$3"
 	on "$1" -c "CREATE EXTENSION user_activity" -c "SELECT user_activity.maintain_partitions()" >/dev/null
 }
 stop_all() {
@@ -65,6 +72,7 @@ idle() {
 		sleep 0.1
 		i=$((i + 1))
 	done
+	sleep 0.2
 }
 # order ROUND: the two sides in the order this round runs them
 order() {
@@ -100,18 +108,22 @@ SELECT user_activity.export_events(('{"user_id": "' || :uid || '", "from": "2025
 SQL
 
 # Ingest: batch and single, the table emptied before each run.
-batch_new= batch_old= batch_x= single_new= single_old= single_x= cpu_new= cpu_old= cpu_x=
+batch_new= batch_old= batch_x= bcpu_new= bcpu_old= bcpu_x= single_new= single_old= single_x= cpu_new= cpu_old= cpu_x=
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 round=1
 while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	line="round $round:"
 	for side in $(order "$round"); do
 		on "$side" -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
+		idle "$side"
+		t0=$(cpu_ticks "$side")
 		set -- $("$work/batch-client" "host=$PGHOST port=$(port_of "$side") user=$PGUSER dbname=$PGDATABASE" "$work/batches.json")
+		idle "$side"
+		c=$(cpu_per_tx $(( $(cpu_ticks "$side") - t0 )) $((BENCH_EVENTS / batch)))
 		stored=$(on "$side" -At -c "SELECT count(*) FROM user_activity.events")
 		r=$(rate "$stored" "$1")
-		eval "b_$side=$r"
-		line="$line batch $side $r/s"
+		eval "b_$side=$r bc_$side=$c"
+		line="$line batch $side $r/s ($c us CPU/batch)"
 	done
 	for side in $(order "$round"); do
 		on "$side" -c "TRUNCATE user_activity.events" -c "CHECKPOINT"
@@ -119,7 +131,6 @@ while [ "$round" -le "$BENCH_ROUNDS" ]; do
 		PGPORT=$(port_of "$side") pgbench -n -M prepared -c "$BENCH_CLIENTS" -j "$(nproc)" -T "$BENCH_SECONDS" \
 			-f "$work/record.sql" >"$work/single.$side.r$round.out" 2>&1
 		idle "$side"
-		sleep 0.2
 		c=$(cpu_per_tx $(( $(cpu_ticks "$side") - t0 )) "$(pgbench_tx "$work/single.$side.r$round.out")")
 		t=$(pgbench_tps "$work/single.$side.r$round.out")
 		eval "s_$side=$t c_$side=$c"
@@ -127,6 +138,7 @@ while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	done
 	echo "$line"
 	batch_new="$batch_new $b_new" batch_old="$batch_old $b_old" batch_x="$batch_x $(ratio "$b_new" "$b_old")"
+	bcpu_new="$bcpu_new $bc_new" bcpu_old="$bcpu_old $bc_old" bcpu_x="$bcpu_x $(ratio "$bc_new" "$bc_old")"
 	single_new="$single_new $s_new" single_old="$single_old $s_old" single_x="$single_x $(ratio "$s_new" "$s_old")"
 	cpu_new="$cpu_new $c_new" cpu_old="$cpu_old $c_old" cpu_x="$cpu_x $(ratio "$c_new" "$c_old")"
 	round=$((round + 1))
@@ -151,10 +163,14 @@ while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	line="round $round:"
 	for s in search export; do
 		for side in $(order "$round"); do
+			t0=$(cpu_ticks "$side")
 			(cd "$work" && PGPORT=$(port_of "$side") pgbench -n -M prepared -c "$clients" -j "$(nproc)" \
 				-T "$BENCH_SECONDS" --log --log-prefix="$s.$side.r$round" -f "$s.sql" \
 				>"$s.$side.r$round.out" 2>&1)
-			line="$line $s $side $(printf %.0f "$(pgbench_tps "$work/$s.$side.r$round.out")") tps"
+			idle "$side"
+			c=$(cpu_per_tx $(( $(cpu_ticks "$side") - t0 )) "$(pgbench_tx "$work/$s.$side.r$round.out")")
+			echo "$c" >"$work/$s.$side.r$round.cpu"
+			line="$line $s $side $(printf %.0f "$(pgbench_tps "$work/$s.$side.r$round.out")") tps ($c us CPU/tx),"
 		done
 	done
 	echo "$line"
@@ -172,15 +188,32 @@ p50_ratios() {
 	done
 	echo "$out"
 }
+# the server CPU per transaction of a workload's rounds on a side; per-round
+# ratios new over old
+cpus() {
+	cat "$work/$1.$2".r*.cpu | tr '\n' ' '
+}
+cpu_ratios() {
+	out=
+	r=1
+	while [ "$r" -le "$BENCH_ROUNDS" ]; do
+		out="$out $(ratio "$(cat "$work/$1.new.r$r.cpu")" "$(cat "$work/$1.old.r$r.cpu")")"
+		r=$((r + 1))
+	done
+	echo "$out"
+}
 
 echo
 printf '%-48s %10s %10s %8s  %s\n' "new against $BENCH_AGAINST" "new" "old" "new/old" "rounds"
 printf '%-48s %10.0f %10.0f %8s  %s\n' "batch: record_events x$batch (rows/s)" "$(median $batch_new)" "$(median $batch_old)" "$(median $batch_x)" "$batch_x"
 printf '%-48s %10.0f %10.0f %8s  %s\n' "single: record_event, $BENCH_CLIENTS clients (tps)" "$(median $single_new)" "$(median $single_old)" "$(median $single_x)" "$single_x"
+printf '%-48s %10.0f %10.0f %8s  %s\n' "batch: server CPU per batch (us)" "$(median $bcpu_new)" "$(median $bcpu_old)" "$(median $bcpu_x)" "$bcpu_x"
 printf '%-48s %10.1f %10.1f %8s  %s\n' "single: server CPU per transaction (us)" "$(median $cpu_new)" "$(median $cpu_old)" "$(median $cpu_x)" "$cpu_x"
 for s in search export; do
 	x=$(p50_ratios "$s")
 	printf '%-48s %10s %10s %8s  %s\n' "$s: p50 (ms), $clients clients" "$(latency_pct "$work/$s.new.r" 50)" "$(latency_pct "$work/$s.old.r" 50)" "$(median $x)" "$x"
 	printf '%-48s %10s %10s %8s\n' "$s: p99 (ms)" "$(latency_pct "$work/$s.new.r" 99)" "$(latency_pct "$work/$s.old.r" 99)" "$(ratio "$(latency_pct "$work/$s.new.r" 99)" "$(latency_pct "$work/$s.old.r" 99)")"
+	x=$(cpu_ratios "$s")
+	printf '%-48s %10.1f %10.1f %8s  %s\n' "$s: server CPU per transaction (us)" "$(median $(cpus "$s" new))" "$(median $(cpus "$s" old))" "$(median $x)" "$x"
 done
 echo "(rates: new/old above 1 is faster; latencies and CPU: below 1 is faster; $BENCH_ROUNDS rounds of ${BENCH_SECONDS} s per pgbench run)"

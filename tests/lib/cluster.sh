@@ -14,7 +14,7 @@
 # Settings from the environment:
 #   PG_CONFIG         which installation to use (default: pg_config on PATH)
 #   CRON_DB           database pg_cron runs in (default contrib_regression)
-#   PRELOAD           extra shared_preload_libraries (e.g. user_activity)
+#   PRELOAD           extra shared_preload_libraries (e.g. user_activity_http)
 #   PRELOAD_FIRST     libraries to load before pg_cron (citus must be first)
 #   PG_CRON=0         no pg_cron at all (it is preloaded unless told so)
 #   PG_EXTRA_CONF     more postgresql.conf lines, appended as they are

@@ -1,7 +1,8 @@
 # shim-cluster.sh: sourced by the suites that test the HTTP shim.
 #
 # start_shim_cluster DB starts a throw-away cluster in $data on $pgport with
-# the extension preloaded and its in-database HTTP worker on 127.0.0.1 port
+# the extension's worker library (user_activity_http) preloaded and its
+# in-database HTTP worker on 127.0.0.1 port
 # $base + 1, serving database DB and a small page in $tmp/static: an index,
 # an asset, a hidden file, and a secret beside the page that path traversal
 # must never reach.  The worker groups concurrent POSTs unless
@@ -17,7 +18,7 @@ start_shim_cluster() {
 	echo 'top secret' >"$static/.hidden"
 	echo 'top secret' >"$tmp/secret.txt"
 
-	PRELOAD=user_activity CRON_DB=$1 PG_EXTRA_CONF="user_activity.http_port = $((base + 1))
+	PRELOAD=user_activity_http CRON_DB=$1 PG_EXTRA_CONF="user_activity.http_port = $((base + 1))
 user_activity.http_listen_address = '127.0.0.1'
 user_activity.http_database = '$1'
 user_activity.http_threads = 4

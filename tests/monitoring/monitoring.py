@@ -750,34 +750,64 @@ IMAGE_PG_CONFIG = "/usr/lib/postgresql/15/bin/pg_config"
 
 
 def cmd_imagebuild(args):
+    """Replay a Dockerfile's build stage without Docker: its COPY lines into
+    a scratch root, its make and dpkg-buildpackage commands there (the
+    apt-get lines are what scripts/deps.sh installs here); then what later
+    stages copy out of it must exist.  Dockerfiles whose build stages are
+    the same share one replay."""
+    import hashlib
     import shutil
     import subprocess
 
-    root = os.path.abspath(args.out)
-    os.makedirs(root, exist_ok=True)
     with open(args.dockerfile) as f:
         text = re.sub(r"\\\n", " ", f.read())
-    stages = 0
-    workdir = "/"
-    ran = 0
+    stage = []
     copied_out = []
+    stages = 0
     for line in text.splitlines():
         words = line.split()
         if not words or words[0].startswith("#"):
             continue
-        ins = words[0].upper()
-        if ins == "FROM":
+        if words[0].upper() == "FROM":
             stages += 1
-            continue
-        if stages != 1:
-            if ins == "COPY" and any(w.startswith("--from=") for w in words):
-                copied_out.append([w for w in words[1:] if not w.startswith("--")][0])
-            continue
+        elif stages == 1:
+            stage.append(line)
+        elif words[0].upper() == "COPY" and any(w.startswith("--from=") for w in words):
+            copied_out.append([w for w in words[1:] if not w.startswith("--")][0])
+    key = hashlib.sha1("\n".join(stage + [args.pg_config]).encode()).hexdigest()[:12]
+    root = os.path.join(os.path.dirname(os.path.abspath(args.out)), "stage-" + key)
+    out = os.path.abspath(args.out)
+    if os.path.lexists(out):
+        os.remove(out) if os.path.islink(out) else shutil.rmtree(out)
+    ran = "shared"
+    if not os.path.isdir(root):
+        ran = replay_stage(stage, root, args)
+        if ran is None:
+            return
+    os.symlink(root, out)
+    for path in copied_out:
+        if not glob.glob(root + path):
+            fail(f"{args.dockerfile}: a later stage copies {path}, which the build stage did not make")
+    if not failures:
+        ok(f"{os.path.relpath(args.dockerfile, TOP)}: build stage replayed ({ran} commands), "
+           f"{', '.join(copied_out)} present")
+
+
+def replay_stage(stage, root, args):
+    import shutil
+    import subprocess
+
+    os.makedirs(root, exist_ok=True)
+    workdir = "/"
+    ran = 0
+    env = {k: v for k, v in os.environ.items() if k != "PG_CONFIG"}
+    for line in stage:
+        words = line.split()
+        ins = words[0].upper()
         if ins == "WORKDIR":
             workdir = words[1]
+            os.makedirs(root + workdir, exist_ok=True)
         elif ins == "COPY":
-            if any(w.startswith("--from") for w in words):
-                continue
             *srcs, dst = [w for w in words[1:] if not w.startswith("--")]
             dst = os.path.join(workdir, dst)
             for src in srcs:
@@ -793,23 +823,21 @@ def cmd_imagebuild(args):
         elif ins == "RUN":
             for cmd in " ".join(words[1:]).split("&&"):
                 cmd = cmd.strip()
-                if not cmd.startswith("make"):
+                if cmd.startswith("make"):
+                    cmd = (cmd.replace(IMAGE_PG_CONFIG, args.pg_config)
+                           .replace("DESTDIR=/", f"DESTDIR={root}/") + " -s -j2")
+                elif not cmd.startswith("dpkg-buildpackage"):
                     continue  # apt-get and the like: the packages are installed here
-                cmd = cmd.replace(IMAGE_PG_CONFIG, args.pg_config).replace("DESTDIR=/", f"DESTDIR={root}/")
-                r = subprocess.run(cmd + " -s -j2", shell=True, cwd=root + workdir,
+                r = subprocess.run(cmd, shell=True, cwd=root + workdir, env=env,
                                    capture_output=True, text=True)
                 ran += 1
                 if r.returncode != 0:
                     fail(f"{args.dockerfile}: {cmd} failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
-                    return
+                    return None
     if ran == 0:
-        fail(f"{args.dockerfile}: its build stage runs no make command")
-    for path in copied_out:
-        if not os.path.exists(root + path):
-            fail(f"{args.dockerfile}: a later stage copies {path}, which the build stage did not make")
-    if not failures:
-        ok(f"{os.path.relpath(args.dockerfile, TOP)}: build stage replayed ({ran} make commands), "
-           f"{', '.join(copied_out)} present")
+        fail(f"{args.dockerfile}: its build stage runs no make or dpkg-buildpackage command")
+        return None
+    return ran
 
 
 def cmd_selftest(args):
@@ -876,7 +904,7 @@ def cmd_selftest(args):
                 shutil.copytree(os.path.join(TOP, d), os.path.join(root, d))
             for f in ("docker-compose.yml", "Makefile", "user_activity.control", "README.md"):
                 shutil.copy(os.path.join(TOP, f), root)
-            for d in ("extension", "http-shim", "frontend"):
+            for d in ("extension", "http-shim", "frontend", "debian", "sql", "expected", "specs"):
                 if os.path.isdir(os.path.join(TOP, d)):
                     os.symlink(os.path.join(TOP, d), os.path.join(root, d))
             if not cases.index((what, expect, mutate)):

@@ -131,7 +131,7 @@ cleanup() {
 	tests/lib/cluster.sh stop "$data"
 }
 trap cleanup EXIT
-PRELOAD=user_activity CRON_DB=user_activity PG_EXTRA_CONF="user_activity.http_port = $worker_port
+PRELOAD=user_activity_http CRON_DB=user_activity PG_EXTRA_CONF="user_activity.http_port = $worker_port
 user_activity.http_listen_address = '127.0.0.1'
 user_activity.http_allow_unauthenticated = on
 user_activity.http_database = 'user_activity'

@@ -62,40 +62,51 @@ run docker-compose -f docker-compose.yml config -q
 run $check composeenv
 
 step image build stages, replayed without Docker
-# The build stages' COPY and make commands, in scratch copies of the tree,
-# with this machine's pg_config (the apt-get lines are what scripts/deps.sh
-# installs here).  Then what the runtime stages copy out must be there.
+# The build stages' COPY, make and dpkg-buildpackage commands, in a scratch
+# copy of the tree (the apt-get lines are what scripts/deps.sh installs
+# here; the two images share one build stage, replayed once).  Then the
+# packages the runtime stages install must be there and hold what they
+# need, and apt must bring the libraries they link: their Depends name
+# each one's Debian package, except libpq5 for the extension, whose server
+# image has it.
 pgc=${PG_CONFIG:-pg_config}
 img=$tmp/image
+rm -rf "$img"
+mkdir -p "$img"
 run $check imagebuild docker/db/Dockerfile --pg-config "$pgc" --out "$img/db"
-for f in "$($pgc --pkglibdir)/user_activity.so" "$($pgc --sharedir)/extension/user_activity.control"; do
-	[ -f "$img/db/out$f" ] || { echo "FAIL: docker/db/Dockerfile: the image would lack $f"; status=1; }
-done
-ls "$img/db/out$($pgc --sharedir)/extension/"user_activity--*.sql >/dev/null 2>&1 ||
-	{ echo "FAIL: docker/db/Dockerfile: the image would lack user_activity--*.sql"; status=1; }
-[ -n "$(find "$img/db" -name '*.bc')" ] &&
-	{ echo "FAIL: docker/db/Dockerfile: bitcode built (the image has no clang)"; status=1; }
 run $check imagebuild docker/api/Dockerfile --pg-config "$pgc" --out "$img/api"
-# needs_packages FILE DOCKERFILE N: FILE links libpq, libmicrohttpd,
-# libjansson and libcrypto (N of them); the runtime stage of DOCKERFILE installs the Debian
-# package of each, except libpq5, which the postgres image has (db only).
-needs_packages() {
-	if ldd "$1" | grep 'not found'; then
-		echo "FAIL: $2: $1 links a library that is not installed"; status=1
-	fi
-	ldd "$1" | awk '$1 ~ /^lib(pq|microhttpd|jansson|crypto)\./ {print $3}' >"$tmp/libs"
-	[ "$(wc -l <"$tmp/libs")" = "$3" ] ||
-		{ echo "FAIL: $1 does not link libpq, libmicrohttpd, libjansson and libcrypto"; status=1; }
+extdeb=$(ls "$img"/db/build/postgresql-15-user-activity_*.deb 2>/dev/null | head -n 1)
+shimdeb=$(ls "$img"/api/build/user-activity-shim_*.deb 2>/dev/null | head -n 1)
+for f in /usr/lib/postgresql/15/lib/user_activity.so /usr/lib/postgresql/15/lib/user_activity_http.so \
+	/usr/share/postgresql/15/extension/user_activity.control; do
+	dpkg-deb -c "${extdeb:-/dev/null}" 2>/dev/null | grep -q " \.$f\$" ||
+		{ echo "FAIL: docker/db/Dockerfile: the image would lack $f"; status=1; }
+done
+dpkg-deb -c "${extdeb:-/dev/null}" 2>/dev/null | grep -q 'extension/user_activity--.*\.sql$' ||
+	{ echo "FAIL: docker/db/Dockerfile: the image would lack user_activity--*.sql"; status=1; }
+dpkg-deb -c "${shimdeb:-/dev/null}" 2>/dev/null | grep -q ' \./usr/bin/user-activity-shim$' ||
+	{ echo "FAIL: docker/api/Dockerfile: the image would lack /usr/bin/user-activity-shim"; status=1; }
+# depends DEB FILE DOCKERFILE: the libraries FILE (in DEB) links come with DEB
+depends() {
+	dpkg-deb -x "$1" "$tmp/deb-x"
+	deps=$(dpkg-deb -f "$1" Depends)
+	ldd "$tmp/deb-x$2" | awk '$1 ~ /^lib(pq|microhttpd|jansson|crypto)\./ {print $3}' >"$tmp/libs"
+	[ "$(wc -l <"$tmp/libs")" = 4 ] ||
+		{ echo "FAIL: $2 does not link libpq, libmicrohttpd, libjansson and libcrypto"; status=1; }
 	while read -r lib; do
 		case $lib in /lib/*) lib=/usr$lib ;; esac
 		pkg=$(dpkg -S "$lib" 2>/dev/null | cut -d: -f1)
-		[ "$pkg" = libpq5 ] && case $2 in docker/db/*) continue ;; esac
-		grep -Eq "[[:space:]]${pkg:-no-such-package}[[:space:]]" "$2" ||
-			{ echo "FAIL: $2: runtime stage lacks ${pkg:-the package of $lib}"; status=1; }
+		[ "$pkg" = libpq5 ] && case $3 in docker/db/*) continue ;; esac
+		case ", $deps," in *", ${pkg:-no-such-package} "* | *", ${pkg:-no-such-package},"*) ;;
+		*) echo "FAIL: $3: $(basename "$1") does not depend on ${pkg:-the package of $lib}"; status=1 ;;
+		esac
 	done <"$tmp/libs"
+	rm -rf "$tmp/deb-x"
 }
-needs_packages "$img/db/out$($pgc --pkglibdir)/user_activity.so" docker/db/Dockerfile 4
-needs_packages "$img/api/src/http-shim/user-activity-shim" docker/api/Dockerfile 4
+if [ -n "$extdeb" ] && [ -n "$shimdeb" ]; then
+	depends "$extdeb" /usr/lib/postgresql/15/lib/user_activity_http.so docker/db/Dockerfile
+	depends "$shimdeb" /usr/bin/user-activity-shim docker/api/Dockerfile
+fi
 
 step static checks
 run $check static
@@ -117,7 +128,7 @@ cleanup() {
 	tests/lib/cluster.sh stop "$data"
 }
 trap cleanup EXIT
-CRON_DB=user_activity PRELOAD=user_activity PG_EXTRA_CONF="user_activity.http_port = $workerport
+CRON_DB=user_activity PRELOAD=user_activity_http PG_EXTRA_CONF="user_activity.http_port = $workerport
 user_activity.http_listen_address = '127.0.0.1'
 user_activity.http_allow_unauthenticated = on
 user_activity.http_database = 'user_activity'" \

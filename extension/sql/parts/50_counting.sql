@@ -282,6 +282,9 @@ BEGIN
                 viewed_half_hours = r.viewed_half_hours | d.viewed_half_hours
             FROM new_days d
             WHERE r.user_id = d.user_id AND r.day = d.day
+              -- only the days of the new events are read (BRIN on day)
+              AND r.day >= (SELECT pg_catalog.min(n.day) FROM new_days n)
+              AND r.day <= (SELECT pg_catalog.max(n.day) FROM new_days n)
             RETURNING r.user_id, r.day,
                       d.created_count > 0 AND r.created_count = d.created_count AS new_created,
                       d.updated_count > 0 AND r.updated_count = d.updated_count AS new_updated,

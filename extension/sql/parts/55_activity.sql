@@ -346,55 +346,36 @@ BEGIN
                   DETAIL = 'Active users are rolled up by the half hour of UTC: a bucket must start and end on one.',
                   HINT = 'Choose a time zone whose offset is a whole number of half hours, such as UTC or Asia/Kolkata.';
     END IF;
-    IF bucket = 'hour' THEN
-        -- Hours: the distinct users whose half hours meet each hour (of a
-        -- zone half an hour off, an hour may span two UTC days); the
-        -- rolled-up days of each hour are found by the index on day.
-        RETURN QUERY
-        SELECT b.s, pg_catalog.count(DISTINCT r.user_id)
-        FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
-        LEFT JOIN user_activity.user_day_activity r
-          ON r.day >= (b.s AT TIME ZONE 'UTC')::date
-         AND r.day <= ((b.e - interval '1 microsecond') AT TIME ZONE 'UTC')::date
-         AND (CASE action WHEN 'created' THEN r.created_half_hours
-                          WHEN 'updated' THEN r.updated_half_hours
-                          WHEN 'deleted' THEN r.deleted_half_hours
-                          WHEN 'viewed' THEN r.viewed_half_hours
-                          ELSE r.created_half_hours | r.updated_half_hours | r.deleted_half_hours | r.viewed_half_hours
-              END & user_activity.half_hour_span(r.day, b.s, b.e)) <> 0
-        GROUP BY b.s
-        ORDER BY b.s;
-        RETURN;
-    END IF;
-
-    -- Days, weeks and months of tz: a UTC day meets at most two of them,
-    -- the one its first microsecond falls in and the one its last does, so
-    -- each rolled-up day is read once and gives at most two (bucket, user)
-    -- pairs, kept when the user acted in the part of the day in the bucket.
+    -- Other buckets and zones: the distinct users whose half hours meet
+    -- each bucket.  Which half hours of which UTC day lie in which bucket
+    -- depends on the buckets alone, so it is worked out once per bucket
+    -- and day (spans, a few rows per bucket); each rolled-up day is then
+    -- read once and tested with bit operations.
     RETURN QUERY
+    WITH spans AS MATERIALIZED (
+        SELECT b.s, d.day::date AS day, user_activity.half_hour_span(d.day::date, b.s, b.e) AS span
+        FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
+        CROSS JOIN LATERAL pg_catalog.generate_series(
+            (b.s AT TIME ZONE 'UTC')::date::timestamp,
+            ((b.e - interval '1 microsecond') AT TIME ZONE 'UTC')::date::timestamp,
+            interval '1 day') d(day)
+    )
     SELECT b.s, COALESCE(u.users, 0)
     FROM user_activity.activity_series(v_first, v_last, bucket, tz) b(s, e)
     LEFT JOIN (
         SELECT p.s, pg_catalog.count(*) AS users
-        FROM (SELECT DISTINCT c.s, r.user_id
+        FROM (SELECT DISTINCT k.s, r.user_id
               FROM user_activity.user_day_activity r
-              CROSS JOIN LATERAL (
-                  SELECT CASE action WHEN 'created' THEN r.created_half_hours
-                                     WHEN 'updated' THEN r.updated_half_hours
-                                     WHEN 'deleted' THEN r.deleted_half_hours
-                                     WHEN 'viewed' THEN r.viewed_half_hours
-                                     ELSE r.created_half_hours | r.updated_half_hours
-                                          | r.deleted_half_hours | r.viewed_half_hours
-                         END AS m,
-                         r.day::timestamp AT TIME ZONE 'UTC' AS d0) x
-              CROSS JOIN LATERAL (
-                  VALUES (pg_catalog.date_trunc(bucket, x.d0, tz)),
-                         (pg_catalog.date_trunc(bucket, x.d0 + interval '1 day' - interval '1 microsecond', tz))) c(s)
+              JOIN spans k ON k.day = r.day
               WHERE r.day >= (v_first AT TIME ZONE 'UTC')::date
                 AND r.day <= ((v_hi - interval '1 microsecond') AT TIME ZONE 'UTC')::date
-                AND x.m & user_activity.half_hour_span(
-                        r.day, c.s, ((c.s AT TIME ZONE tz) + ('1 ' || bucket)::interval) AT TIME ZONE tz) <> 0
-             ) p
+                AND (CASE action WHEN 'created' THEN r.created_half_hours
+                                 WHEN 'updated' THEN r.updated_half_hours
+                                 WHEN 'deleted' THEN r.deleted_half_hours
+                                 WHEN 'viewed' THEN r.viewed_half_hours
+                                 ELSE r.created_half_hours | r.updated_half_hours
+                                      | r.deleted_half_hours | r.viewed_half_hours
+                     END & k.span) <> 0) p
         GROUP BY p.s) u ON u.s = b.s
     ORDER BY b.s;
 END;
