@@ -31,6 +31,6 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
     // The machine may be busy with other suites: be patient rather than flaky.
-    testTimeout: 30_000,
+    testTimeout: 90_000,
   },
 });

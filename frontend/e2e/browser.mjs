@@ -39,7 +39,9 @@ export async function launch({ timezoneId = 'Europe/Berlin', viewport = { width:
       if (msg.type() !== 'error') return;
       const text = msg.text();
       const url = msg.location()?.url ?? '';
-      const i = allowed.findIndex((a) => text.includes(`status of ${a.status}`) && url.includes(a.path));
+      const i = allowed.findIndex(
+        (a) => (a.status === 'net' ? /net::ERR_/.test(text) : text.includes(`status of ${a.status}`)) && url.includes(a.path),
+      );
       if (i >= 0) {
         allowed.splice(i, 1);
         return;
@@ -58,6 +60,10 @@ export async function launch({ timezoneId = 'Europe/Berlin', viewport = { width:
     /** Expect one failed response of this status on this path. */
     expectHttpError(status, path) {
       allowed.push({ status, path });
+    },
+    /** Expect one request to this address to fail without an answer. */
+    expectNetError(path) {
+      allowed.push({ status: 'net', path });
     },
     async close() {
       await context.close();

@@ -61,7 +61,7 @@ after(async () => {
 describe('the page on its own origin, the API with CORS and keys', () => {
   test('talks to the API named in config.js', async () => {
     await page.goto(pageUrl + '/#search');
-    await page.getByText('Connection', { exact: true }).click();
+    await page.getByRole('button', { name: 'Connection', exact: true }).click();
     await page.locator('.connection-body code').getByText(apiUrl).waitFor();
   });
 
@@ -73,13 +73,15 @@ describe('the page on its own origin, the API with CORS and keys', () => {
   });
 
   test('pages across origins with the read key (Link is exposed)', async () => {
+    // The panel closed when the search button was clicked.
+    await page.getByRole('button', { name: 'Connection', exact: true }).click();
     await page.getByLabel('Read key (search, activity)').fill(readKey);
     await page.getByLabel('Write key (record)').fill(writeKey);
-    await page.getByText('Connection', { exact: true }).click();
+    await page.getByRole('button', { name: 'Connection', exact: true }).click();
     await S().getByLabel('Per page').selectOption('10');
     await S().getByRole('button', { name: 'Search' }).click();
     await page.getByRole('heading', { name: 'Page 1 · events 1–10' }).waitFor();
-    const next = S().getByRole('button', { name: 'Next →' });
+    const next = S().getByRole('button', { name: 'Next →' }).first();
     await next.click();
     await page.getByRole('heading', { name: 'Page 2 · events 11–20' }).waitFor();
     await next.click();
@@ -141,7 +143,7 @@ describe('the page with the keys the web service gives it (WEB_API_KEY_*)', () =
     await record.getByLabel('Action').selectOption('created');
     await record.getByRole('button', { name: 'Record event' }).click();
     await p.getByRole('heading', { name: /^Stored as event \d+$/ }).waitFor();
-    await p.getByText('Connection', { exact: true }).click();
+    await p.getByRole('button', { name: 'Connection', exact: true }).click();
     assert.equal(await p.getByLabel('Read key (search, activity)').getAttribute('placeholder'), 'given by the server');
     assert.equal(await p.evaluate(() => window.localStorage.length), 0);
   });

@@ -1,33 +1,35 @@
 import { useEffect, useRef, useState } from 'react';
-import { apiBaseUrl, configuredApiKey, enteredApiKey, setApiKey } from './api';
 import { ActivityView } from './components/ActivityView';
+import { Connection } from './components/Connection';
 import { RecordView } from './components/RecordView';
-import { SearchView, type SearchRequest } from './components/SearchView';
+import { SearchView } from './components/SearchView';
+import { currentRoute, hashFor, type Route, type ViewId } from './route';
+import { browserZoneName, type ZoneMode } from './time';
+import { storedZoneMode, storeZoneMode, ZoneProvider } from './zone';
 
-const VIEWS = [
+const VIEWS: ReadonlyArray<{ id: ViewId; label: string; title: string }> = [
   { id: 'record', label: 'Record', title: 'Record an event' },
   { id: 'search', label: 'Search', title: 'Search events' },
   { id: 'activity', label: 'Activity', title: 'Activity' },
-] as const;
-type ViewId = (typeof VIEWS)[number]['id'];
+];
 
-function viewFromHash(): ViewId {
-  const h = window.location.hash.replace(/^#\/?/, '');
-  return (VIEWS.find((v) => v.id === h)?.id ?? 'record') as ViewId;
-}
-
-/** The page: three views behind tabs (the URL's #fragment says which), all
- * kept mounted so that switching back finds the form and results as left. */
+/** The page: three views behind tabs, all kept mounted so that switching
+ * back finds the form and results as left.  The address says which view and
+ * its settings (route.ts); the header chooses the zone times are in. */
 export function App() {
-  const [view, setView] = useState<ViewId>(viewFromHash);
-  const [searchRequest, setSearchRequest] = useState<SearchRequest | null>(null);
+  const [route, setRoute] = useState<Route>(currentRoute);
+  const [zone, setZone] = useState<ZoneMode>(storedZoneMode);
+  const view = route.view;
   const headings = useRef<Partial<Record<ViewId, HTMLHeadingElement | null>>>({});
   const moved = useRef(false);
 
   useEffect(() => {
     const onHash = () => {
-      moved.current = true;
-      setView(viewFromHash());
+      const next = currentRoute();
+      setRoute((cur) => {
+        if (cur.view !== next.view) moved.current = true;
+        return next;
+      });
     };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
@@ -37,25 +39,32 @@ export function App() {
     document.title = `${VIEWS.find((v) => v.id === view)!.title} · User activity`;
     // After a switch, start reading (and tabbing) at the view's heading.
     if (moved.current) headings.current[view]?.focus();
+    moved.current = false;
   }, [view]);
 
-  const showUser = (userId: string) => {
-    setSearchRequest({ userId, nonce: Date.now() });
-    window.location.hash = '#search';
+  const chooseZone = (mode: ZoneMode) => {
+    setZone(mode);
+    storeZoneMode(mode);
   };
 
+  const showUser = (userId: string) => {
+    window.location.hash = hashFor('search', { user: userId });
+  };
+
+  const localName = browserZoneName() || 'your zone';
+
   return (
-    <>
+    <ZoneProvider mode={zone}>
       <a className="skip" href="#main">
         Skip to content
       </a>
       <header className="top">
-        <div className="brand">
+        <h1 className="brand">
           <span className="logo" aria-hidden="true">
             ◔
           </span>
           <span>User activity</span>
-        </div>
+        </h1>
         <nav aria-label="Views">
           <ul>
             {VIEWS.map((v) => (
@@ -67,7 +76,20 @@ export function App() {
             ))}
           </ul>
         </nav>
-        <Connection />
+        <div className="header-tools">
+          <fieldset className="zone-switch">
+            <legend>Times in</legend>
+            <label>
+              <input type="radio" name="zone" checked={zone === 'local'} onChange={() => chooseZone('local')} />
+              <span>{localName}</span>
+            </label>
+            <label>
+              <input type="radio" name="zone" checked={zone === 'utc'} onChange={() => chooseZone('utc')} />
+              <span>UTC</span>
+            </label>
+          </fieldset>
+          <Connection view={view} />
+        </div>
       </header>
       <main id="main" tabIndex={-1}>
         {VIEWS.map((v) => (
@@ -84,58 +106,13 @@ export function App() {
             {v.id === 'record' ? (
               <RecordView onShowUser={showUser} />
             ) : v.id === 'search' ? (
-              <SearchView active={view === 'search'} request={searchRequest} />
+              <SearchView active={view === 'search'} params={view === 'search' ? route.params : null} />
             ) : (
-              <ActivityView active={view === 'activity'} />
+              <ActivityView active={view === 'activity'} params={view === 'activity' ? route.params : null} />
             )}
           </section>
         ))}
       </main>
-    </>
-  );
-}
-
-/** Where the API is, and its keys when it asks for them. */
-function Connection() {
-  const [read, setRead] = useState(() => enteredApiKey('read'));
-  const [write, setWrite] = useState(() => enteredApiKey('write'));
-  const given = (kind: 'read' | 'write') => (configuredApiKey(kind) ? 'given by the server' : undefined);
-  return (
-    <details className="connection">
-      <summary>Connection</summary>
-      <div className="connection-body">
-        <p>
-          API: <code>{apiBaseUrl()}</code>
-        </p>
-        <p className="hint">
-          Keys are needed only when the API requires them; the admin key works for both. A key entered here replaces
-          the one the server gives the page, in this browser only.
-        </p>
-        <label htmlFor="api-key-read">Read key (search, activity)</label>
-        <input
-          id="api-key-read"
-          type="password"
-          autoComplete="off"
-          placeholder={given('read')}
-          value={read}
-          onChange={(e) => {
-            setRead(e.target.value);
-            setApiKey('read', e.target.value);
-          }}
-        />
-        <label htmlFor="api-key-write">Write key (record)</label>
-        <input
-          id="api-key-write"
-          type="password"
-          autoComplete="off"
-          placeholder={given('write')}
-          value={write}
-          onChange={(e) => {
-            setWrite(e.target.value);
-            setApiKey('write', e.target.value);
-          }}
-        />
-      </div>
-    </details>
+    </ZoneProvider>
   );
 }

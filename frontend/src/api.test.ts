@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, apiBaseUrl, countingStale, errorFromResponse, getApiKey, nextLink, normalizeBase, setApiKey } from './api';
+import { ApiError, apiBaseUrl, countingStale, errorFromResponse, getApiKey, nextLink, normalizeBase, plainDetail, setApiKey } from './api';
 
 describe('api base URL', () => {
   it('drops trailing slashes and the original page\'s trailing /api', () => {
@@ -149,6 +149,23 @@ describe('API keys', () => {
     });
     expect((await errorFromResponse(res)).summary).toBe(
       'Unauthorized: missing or wrong API key Enter the API key under "Connection" at the top of the page.',
+    );
+  });
+});
+
+describe('plainDetail', () => {
+  it('puts a plain sentence in front of a rule that names a setting', () => {
+    expect(
+      plainDetail('Field "event_action_timestamp" must not be more than 00:05:00 in the future (user_activity.future_margin).'),
+    ).toBe(
+      'That time is too far in the future for the server. Field "event_action_timestamp" must not be more than 00:05:00 in the future (user_activity.future_margin).',
+    );
+    expect(plainDetail('The batch has 2 events; the limit is 1 (user_activity.max_batch_size).')).toMatch(
+      /^Too many events in one request for the server\. /,
+    );
+    expect(plainDetail('over HTTP_MAX_BODY_BYTES')).toMatch(/^The request goes beyond a limit set in the server's settings\. /);
+    expect(plainDetail('Field "action" must be one of created, updated, deleted, viewed.')).toBe(
+      'Field "action" must be one of created, updated, deleted, viewed.',
     );
   });
 });

@@ -2,7 +2,7 @@
 // server checks everything again; these only save a round trip and say
 // what is wrong next to the field.
 
-import { parseInputValue } from './time';
+import { parseInputValue, type ZoneMode } from './time';
 
 const MAX_BIGINT = 9223372036854775807n;
 
@@ -17,16 +17,16 @@ export function userIdError(value: string): string | null {
   return null;
 }
 
-export function dateTimeError(value: string, what: string): string | null {
+export function dateTimeError(value: string, what: string, zone: ZoneMode = 'local'): string | null {
   if (value.trim() === '') return `Enter ${what}.`;
-  if (!parseInputValue(value)) return `Enter ${what} as a date and a time.`;
+  if (!parseInputValue(value, zone)) return `Enter ${what} as a date and a 24-hour time, like 2026-12-02 14:30.`;
   return null;
 }
 
 /** Checks from/to together: both valid and from before to. */
-export function rangeErrors(from: string, to: string): { from: string | null; to: string | null } {
-  const e = { from: dateTimeError(from, 'the start'), to: dateTimeError(to, 'the end') };
-  if (!e.from && !e.to && parseInputValue(from)!.getTime() >= parseInputValue(to)!.getTime()) {
+export function rangeErrors(from: string, to: string, zone: ZoneMode = 'local'): { from: string | null; to: string | null } {
+  const e = { from: dateTimeError(from, 'the start', zone), to: dateTimeError(to, 'the end', zone) };
+  if (!e.from && !e.to && parseInputValue(from, zone)!.getTime() >= parseInputValue(to, zone)!.getTime()) {
     e.to = 'The end must be after the start.';
   }
   return e;
@@ -51,14 +51,24 @@ export function newUuid(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** The optional acted-at range: each bound may be empty; given ones must be
- * dates and times, and from before to. */
-export function optionalRangeErrors(from: string, to: string): { from: string | null; to: string | null } {
+/** A range whose bounds may be empty (open); given ones must be dates and
+ * times, and from before to. */
+export function optionalRangeErrors(
+  from: string,
+  to: string,
+  zone: ZoneMode = 'local',
+): { from: string | null; to: string | null } {
   const e = {
-    from: from.trim() === '' ? null : dateTimeError(from, 'the start'),
-    to: to.trim() === '' ? null : dateTimeError(to, 'the end'),
+    from: from.trim() === '' ? null : dateTimeError(from, 'the start', zone),
+    to: to.trim() === '' ? null : dateTimeError(to, 'the end', zone),
   };
-  if (from.trim() && to.trim() && !e.from && !e.to && parseInputValue(from)!.getTime() >= parseInputValue(to)!.getTime()) {
+  if (
+    from.trim() &&
+    to.trim() &&
+    !e.from &&
+    !e.to &&
+    parseInputValue(from, zone)!.getTime() >= parseInputValue(to, zone)!.getTime()
+  ) {
     e.to = 'The end must be after the start.';
   }
   return e;

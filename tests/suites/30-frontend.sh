@@ -5,7 +5,8 @@
 # throw-away PostgreSQL with the extension, both ways the page is deployed:
 #
 #   - as "make run" serves it: the extension's in-database HTTP worker
-#     serves REST and the built page at / (e2e/app.e2e.mjs);
+#     serves REST and the built page at / (e2e/app.e2e.mjs), and the page
+#     as people use it, at a desktop's and a phone's size (e2e/use.e2e.mjs);
 #   - as docker-compose runs it: the page on its own origin (e2e/serve.mjs,
 #     like the nginx container, with the config.js that the container's
 #     docker-entrypoint.d script writes) and the standalone shim with CORS
@@ -172,7 +173,8 @@ status=0
 E2E_BASE_URL=http://127.0.0.1:$worker_port E2E_TMP=$tmp \
 E2E_SPLIT_URL=http://127.0.0.1:$page_port E2E_API_URL=http://127.0.0.1:$shim_port \
 E2E_READ_KEY=$read_key E2E_WRITE_KEY=$write_key E2E_CONFIG_SCRIPT=$entry E2E_CONFIG_ROOT=$web \
-	node --test --test-concurrency=1 frontend/e2e/app.e2e.mjs frontend/e2e/split.e2e.mjs || status=1
+	node --test --test-concurrency=1 frontend/e2e/app.e2e.mjs frontend/e2e/use.e2e.mjs frontend/e2e/split.e2e.mjs ||
+	status=1
 if [ $status -ne 0 ]; then
 	echo "-- logs (last lines)"
 	tail -n 20 "$data/server.log" "$tmp/shim.log" "$tmp/shim.err"

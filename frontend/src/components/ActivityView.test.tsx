@@ -2,6 +2,7 @@ import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, problem } from '../test/fetch';
+import { ZoneProvider } from '../zone';
 import { ActivityView } from './ActivityView';
 
 // GET /api/counting/status before the first count (pg_cron without a job),
@@ -88,12 +89,16 @@ describe('ActivityView', () => {
     render(<ActivityView active />);
     const status = await screen.findByRole('region', { name: 'Counting' });
     expect(await within(status).findByText('counted')).toBeInTheDocument();
-    expect(status).toHaveTextContent('Last successful count2025-10-10 18:00:00.250 (5 min ago');
-    expect(within(status).getByText('counted')).toBeInTheDocument();
-    expect(status).toHaveTextContent('Counted up toevent 1234, period ending 2025-10-10 18:00:00.200');
-    expect(status).toHaveTextContent('Schedule0 */4 * * * (GMT), at most 4 h between runs');
-    expect(status).toHaveTextContent('Next run2025-10-10 22:00:00');
-    expect(status).toHaveTextContent('Last pg_cron runsucceeded 2025-10-10 18:00:00');
+    // In words first, with the zone of every time, no milliseconds.
+    expect(status).toHaveTextContent('Last counted at 2025-10-10 18:00:00 CEST (5 min ago');
+    expect(status).toHaveTextContent('Counted every 4 hours; next at 2025-10-10 22:00:00 CEST.');
+    expect(status).not.toHaveTextContent('.250');
+    // The job's details behind a disclosure.
+    const technical = within(status).getByText('Technical details').closest('details')!;
+    expect(technical.open).toBe(false);
+    expect(technical).toHaveTextContent('Counted up toevent 1234, period ending 2025-10-10 18:00:00 CEST');
+    expect(technical).toHaveTextContent("Schedule0 */4 * * * (pg_cron's zone: GMT), at most 4 hours between runs");
+    expect(technical).toHaveTextContent('Last pg_cron runsucceeded, 2025-10-10 18:00:00 CEST');
     expect(within(status).queryByText('stale')).toBeNull();
   });
 
@@ -103,7 +108,7 @@ describe('ActivityView', () => {
     let region = await screen.findByRole('region', { name: 'Counting' });
     expect(await within(region).findByText('stale')).toBeInTheDocument();
     expect(within(region).getByText('error')).toHaveClass('badge-bad');
-    expect(region).toHaveTextContent('Last errorcanceling statement due to statement timeout');
+    expect(region).toHaveTextContent('The last run failed: canceling statement due to statement timeout');
     unmount();
     mockFetch([['/api/counting/status', reply({ ...ran, schedule: null, expected_interval_seconds: null, next_run_at: null, pg_cron: null, seconds_since_last_success: 7 * 3600 })]]);
     const second = render(<ActivityView active />);
@@ -124,7 +129,7 @@ describe('ActivityView', () => {
     render(<ActivityView active />);
     const region = await screen.findByRole('region', { name: 'Counting' });
     expect(await within(region).findByText('paused')).toBeInTheDocument();
-    expect(region).not.toHaveTextContent('Next run');
+    expect(region).not.toHaveTextContent('next at');
   });
 
   it('shows the counting status error without breaking the view', async () => {
@@ -157,7 +162,9 @@ describe('ActivityView', () => {
     // The same numbers as a table.
     const table = screen.getByText('Counts as a table').closest('details')!.querySelector('table')!;
     expect(within(table).getAllByRole('row')).toHaveLength(3);
-    expect(within(table).getAllByRole('row')[2]).toHaveTextContent('2025-10-10 14:00:00 – 2025-10-10 18:00:0070313');
+    expect(within(table).getAllByRole('row')[2]).toHaveTextContent(
+      '2025-10-10 14:00:00 CEST – 2025-10-10 18:00:00 CEST70313',
+    );
     const topTable = screen.getByRole('region', { name: 'Top users' });
     expect(within(topTable).getAllByRole('row')).toHaveLength(3);
     const countsCall = calls.find((c) => c.url.pathname === '/api/users/6/counts')!;
@@ -190,6 +197,113 @@ describe('ActivityView', () => {
     render(<ActivityView active />);
     await user.click(screen.getByRole('button', { name: 'Show activity' }));
     expect(await screen.findByText('Field "to" must be after "from".')).toBeInTheDocument();
-    expect(screen.getByLabelText('Periods to')).toHaveAccessibleDescription('Field "to" must be after "from".');
+    expect(screen.getByLabelText('Periods to')).toHaveAccessibleDescription(
+      expect.stringContaining('Field "to" must be after "from".'),
+    );
+  });
+
+  describe('over time (GET /api/users/{id}/activity, GET /api/active-users)', () => {
+    const openapi = {
+      paths: {
+        '/api/users/{id}/activity': { get: {} },
+        '/api/active-users': { get: {} },
+        '/api/events': { get: { parameters: [{ name: 'metadata' }] } },
+      },
+    };
+    const overTime = {
+      userId: 6,
+      from: '2025-10-09T00:00:00+02:00',
+      to: '2025-10-11T00:00:00+02:00',
+      bucket: 'day',
+      by: 'recorded',
+      tz: 'Europe/Berlin',
+      buckets: [
+        { start: '2025-10-09T00:00:00+02:00', created: 1, updated: 0, deleted: 0, viewed: 3, total: 4 },
+        { start: '2025-10-10T00:00:00+02:00', created: 0, updated: 0, deleted: 0, viewed: 0, total: 0 },
+      ],
+    };
+    const dau = {
+      from: '2025-10-09T00:00:00+02:00',
+      to: '2025-10-11T00:00:00+02:00',
+      bucket: 'day',
+      action: 'viewed',
+      tz: 'Europe/Berlin',
+      buckets: [
+        { start: '2025-10-09T00:00:00+02:00', users: 12 },
+        { start: '2025-10-10T00:00:00+02:00', users: 7 },
+      ],
+    };
+
+    it("charts a user's activity per bucket and the active users, in the zone times are shown in", async () => {
+      const calls = mockFetch([
+        ['/api/openapi.json', reply(openapi)],
+        ['/api/counting/status', reply(ran)],
+        ['/api/users/6/counts', () => ({ body: counts })],
+        ['/api/users/6/activity', () => ({ body: overTime })],
+        ['/api/active-users', () => ({ body: dau })],
+        ['/api/counts/top', () => ({ body: top })],
+      ]);
+      const user = userEvent.setup();
+      render(<ActivityView active />);
+      await user.type(screen.getByLabelText('User id'), '6');
+      await user.selectOptions(await screen.findByLabelText('Buckets'), 'day');
+      await user.click(screen.getByRole('radio', { name: 'they were recorded' }));
+      await user.selectOptions(screen.getByLabelText('Active users: with the action'), 'viewed');
+      await user.click(screen.getByRole('button', { name: 'Show activity' }));
+      expect(await screen.findByRole('heading', { name: 'User 6: activity per day' })).toBeInTheDocument();
+      expect(await screen.findByRole('heading', { name: 'Active users per day' })).toBeInTheDocument();
+      expect(await screen.findByText(/^4 events by the time users were recorded, per day in Europe\/Berlin/)).toBeInTheDocument();
+      expect(
+        await screen.findByText('Daily active users (DAU), users with a "viewed" event, in Europe/Berlin: at most 12 in one day.'),
+      ).toBeInTheDocument();
+      const a = calls.find((c) => c.url.pathname === '/api/users/6/activity')!.url.searchParams;
+      expect(a.get('bucket')).toBe('day');
+      expect(a.get('by')).toBe('recorded');
+      expect(a.get('tz')).toBe('Europe/Berlin');
+      expect(a.get('from')).toMatch(/[+-]\d\d:\d\d$/);
+      const d = calls.find((c) => c.url.pathname === '/api/active-users')!.url.searchParams;
+      expect(d.get('action')).toBe('viewed');
+      expect(d.get('tz')).toBe('Europe/Berlin');
+      expect(window.location.hash).toMatch(/^#activity\?user=6&from=.*&by=recorded&active_action=viewed$/);
+    });
+
+    it('asks in UTC when times are shown in UTC, and shows a field error for a bucket', async () => {
+      const calls = mockFetch([
+        ['/api/openapi.json', reply(openapi)],
+        ['/api/counting/status', reply(ran)],
+        ['/api/counts/top', () => ({ body: top })],
+        ['/api/active-users', () => problem(400, 'Bad Request', 'Parameter "bucket" must be one of hour, day, week, month.', 'bucket')],
+      ]);
+      const user = userEvent.setup();
+      render(
+        <ZoneProvider mode="utc">
+          <ActivityView active params={new URLSearchParams('from=2025-10-09T00:00:00Z&to=2025-10-11T00:00:00Z&bucket=week')} />
+        </ZoneProvider>,
+      );
+      const bucket = await screen.findByLabelText('Buckets');
+      await waitFor(() => expect(bucket).toHaveAccessibleDescription('Parameter "bucket" must be one of hour, day, week, month.'));
+      expect(bucket).toHaveValue('week');
+      const d = calls.find((c) => c.url.pathname === '/api/active-users')!.url.searchParams;
+      expect(d.get('tz')).toBe('UTC');
+      expect(d.get('bucket')).toBe('week');
+      expect(d.get('from')).toBe('2025-10-09T00:00:00Z');
+      expect(screen.queryByRole('heading', { name: /^Active users per/ })).toBeNull();
+      void user;
+    });
+
+    it('asks for no chart the API does not offer', async () => {
+      const calls = mockFetch([
+        ['/api/counting/status', reply(ran)],
+        ['/api/users/6/counts', () => ({ body: counts })],
+        ['/api/counts/top', () => ({ body: top })],
+      ]);
+      const user = userEvent.setup();
+      render(<ActivityView active />);
+      await user.type(screen.getByLabelText('User id'), '6');
+      await user.click(screen.getByRole('button', { name: 'Show activity' }));
+      await screen.findByRole('heading', { name: 'User 6: events per counting period' });
+      expect(screen.queryByLabelText('Buckets')).toBeNull();
+      expect(calls.some((c) => /activity|active-users/.test(c.url.pathname))).toBe(false);
+    });
   });
 });

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../api';
-import { formatLocal } from '../time';
+import { Time } from '../zone';
 
-/** The fields of one stored event, times in local time with UTC on hover. */
+/** The fields of one stored event, times in the chosen zone. */
 export function EventDetails({ event }: { event: StoredEvent }) {
   return (
     <dl className="details">
@@ -15,15 +15,11 @@ export function EventDetails({ event }: { event: StoredEvent }) {
       </dd>
       <dt>Acted at</dt>
       <dd>
-        <time dateTime={event.event_action_timestamp} title={event.event_action_timestamp}>
-          {formatLocal(event.event_action_timestamp)}
-        </time>
+        <Time iso={event.event_action_timestamp} />
       </dd>
       <dt>Recorded at</dt>
       <dd>
-        <time dateTime={event.recorded_at} title={event.recorded_at}>
-          {formatLocal(event.recorded_at)}
-        </time>
+        <Time iso={event.recorded_at} />
       </dd>
       {event.event_id ? (
         <>

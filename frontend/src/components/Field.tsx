@@ -45,3 +45,13 @@ export function ErrorBanner({ children }: { children: ReactNode }) {
     </div>
   );
 }
+
+/** A time field's input: typed as "YYYY-MM-DD HH:MM:SS" in the zone the
+ * header chose, whatever the browser's locale would make of a date picker. */
+export const TIME_INPUT = {
+  type: 'text',
+  className: 'time-input',
+  autoComplete: 'off',
+  spellCheck: false,
+  placeholder: 'YYYY-MM-DD HH:MM',
+} as const;

@@ -111,13 +111,56 @@ describe('RecordView', () => {
     expect(calls[0].body).toMatch(/"event_id": "[0-9a-f-]{36}"\}$/);
   });
 
-  it('says when the event id was already recorded', async () => {
-    mockFetch([['/api/event', () => ({ status: 200, body: { ...event(7), status: 'duplicate' } })]]);
+  it('says when the same event was already recorded, not as a success', async () => {
+    mockFetch([
+      ['/api/event', () => ({ status: 200, body: { ...event(7, { action: 'deleted', metadata: {} }), status: 'duplicate' } })],
+    ]);
     const user = userEvent.setup();
     render(<RecordView />);
     await fillValid(user);
     await user.click(screen.getByRole('button', { name: 'Record event' }));
-    expect(await screen.findByRole('heading', { name: /Already recorded: event 7/ })).toBeInTheDocument();
+    const heading = await screen.findByRole('heading', { name: 'Already recorded: event 7 has this event id' });
+    expect(heading.closest('section')).toHaveClass('result-info');
+    expect(heading.closest('section')).not.toHaveClass('result-warn');
+    expect(screen.getByText(/nothing was stored again/)).toBeInTheDocument();
+  });
+
+  it('warns when an event id comes back with other data: nothing was stored', async () => {
+    // The stored event 457 was "viewed" with other metadata; this request
+    // sends "deleted" with {"n": 2} under the same id.
+    mockFetch([['/api/event', () => ({ status: 200, body: { ...event(457), status: 'duplicate' } })]]);
+    const user = userEvent.setup();
+    render(<RecordView />);
+    await fillValid(user);
+    await setMetadata('{"n": 2}');
+    await user.type(screen.getByLabelText('Event id (optional)'), '0b9e6a3c-1d2f-4e5a-8b7c-9d0e1f2a3b4c');
+    await user.click(screen.getByRole('button', { name: 'Record event' }));
+    const heading = await screen.findByRole('heading', { name: 'Not stored: event 457 already has this event id' });
+    const card = heading.closest('section')!;
+    expect(card).toHaveClass('result-warn');
+    expect(card).toHaveTextContent('differs in action (stored: viewed, sent: deleted), metadata.');
+    // The id stays: it is the user's to change.
+    expect(screen.getByLabelText('Event id (optional)')).toHaveValue('0b9e6a3c-1d2f-4e5a-8b7c-9d0e1f2a3b4c');
+    expect(screen.getAllByRole('status').some((x) => /^Not stored: event 457/.test(x.textContent ?? ''))).toBe(true);
+  });
+
+  it('gives the next event a new id once one is stored', async () => {
+    const calls = mockFetch([['/api/event', () => ({ status: 201, body: { ...event(8), status: 'stored' } })]]);
+    const user = userEvent.setup();
+    render(<RecordView />);
+    await fillValid(user);
+    await user.click(screen.getByRole('button', { name: 'Generate' }));
+    const idField = screen.getByLabelText('Event id (optional)') as HTMLInputElement;
+    const first = idField.value;
+    await user.click(screen.getByRole('button', { name: 'Record event' }));
+    const heading = await screen.findByRole('heading', { name: 'Stored as event 8' });
+    expect(JSON.parse(calls[0].body!).event_id).toBe(first);
+    expect(idField.value).toMatch(/^[0-9a-f-]{36}$/);
+    expect(idField.value).not.toBe(first);
+    expect(idField).toHaveAccessibleDescription('A new id for the next event: the last one is spent.');
+    // Focus goes to the answer (the page scrolls it into view), and it is said.
+    await waitFor(() => expect(heading).toHaveFocus());
+    expect(screen.getAllByRole('status').some((x) => x.textContent === 'Stored as event 8.')).toBe(true);
   });
 
   it("shows the server's error next to the field it names", async () => {
@@ -162,7 +205,7 @@ describe('RecordView', () => {
 
   it('is busy while the request is in flight', async () => {
     let release: () => void = () => {};
-    mockFetch([
+    const calls = mockFetch([
       [
         '/api/event',
         () => new Promise((r) => (release = () => r({ status: 201, body: { ...event(3), status: 'stored' } }))),
@@ -172,9 +215,14 @@ describe('RecordView', () => {
     render(<RecordView />);
     await fillValid(user);
     await user.click(screen.getByRole('button', { name: 'Record event' }));
-    expect(screen.getByRole('button', { name: 'Recording…' })).toBeDisabled();
+    // Not disabled, so that it keeps the focus; a second press sends nothing.
+    const busy = screen.getByRole('button', { name: 'Recording…' });
+    expect(busy).toHaveAttribute('aria-disabled', 'true');
+    expect(busy).toHaveFocus();
+    await user.click(busy);
     release();
     await screen.findByRole('heading', { name: 'Stored as event 3' });
+    expect(calls).toHaveLength(1);
     expect(screen.getByRole('button', { name: 'Record event' })).toBeEnabled();
   });
 });

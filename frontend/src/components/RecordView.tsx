@@ -1,9 +1,10 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ACTIONS, ApiError, recordEvent, type StoredEvent } from '../api';
-import { checkMetadata } from '../json';
-import { formatLocal, parseInputValue, timeZoneLabel, toInputValue, toRfc3339 } from '../time';
+import { checkMetadata, sameJson } from '../json';
+import { parseInputValue, timeZoneLabel, toInputValue, toRfc3339 } from '../time';
 import { eventIdError, newUuid, userIdError } from '../validate';
-import { describedBy, ErrorBanner, Field } from './Field';
+import { Time, useZone, useZoneSwitch } from '../zone';
+import { describedBy, ErrorBanner, Field, TIME_INPUT } from './Field';
 import { EventDetails } from './EventDetails';
 import { JsonEditor } from './JsonEditor';
 
@@ -22,12 +23,30 @@ interface Props {
   onShowUser?: (userId: string) => void;
 }
 
+/** What was sent, to hold a duplicate's stored event against. */
+interface Sent {
+  action: string;
+  at: Date;
+  metadata: unknown;
+}
+
+/** The fields in which a duplicate's stored event differs from what was
+ * sent this time: nothing of this request was stored. */
+function differences(stored: StoredEvent, sent: Sent): string[] {
+  const out: string[] = [];
+  if (stored.action !== sent.action) out.push(`action (stored: ${stored.action}, sent: ${sent.action})`);
+  if (new Date(stored.event_action_timestamp).getTime() !== sent.at.getTime()) out.push('when the user acted');
+  if (!sameJson(stored.metadata, sent.metadata)) out.push('metadata');
+  return out;
+}
+
 /** Record one event: the form checks what it can as you type, the server
  * checks the rest, and its error is shown next to the field it names. */
 export function RecordView({ onShowUser }: Props) {
+  const zone = useZone();
   const [userId, setUserId] = useState('');
   const [action, setAction] = useState('');
-  const [when, setWhen] = useState(() => toInputValue(new Date()));
+  const [when, setWhen] = useState(() => toInputValue(new Date(), zone));
   const [metadata, setMetadata] = useState('{}');
   const [eventId, setEventId] = useState('');
   const [submitted, setSubmitted] = useState(false);
@@ -35,8 +54,21 @@ export function RecordView({ onShowUser }: Props) {
   const [banner, setBanner] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [stored, setStored] = useState<StoredEvent | null>(null);
+  const [sent, setSent] = useState<Sent | null>(null);
+  const [newId, setNewId] = useState(false);
+  const [announce, setAnnounce] = useState('');
+  const resultHeading = useRef<HTMLHeadingElement>(null);
+  // Set when an answer arrives: once it is drawn, focus goes to it.
+  const focusResult = useRef(false);
+  useEffect(() => {
+    if (stored && focusResult.current) {
+      focusResult.current = false;
+      resultHeading.current?.focus();
+    }
+  }, [stored]);
+  useZoneSwitch(zone, [[when, setWhen]]);
 
-  const whenDate = parseInputValue(when);
+  const whenDate = parseInputValue(when, zone);
   const clientErrors: Errors = {};
   const uid = userIdError(userId);
   if (uid) clientErrors.user_id = uid;
@@ -61,6 +93,9 @@ export function RecordView({ onShowUser }: Props) {
 
   async function submit(e: FormEvent) {
     e.preventDefault();
+    // The button stays enabled (and focused) while a request runs; a second
+    // press then does nothing.
+    if (busy) return;
     setSubmitted(true);
     setBanner(null);
     const order: FieldName[] = ['user_id', 'action', 'event_action_timestamp', 'metadata', 'event_id'];
@@ -73,18 +108,38 @@ export function RecordView({ onShowUser }: Props) {
     const parts = [
       `"user_id": ${userId.trim()}`,
       `"action": ${JSON.stringify(action)}`,
-      `"event_action_timestamp": ${JSON.stringify(toRfc3339(whenDate!))}`,
+      `"event_action_timestamp": ${JSON.stringify(toRfc3339(whenDate!, zone))}`,
       `"metadata": ${metadata.trim() === '' ? '{}' : metadata.trim()}`,
     ];
     if (eventId.trim()) parts.push(`"event_id": ${JSON.stringify(eventId.trim())}`);
     setBusy(true);
     setStored(null);
+    setNewId(false);
     setServerErrors({});
+    setAnnounce('Recording…');
+    const thisTime: Sent = { action, at: whenDate!, metadata: meta.ok ? meta.value : {} };
     try {
       const ev = await recordEvent(`{${parts.join(', ')}}`);
       setStored(ev);
+      setSent(thisTime);
       setSubmitted(false);
+      const diff = ev.status === 'duplicate' ? differences(ev, thisTime) : [];
+      setAnnounce(
+        ev.status !== 'duplicate'
+          ? `Stored as event ${ev.id}.`
+          : diff.length
+            ? `Not stored: event ${ev.id} already has this event id, with a different ${diff.join(', ')}.`
+            : `Already recorded: event ${ev.id} has this event id; nothing stored again.`,
+      );
+      // A stored event's id is spent: the next event gets a new one, so that
+      // it is not taken for a retry of this one.
+      if (eventId.trim() && ev.status !== 'duplicate') {
+        setEventId(newUuid());
+        setNewId(true);
+      }
+      focusResult.current = true;
     } catch (err) {
+      setAnnounce('');
       if (err instanceof ApiError && err.field && err.field in INPUT_ID) {
         const f = err.field as FieldName;
         setServerErrors({ [f]: err.detail || err.title });
@@ -99,12 +154,18 @@ export function RecordView({ onShowUser }: Props) {
     }
   }
 
-  const zone = timeZoneLabel(whenDate ?? new Date());
   const timeHint = (
     <>
-      Your time zone: {zone}.{whenDate ? <> Sent as <code>{toRfc3339(whenDate)}</code>.</> : null}
+      YYYY-MM-DD HH:MM:SS, 24-hour, in {timeZoneLabel(whenDate ?? new Date(), zone)}.
+      {whenDate ? (
+        <>
+          {' '}
+          Sent as <code>{toRfc3339(whenDate, zone)}</code>.
+        </>
+      ) : null}
     </>
   );
+  const diff = stored && sent && stored.status === 'duplicate' ? differences(stored, sent) : [];
 
   return (
     <div className="view-body">
@@ -142,14 +203,13 @@ export function RecordView({ onShowUser }: Props) {
           <div className="inline">
             <input
               id="record-time"
-              type="datetime-local"
-              step={1}
+              {...TIME_INPUT}
               value={when}
               aria-invalid={shown('event_action_timestamp') ? true : undefined}
               aria-describedby={describedBy('record-time', timeHint, shown('event_action_timestamp'))}
               onChange={(e) => edit(setWhen, 'event_action_timestamp')(e.target.value)}
             />
-            <button type="button" className="secondary" onClick={() => edit(setWhen, 'event_action_timestamp')(toInputValue(new Date()))}>
+            <button type="button" className="secondary" onClick={() => edit(setWhen, 'event_action_timestamp')(toInputValue(new Date(), zone))}>
               Now
             </button>
           </div>
@@ -164,7 +224,11 @@ export function RecordView({ onShowUser }: Props) {
         <Field
           id="record-event-id"
           label="Event id (optional)"
-          hint="A UUID makes retries safe: the same id is stored once."
+          hint={
+            newId
+              ? 'A new id for the next event: the last one is spent.'
+              : 'A UUID makes retries safe: the same id is stored once.'
+          }
           error={shown('event_id')}
         >
           <div className="inline">
@@ -176,39 +240,70 @@ export function RecordView({ onShowUser }: Props) {
               value={eventId}
               aria-invalid={shown('event_id') ? true : undefined}
               aria-describedby={describedBy('record-event-id', true, shown('event_id'))}
-              onChange={(e) => edit(setEventId, 'event_id')(e.target.value)}
+              onChange={(e) => {
+                setNewId(false);
+                edit(setEventId, 'event_id')(e.target.value);
+              }}
             />
-            <button type="button" className="secondary" onClick={() => edit(setEventId, 'event_id')(newUuid())}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => {
+                setNewId(false);
+                edit(setEventId, 'event_id')(newUuid());
+              }}
+            >
               Generate
             </button>
           </div>
         </Field>
         <ErrorBanner>{banner}</ErrorBanner>
         <div className="actions">
-          <button type="submit" disabled={busy}>
+          <button type="submit" aria-disabled={busy || undefined}>
             {busy ? 'Recording…' : 'Record event'}
           </button>
         </div>
       </form>
-      <div aria-live="polite" className="result-area">
+      <p className="visually-hidden" role="status">
+        {announce}
+      </p>
+      <div className="result-area">
         {stored ? (
-          <section className="card result" aria-labelledby="record-result-title">
-            <h3 id="record-result-title">
-              {stored.status === 'duplicate'
-                ? `Already recorded: event ${stored.id} has this event id`
-                : `Stored as event ${stored.id}`}
+          <section
+            className={`card result${stored.status !== 'duplicate' ? '' : diff.length ? ' result-warn' : ' result-info'}`}
+            aria-labelledby="record-result-title"
+          >
+            <h3 id="record-result-title" tabIndex={-1} ref={resultHeading}>
+              {stored.status !== 'duplicate'
+                ? `Stored as event ${stored.id}`
+                : diff.length
+                  ? `Not stored: event ${stored.id} already has this event id`
+                  : `Already recorded: event ${stored.id} has this event id`}
             </h3>
+            {stored.status === 'duplicate' ? (
+              <p className="result-note">
+                {diff.length ? (
+                  <>
+                    Nothing of this request was stored. The event stored earlier with this id differs in{' '}
+                    {diff.join(', ')}. To record a new event, give it a new id ("Generate") or none.
+                  </>
+                ) : (
+                  <>The same event was stored earlier; nothing was stored again. Below is the event as first stored.</>
+                )}
+              </p>
+            ) : null}
             <EventDetails event={stored} />
             {onShowUser ? (
               <button type="button" className="secondary" onClick={() => onShowUser(String(stored.user_id))}>
                 Show user {stored.user_id}'s events
               </button>
             ) : null}
-            <p className="hint">Recorded at {formatLocal(stored.recorded_at)} (your time).</p>
+            <p className="hint">
+              Recorded at <Time iso={stored.recorded_at} />.
+            </p>
           </section>
         ) : null}
       </div>
     </div>
   );
 }
-

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import {
   ACTIONS,
   ApiError,
@@ -9,12 +9,17 @@ import {
   type EventPage,
   type ExportFormat,
   type SearchParams,
+  type StoredEvent,
 } from '../api';
-import { endOfThisMinute, formatLocal, hoursBefore, parseInputValue, timeZoneLabel, toInputValue, toRfc3339 } from '../time';
-import { optionalRangeErrors, rangeErrors, userIdError } from '../validate';
-import { describedBy, ErrorBanner, Field } from './Field';
+import { checkMetadata } from '../json';
+import { hashFor, writeRoute } from '../route';
+import { endOfThisMinute, hoursBefore, parseInputValue, timeZoneLabel, toInputValue, toRfc3339, type ZoneMode } from '../time';
+import { optionalRangeErrors, userIdError } from '../validate';
+import { Time, useZone, useZoneSwitch } from '../zone';
+import { describedBy, ErrorBanner, Field, TIME_INPUT } from './Field';
+import { useMediaQuery } from './useMediaQuery';
 
-type FieldName = 'user_id' | 'from' | 'to' | 'action' | 'limit' | 'action_from' | 'action_to';
+type FieldName = 'user_id' | 'from' | 'to' | 'action' | 'limit' | 'action_from' | 'action_to' | 'metadata';
 type Errors = Partial<Record<FieldName, string | null>>;
 
 const INPUT_ID: Record<FieldName, string> = {
@@ -25,23 +30,69 @@ const INPUT_ID: Record<FieldName, string> = {
   limit: 'search-limit',
   action_from: 'search-acted-from',
   action_to: 'search-acted-to',
+  metadata: 'search-metadata',
 };
 
 export const PAGE_SIZES = ['10', '25', '50', '100', '500'];
 
-function defaultRange() {
+/*
+ * The API pages a user's events by recorded time, oldest first (its key
+ * order), and takes no other order.  The other orders sort the rows of the
+ * page shown, and say so; across pages the order stays the recorded one.
+ */
+export const ORDERS = [
+  { id: 'recorded', label: 'Recorded, oldest first (all pages)' },
+  { id: 'acted-desc', label: 'Acted, newest first (this page)' },
+  { id: 'acted-asc', label: 'Acted, oldest first (this page)' },
+] as const;
+export type Order = (typeof ORDERS)[number]['id'];
+
+/** An unbounded recorded range: the API asks for one, so the widest. */
+const EVER_FROM = '1970-01-01T00:00:00Z';
+const EVER_TO = '9999-12-31T23:59:59Z';
+
+function defaultRange(zone: ZoneMode) {
   const to = endOfThisMinute();
-  return { from: toInputValue(hoursBefore(to, 24)), to: toInputValue(to) };
+  return { from: toInputValue(hoursBefore(to, 24), zone), to: toInputValue(to, zone) };
 }
 
-export interface SearchRequest {
-  userId: string;
-  nonce: number;
+/** A field's value as RFC 3339, undefined when empty (or not a time). */
+function instant(value: string, zone: ZoneMode): string | undefined {
+  const d = value.trim() ? parseInputValue(value, zone) : null;
+  return d ? toRfc3339(d, zone) : undefined;
+}
+
+/** An RFC 3339 instant from the address as a field's value in the zone. */
+function fieldValue(iso: string | null, zone: ZoneMode): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : toInputValue(d, zone);
+}
+
+const utc = (rfc: string | undefined) => (rfc ? new Date(rfc).toISOString().replace('.000Z', 'Z') : undefined);
+
+function cursorOf(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).searchParams.get('cursor');
+  } catch {
+    return null;
+  }
+}
+
+function sorted(events: StoredEvent[], order: Order): StoredEvent[] {
+  if (order === 'recorded') return events;
+  const sign = order === 'acted-desc' ? -1 : 1;
+  return [...events].sort(
+    (a, b) =>
+      sign * (Date.parse(a.event_action_timestamp) - Date.parse(b.event_action_timestamp)) || sign * (a.id - b.id),
+  );
 }
 
 interface Props {
   active: boolean;
-  request?: SearchRequest | null;
+  /** The address's settings while this view is shown (route.ts). */
+  params?: URLSearchParams | null;
 }
 
 function formatBytes(n: number): string {
@@ -50,95 +101,160 @@ function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** Search a user's events by recorded time, page through them with the
- * API's cursor and download all of them as CSV or NDJSON. */
-export function SearchView({ active, request }: Props) {
-  const initial = useRef(defaultRange());
+/** Search a user's events by recorded time, acted time or both, page
+ * through them with the API's cursor and download all of them as CSV or
+ * NDJSON.  The settings and the page are in the address. */
+export function SearchView({ active, params }: Props) {
+  const zone = useZone();
+  const initial = useRef(defaultRange(zone));
   const [userId, setUserId] = useState('');
   const [from, setFrom] = useState(initial.current.from);
   const [to, setTo] = useState(initial.current.to);
   const [rangeTouched, setRangeTouched] = useState(false);
   const [actions, setActions] = useState<Action[]>([]);
   const [limit, setLimit] = useState('25');
+  const [order, setOrder] = useState<Order>('recorded');
   const [actedFrom, setActedFrom] = useState('');
-  const [actedOpen, setActedOpen] = useState(false);
   const [actedTo, setActedTo] = useState('');
+  const [metadata, setMetadata] = useState('');
   const [submitted, setSubmitted] = useState(false);
   const [serverErrors, setServerErrors] = useState<Errors>({});
   const [banner, setBanner] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
-  // Cursor stack: the URL of every page seen so far, first page first.
-  const [pages, setPages] = useState<string[]>([]);
+  // Cursor stack: the cursor of every page seen so far ('' for the first).
+  const [cursors, setCursors] = useState<string[]>([]);
   const [pageIndex, setPageIndex] = useState(0);
   const [page, setPage] = useState<EventPage | null>(null);
   const [query, setQuery] = useState<SearchParams | null>(null);
   const [download, setDownload] = useState<{ format: ExportFormat; bytes: number } | null>(null);
   const [downloadMsg, setDownloadMsg] = useState<string | null>(null);
+  const [announce, setAnnounce] = useState('');
   const abort = useRef<AbortController | null>(null);
   const exportAbort = useRef<AbortController | null>(null);
   const resultsRef = useRef<HTMLHeadingElement>(null);
+  const lastHash = useRef<string | null>(null);
+  // Set when an answer arrives: once it is drawn, focus goes to its heading
+  // (which also scrolls it into view on a phone).
+  const focusResults = useRef(false);
+  const narrow = useMediaQuery('(max-width: 639px)');
+
+  useEffect(() => {
+    if (page && focusResults.current) {
+      focusResults.current = false;
+      resultsRef.current?.focus();
+    }
+  }, [page]);
+
+  useZoneSwitch(zone, [
+    [from, setFrom],
+    [to, setTo],
+    [actedFrom, setActedFrom],
+    [actedTo, setActedTo],
+  ]);
 
   // An untouched range follows the clock: "the last 24 hours" each time the
-  // view is shown.
+  // view is shown.  Coming back to the view, the address gets its settings.
   useEffect(() => {
-    if (active && !rangeTouched) {
-      const r = defaultRange();
+    if (!active) return;
+    if (!rangeTouched) {
+      const r = defaultRange(zone);
       setFrom(r.from);
       setTo(r.to);
     }
+    if (lastHash.current && window.location.hash === '#search') writeRoute(lastHash.current, 'replace');
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [active, rangeTouched]);
 
-  const acted = optionalRangeErrors(actedFrom, actedTo);
+  const recorded = optionalRangeErrors(from, to, zone);
+  const acted = optionalRangeErrors(actedFrom, actedTo, zone);
+  const meta = metadata.trim() ? checkMetadata(metadata) : null;
   const clientErrors: Errors = {
     user_id: userIdError(userId),
-    ...rangeErrors(from, to),
+    from: recorded.from,
+    to: recorded.to,
     action_from: acted.from,
     action_to: acted.to,
+    metadata: meta && !meta.ok ? `Line ${meta.line}, column ${meta.column}: ${meta.message}.` : null,
   };
   const shown = (f: FieldName) => (submitted ? clientErrors[f] : null) ?? serverErrors[f] ?? null;
 
-  function paramsOf(u: string, f: string, t: string): SearchParams {
+  function paramsOf(s: {
+    user: string;
+    from: string;
+    to: string;
+    actedFrom: string;
+    actedTo: string;
+    actions: Action[];
+    limit: string;
+    metadata: string;
+  }): SearchParams {
     return {
-      user_id: u.trim(),
-      from: toRfc3339(parseInputValue(f)!),
-      to: toRfc3339(parseInputValue(t)!),
-      action: actions.length ? ACTIONS.filter((a) => actions.includes(a)).join(',') : undefined,
-      action_from: actedFrom.trim() ? toRfc3339(parseInputValue(actedFrom)!) : undefined,
-      action_to: actedTo.trim() ? toRfc3339(parseInputValue(actedTo)!) : undefined,
-      limit,
+      user_id: s.user.trim(),
+      from: instant(s.from, zone) ?? EVER_FROM,
+      to: instant(s.to, zone) ?? EVER_TO,
+      action: s.actions.length ? ACTIONS.filter((a) => s.actions.includes(a)).join(',') : undefined,
+      action_from: instant(s.actedFrom, zone),
+      action_to: instant(s.actedTo, zone),
+      metadata: s.metadata.trim() ? JSON.stringify(JSON.parse(s.metadata)) : undefined,
+      limit: s.limit,
     };
   }
 
-  /** Focuses a field, first opening the acted-at filter if it is in there. */
-  function focusField(f: FieldName) {
-    if (f === 'action_from' || f === 'action_to') {
-      setActedOpen(true);
-      setTimeout(() => document.getElementById(INPUT_ID[f])?.focus());
-    } else {
-      document.getElementById(INPUT_ID[f])?.focus();
-    }
+  /** The address of a search's page: what the form says, the order, and
+   * the cursors of the pages up to this one. */
+  function routeOf(q: SearchParams, o: Order, stack: string[]): string {
+    return hashFor('search', {
+      user: q.user_id,
+      from: q.from === EVER_FROM ? undefined : utc(q.from),
+      to: q.to === EVER_TO ? undefined : utc(q.to),
+      acted_from: utc(q.action_from),
+      acted_to: utc(q.action_to),
+      action: q.action,
+      metadata: q.metadata,
+      limit: q.limit === '25' ? undefined : q.limit,
+      order: o === 'recorded' ? undefined : o,
+      cursor: stack.slice(1).join(','),
+    });
   }
 
-  async function load(url: string, index: number, stack: string[], q: SearchParams | null) {
+  async function load(q: SearchParams, stack: string[], index: number, o: Order, history: 'push' | 'replace' | null) {
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
     setLoading(true);
     setBanner(null);
+    setDownloadMsg(null);
+    setAnnounce('Searching…');
+    const cursor = stack[index];
     try {
-      const p = await fetchEventPage(url, ctl.signal);
-      const next = stack.slice(0, index + 1);
-      setPages(next);
+      const p = await fetchEventPage(searchUrl({ ...q, cursor: cursor || undefined }), ctl.signal);
+      const kept = stack.slice(0, index + 1);
+      setCursors(kept);
       setPageIndex(index);
       setPage(p);
-      if (q) setQuery(q);
+      setQuery(q);
       setServerErrors({});
-      if (index > 0 || stack.length > 1) resultsRef.current?.focus();
+      const hash = routeOf(q, o, kept);
+      lastHash.current = hash;
+      if (history) writeRoute(hash, history);
+      const size = Number(q.limit);
+      const first = index * size + 1;
+      setAnnounce(
+        p.events.length
+          ? `Page ${index + 1}: events ${first} to ${first + p.events.length - 1} of user ${q.user_id}.`
+          : index === 0
+            ? `Search done: no events of user ${q.user_id} match.`
+            : 'No more events.',
+      );
+      focusResults.current = true;
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError') return;
+      // What was shown answered another question: it goes.
+      setPage(null);
+      setAnnounce('');
       if (err instanceof ApiError && err.field && err.field in INPUT_ID) {
         setServerErrors({ [err.field]: err.detail || err.title });
-        setPage(null);
+        setSubmitted(true);
         focusField(err.field as FieldName);
       } else if (err instanceof ApiError) {
         setBanner(err.summary);
@@ -150,54 +266,86 @@ export function SearchView({ active, request }: Props) {
     }
   }
 
-  function search(u = userId, f = from, t = to) {
+  function focusField(f: FieldName) {
+    requestAnimationFrame(() => document.getElementById(INPUT_ID[f])?.focus());
+  }
+
+  function onSubmit(e: FormEvent) {
+    e.preventDefault();
+    if (loading) return;
     setSubmitted(true);
-    const actedErrs = optionalRangeErrors(actedFrom, actedTo);
-    const errs: Errors = {
-      user_id: userIdError(u),
-      ...rangeErrors(f, t),
-      action_from: actedErrs.from,
-      action_to: actedErrs.to,
-    };
-    const first = (['user_id', 'from', 'to', 'action_from', 'action_to'] as FieldName[]).find((k) => errs[k]);
+    const first = (['user_id', 'from', 'to', 'action_from', 'action_to', 'metadata'] as FieldName[]).find(
+      (k) => clientErrors[k],
+    );
     if (first) {
       focusField(first);
       return;
     }
-    const q = paramsOf(u, f, t);
-    const url = searchUrl(q);
-    void load(url, 0, [url], q);
+    const q = paramsOf({ user: userId, from, to, actedFrom, actedTo, actions, limit, metadata });
+    void load(q, [''], 0, order, 'push');
   }
 
+  // A search in the address (a reload, a shared link, Back, a link from a
+  // top user): fill the form from it and run it, at its page.
+  const paramsKey = params?.toString() ?? '';
   useEffect(() => {
-    if (!request) return;
-    setUserId(request.userId);
+    if (!params || !params.get('user')) return;
+    const current = lastHash.current ? lastHash.current.slice(lastHash.current.indexOf('?') + 1) : null;
+    if (current !== null && new URLSearchParams(current).toString() === paramsKey) return;
+    const get = (k: string) => params.get(k) ?? '';
+    const f = fieldValue(params.get('from'), zone);
+    const t = fieldValue(params.get('to'), zone);
+    const af = fieldValue(params.get('acted_from'), zone);
+    const at = fieldValue(params.get('acted_to'), zone);
+    const acts = ACTIONS.filter((a) => get('action').split(',').includes(a));
+    const lim = PAGE_SIZES.includes(get('limit')) ? get('limit') : '25';
+    const o = (ORDERS.find((x) => x.id === get('order'))?.id ?? 'recorded') as Order;
+    const m = get('metadata');
+    setUserId(get('user'));
+    setFrom(f);
+    setTo(t);
+    setActedFrom(af);
+    setActedTo(at);
+    setActions(acts);
+    setLimit(lim);
+    setOrder(o);
+    setMetadata(m);
+    setRangeTouched(true);
     setServerErrors({});
-    let f = from;
-    let t = to;
-    if (!rangeTouched) {
-      const r = defaultRange();
-      f = r.from;
-      t = r.to;
-      setFrom(f);
-      setTo(t);
-    }
-    search(request.userId, f, t);
-    // Runs once per request (its nonce), with the state of that moment.
+    setSubmitted(false);
+    const stack = ['', ...get('cursor').split(',').filter(Boolean)];
+    const q: SearchParams = {
+      user_id: get('user').trim(),
+      from: params.get('from') || EVER_FROM,
+      to: params.get('to') || EVER_TO,
+      action: acts.length ? acts.join(',') : undefined,
+      action_from: params.get('acted_from') || undefined,
+      action_to: params.get('acted_to') || undefined,
+      metadata: m || undefined,
+      limit: lim,
+    };
+    void load(q, stack, stack.length - 1, o, null);
+    lastHash.current = `#search?${paramsKey}`;
+    // Runs when the address changes, with the state of that moment.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [request?.nonce]);
-
-  function onSubmit(e: FormEvent) {
-    e.preventDefault();
-    search();
-  }
+  }, [paramsKey]);
 
   const next = () => {
-    if (page?.next) void load(page.next, pageIndex + 1, [...pages.slice(0, pageIndex + 1), page.next], null);
+    const c = cursorOf(page?.next ?? null);
+    if (query && c && !loading) void load(query, [...cursors.slice(0, pageIndex + 1), c], pageIndex + 1, order, 'push');
   };
   const previous = () => {
-    if (pageIndex > 0) void load(pages[pageIndex - 1], pageIndex - 1, pages, null);
+    if (query && pageIndex > 0 && !loading) void load(query, cursors, pageIndex - 1, order, 'push');
   };
+
+  function chooseOrder(o: Order) {
+    setOrder(o);
+    if (query) {
+      const hash = routeOf(query, o, cursors.slice(0, pageIndex + 1));
+      lastHash.current = hash;
+      writeRoute(hash, 'replace');
+    }
+  }
 
   async function startDownload(format: ExportFormat) {
     if (!query) return;
@@ -229,27 +377,74 @@ export function SearchView({ active, request }: Props) {
     setActions((cur) => (cur.includes(a) ? cur.filter((x) => x !== a) : [...cur, a]));
     if (serverErrors.action) setServerErrors((e) => ({ ...e, action: null }));
   };
-  const setRange = (set: (v: string) => void, field: FieldName) => (v: string) => {
+  const edit = (set: (v: string) => void, field: FieldName, range = false) => (v: string) => {
     set(v);
-    setRangeTouched(true);
+    if (range) setRangeTouched(true);
     if (serverErrors[field]) setServerErrors((e) => ({ ...e, [field]: null }));
   };
-  const resetRange = () => {
-    const r = defaultRange();
-    setFrom(r.from);
-    setTo(r.to);
-    setRangeTouched(false);
+  const lastDay = (setF: (v: string) => void, setT: (v: string) => void) => () => {
+    const r = defaultRange(zone);
+    setF(r.from);
+    setT(r.to);
+    setRangeTouched(true);
+  };
+  const clear = (setF: (v: string) => void, setT: (v: string) => void) => () => {
+    setF('');
+    setT('');
+    setRangeTouched(true);
   };
 
-  const events = page?.events ?? [];
+  const events = sorted(page?.events ?? [], order);
   const size = Number(query?.limit ?? limit);
   const firstRow = pageIndex * size + 1;
-  const zone = timeZoneLabel();
+  const lastRow = firstRow + events.length - 1;
+  const zoneText = timeZoneLabel(new Date(), zone);
+
+  const timeField = (id: string, label: string, field: FieldName, value: string, set: (v: string) => void, range: boolean) => (
+    <Field id={id} label={label} error={shown(field)}>
+      <input
+        id={id}
+        {...TIME_INPUT}
+        value={value}
+        aria-invalid={shown(field) ? true : undefined}
+        aria-describedby={['search-time-format', shown(field) ? `${id}-error` : ''].filter(Boolean).join(' ')}
+        onChange={(e) => edit(set, field, range)(e.target.value)}
+      />
+    </Field>
+  );
+
+  const pager = (where: 'top' | 'bottom') =>
+    page ? (
+      <nav className={`pager pager-${where}`} aria-label={where === 'top' ? 'Result pages (top)' : 'Result pages'}>
+        <button type="button" className="secondary" onClick={previous} aria-disabled={loading || undefined} disabled={pageIndex === 0}>
+          ← Previous
+        </button>
+        <span>Page {pageIndex + 1}</span>
+        <button type="button" className="secondary" onClick={next} aria-disabled={loading || undefined} disabled={!page.next}>
+          Next →
+        </button>
+      </nav>
+    ) : null;
+
+  let count: ReactNode = null;
+  if (page && query) {
+    if (!page.next) {
+      const total = pageIndex * size + page.events.length;
+      count = total ? <>{total === 1 ? '1 match' : `${total} matches`} in all.</> : null;
+    } else {
+      count = (
+        <>
+          More than {lastRow} matches. The API gives no total: counting would read every matching event, so it pages
+          instead; a download has them all.
+        </>
+      );
+    }
+  }
 
   return (
     <div className="view-body">
       <form className="card form" onSubmit={onSubmit} noValidate aria-busy={loading}>
-        <div className="grid-search">
+        <div className="grid-search-top">
           <Field id="search-user" label="User id" error={shown('user_id')}>
             <input
               id="search-user"
@@ -258,32 +453,7 @@ export function SearchView({ active, request }: Props) {
               value={userId}
               aria-invalid={shown('user_id') ? true : undefined}
               aria-describedby={describedBy('search-user', undefined, shown('user_id'))}
-              onChange={(e) => {
-                setUserId(e.target.value);
-                if (serverErrors.user_id) setServerErrors((x) => ({ ...x, user_id: null }));
-              }}
-            />
-          </Field>
-          <Field id="search-from" label="Recorded from" error={shown('from')}>
-            <input
-              id="search-from"
-              type="datetime-local"
-              step={1}
-              value={from}
-              aria-invalid={shown('from') ? true : undefined}
-              aria-describedby={describedBy('search-from', undefined, shown('from'))}
-              onChange={(e) => setRange(setFrom, 'from')(e.target.value)}
-            />
-          </Field>
-          <Field id="search-to" label="Recorded before" error={shown('to')}>
-            <input
-              id="search-to"
-              type="datetime-local"
-              step={1}
-              value={to}
-              aria-invalid={shown('to') ? true : undefined}
-              aria-describedby={describedBy('search-to', undefined, shown('to'))}
-              onChange={(e) => setRange(setTo, 'to')(e.target.value)}
+              onChange={(e) => edit(setUserId, 'user_id')(e.target.value)}
             />
           </Field>
           <Field id="search-limit" label="Per page" error={shown('limit')}>
@@ -296,16 +466,42 @@ export function SearchView({ active, request }: Props) {
             </select>
           </Field>
         </div>
+        <p id="search-time-format" className="hint">
+          Times as YYYY-MM-DD HH:MM[:SS], 24-hour, in {zoneText}. An empty bound is open: a range may be left empty.
+        </p>
+        <div className="grid-2 ranges">
+          <fieldset className="range">
+            <legend>When the events were recorded</legend>
+            {timeField('search-from', 'Recorded from', 'from', from, setFrom, true)}
+            {timeField('search-to', 'Recorded before', 'to', to, setTo, true)}
+            <p className="range-tools">
+              <button type="button" className="link-button" onClick={lastDay(setFrom, setTo)}>
+                Last 24 hours
+              </button>
+              <button type="button" className="link-button" onClick={clear(setFrom, setTo)}>
+                Any time
+              </button>
+            </p>
+          </fieldset>
+          <fieldset className="range">
+            <legend>When the users acted</legend>
+            {timeField('search-acted-from', 'Acted from', 'action_from', actedFrom, setActedFrom, false)}
+            {timeField('search-acted-to', 'Acted before', 'action_to', actedTo, setActedTo, false)}
+            <p className="range-tools">
+              <button type="button" className="link-button" onClick={lastDay(setActedFrom, setActedTo)}>
+                Last 24 hours
+              </button>
+              <button type="button" className="link-button" onClick={clear(setActedFrom, setActedTo)}>
+                Any time
+              </button>
+            </p>
+          </fieldset>
+        </div>
         <fieldset className={`checks${shown('action') ? ' invalid' : ''}`} aria-describedby={shown('action') ? 'search-action-error' : undefined}>
           <legend>Actions (none ticked: all)</legend>
           {ACTIONS.map((a) => (
             <label key={a} className="check">
-              <input
-                type="checkbox"
-                id={`search-action-${a}`}
-                checked={actions.includes(a)}
-                onChange={() => toggleAction(a)}
-              />
+              <input type="checkbox" id={`search-action-${a}`} checked={actions.includes(a)} onChange={() => toggleAction(a)} />
               <span className={`badge badge-${a}`}>{a}</span>
             </label>
           ))}
@@ -315,67 +511,49 @@ export function SearchView({ active, request }: Props) {
             </p>
           ) : null}
         </fieldset>
-        <details
-          className="more"
-          open={actedOpen}
-          onToggle={(e) => setActedOpen((e.target as HTMLDetailsElement).open)}
+        <Field
+          id="search-metadata"
+          label="Metadata contains (JSON object, optional)"
+          hint={<>Events whose metadata holds these keys and values, e.g. {'{"device": "iPhone 14"}'}.</>}
+          error={shown('metadata')}
         >
-          <summary>When the users acted (optional)</summary>
-          <div className="grid-2">
-            <Field id="search-acted-from" label="Acted from" error={shown('action_from')}>
-              <input
-                id="search-acted-from"
-                type="datetime-local"
-                step={1}
-                value={actedFrom}
-                aria-invalid={shown('action_from') ? true : undefined}
-                aria-describedby={describedBy('search-acted-from', undefined, shown('action_from'))}
-                onChange={(e) => {
-                  setActedFrom(e.target.value);
-                  if (serverErrors.action_from) setServerErrors((x) => ({ ...x, action_from: null }));
-                }}
-              />
-            </Field>
-            <Field id="search-acted-to" label="Acted before" error={shown('action_to')}>
-              <input
-                id="search-acted-to"
-                type="datetime-local"
-                step={1}
-                value={actedTo}
-                aria-invalid={shown('action_to') ? true : undefined}
-                aria-describedby={describedBy('search-acted-to', undefined, shown('action_to'))}
-                onChange={(e) => {
-                  setActedTo(e.target.value);
-                  if (serverErrors.action_to) setServerErrors((x) => ({ ...x, action_to: null }));
-                }}
-              />
-            </Field>
-          </div>
-        </details>
-        <p className="hint">
-          Times are in your time zone, {zone}; the range covers when events were recorded.{' '}
-          <button type="button" className="link-button" onClick={resetRange}>
-            Last 24 hours
-          </button>
-        </p>
+          <input
+            id="search-metadata"
+            className="code"
+            autoComplete="off"
+            spellCheck={false}
+            value={metadata}
+            aria-invalid={shown('metadata') ? true : undefined}
+            aria-describedby={describedBy('search-metadata', true, shown('metadata'))}
+            onChange={(e) => edit(setMetadata, 'metadata')(e.target.value)}
+          />
+        </Field>
         <ErrorBanner>{banner}</ErrorBanner>
         <div className="actions">
-          <button type="submit" disabled={loading}>
+          <button type="submit" aria-disabled={loading || undefined}>
             {loading ? 'Searching…' : 'Search'}
           </button>
         </div>
       </form>
 
+      <p className="visually-hidden" role="status">
+        {announce}
+      </p>
       {page ? (
-        <section className="card results" aria-labelledby="search-results-title" aria-busy={loading}>
+        <section
+          className={`card results${loading ? ' stale' : ''}`}
+          aria-labelledby="search-results-title"
+          aria-busy={loading}
+        >
           <div className="results-head">
             <h3 id="search-results-title" tabIndex={-1} ref={resultsRef}>
               {events.length
-                ? `Page ${pageIndex + 1} · events ${firstRow}–${firstRow + events.length - 1}`
+                ? `Page ${pageIndex + 1} · events ${firstRow}–${lastRow}`
                 : pageIndex === 0
                   ? 'No events'
                   : `Page ${pageIndex + 1} · no more events`}
             </h3>
+            {loading ? <span className="stale-note">Updating…</span> : null}
             <div className="downloads">
               {download ? (
                 <>
@@ -398,72 +576,105 @@ export function SearchView({ active, request }: Props) {
               )}
             </div>
           </div>
+          {count ? <p className="count">{count}</p> : null}
+          {events.length ? (
+            <>
+              <div className="order-row">
+                <label htmlFor="search-order">Order</label>
+                <select id="search-order" value={order} onChange={(e) => chooseOrder(e.target.value as Order)}>
+                  {ORDERS.map((o) => (
+                    <option key={o.id} value={o.id}>
+                      {o.label}
+                    </option>
+                  ))}
+                </select>
+              </div>
+              <p className="hint">
+                {order === 'recorded'
+                  ? 'The API returns events in the order they were recorded.'
+                  : 'Sorted by when the users acted within this page only; the API pages in recorded order, so another page may hold earlier or later acts.'}{' '}
+                Downloads have every match, in recorded order, times in UTC (RFC 3339).
+              </p>
+              {pager('top')}
+              {narrow ? (
+                <ol className="event-cards" aria-label={`Events of user ${query?.user_id}`}>
+                  {events.map((ev) => (
+                    <li key={ev.id} className="event-card">
+                      <div className="event-card-head">
+                        <span className={`badge badge-${ev.action}`}>{ev.action}</span>
+                        <span className="num">Event {ev.id}</span>
+                      </div>
+                      <dl>
+                        <dt>Acted at</dt>
+                        <dd>
+                          <Time iso={ev.event_action_timestamp} />
+                        </dd>
+                        <dt>Recorded at</dt>
+                        <dd>
+                          <Time iso={ev.recorded_at} />
+                        </dd>
+                        <dt>Metadata</dt>
+                        <dd className="meta">
+                          <MetadataCell value={ev.metadata} />
+                        </dd>
+                      </dl>
+                    </li>
+                  ))}
+                </ol>
+              ) : (
+                <div className="table-wrap">
+                  <table>
+                    <caption className="visually-hidden">
+                      Events of user {query?.user_id}, {ORDERS.find((o) => o.id === order)!.label}
+                    </caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Id</th>
+                        <th scope="col">Acted at</th>
+                        <th scope="col">Recorded at</th>
+                        <th scope="col">Action</th>
+                        <th scope="col">Metadata</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {events.map((ev) => (
+                        <tr key={ev.id}>
+                          <td className="num">{ev.id}</td>
+                          <td>
+                            <Time iso={ev.event_action_timestamp} />
+                          </td>
+                          <td>
+                            <Time iso={ev.recorded_at} />
+                          </td>
+                          <td>
+                            <span className={`badge badge-${ev.action}`}>{ev.action}</span>
+                          </td>
+                          <td className="meta">
+                            <MetadataCell value={ev.metadata} />
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+            </>
+          ) : (
+            <p className="empty">
+              {pageIndex === 0
+                ? `No events of user ${query?.user_id} match${query?.action ? ` (action ${query.action})` : ''}.`
+                : 'The previous page was the last one.'}
+            </p>
+          )}
           {downloadMsg ? (
             <p className="hint" role="status">
               {downloadMsg}
             </p>
           ) : null}
-          {events.length ? (
-            <div className="table-wrap">
-              <table>
-                <caption className="visually-hidden">
-                  Events of user {query?.user_id}, oldest recorded first
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Id</th>
-                    <th scope="col">Acted at</th>
-                    <th scope="col">Recorded at</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Metadata</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {events.map((ev) => (
-                    <tr key={ev.id}>
-                      <td className="num">{ev.id}</td>
-                      <td>
-                        <time dateTime={ev.event_action_timestamp} title={ev.event_action_timestamp}>
-                          {formatLocal(ev.event_action_timestamp)}
-                        </time>
-                      </td>
-                      <td>
-                        <time dateTime={ev.recorded_at} title={ev.recorded_at}>
-                          {formatLocal(ev.recorded_at)}
-                        </time>
-                      </td>
-                      <td>
-                        <span className={`badge badge-${ev.action}`}>{ev.action}</span>
-                      </td>
-                      <td className="meta">
-                        <MetadataCell value={ev.metadata} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          ) : (
-            <p className="empty">
-              {pageIndex === 0
-                ? `No events recorded for user ${query?.user_id} in this range${query?.action ? ` with action ${query.action}` : ''}.`
-                : 'The previous page was the last one.'}
-            </p>
-          )}
-          <nav className="pager" aria-label="Result pages">
-            <button type="button" className="secondary" onClick={previous} disabled={loading || pageIndex === 0}>
-              ← Previous
-            </button>
-            <span>Page {pageIndex + 1}</span>
-            <button type="button" className="secondary" onClick={next} disabled={loading || !page.next}>
-              Next →
-            </button>
-          </nav>
+          {pager('bottom')}
         </section>
       ) : loading ? (
-        <p className="loading" role="status">
-          Searching…
-        </p>
+        <p className="loading">Searching…</p>
       ) : null}
     </div>
   );

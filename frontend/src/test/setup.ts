@@ -1,6 +1,7 @@
 import '@testing-library/jest-dom/vitest';
 import { cleanup, configure } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
+import { forgetCapabilities } from '../api';
 
 // Times are checked in a zone with daylight saving time, whatever the
 // machine's zone is (Node applies a changed TZ at once).
@@ -35,5 +36,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
   vi.unstubAllEnvs();
   window.localStorage.clear();
+  window.sessionStorage.clear();
+  forgetCapabilities();
   window.location.hash = '';
 });
