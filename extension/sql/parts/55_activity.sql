@@ -85,6 +85,16 @@ SELECT pg_catalog.pg_extension_config_dump('user_activity.user_day_activity', ''
 SELECT pg_catalog.pg_extension_config_dump('user_activity.daily_active_users', '');
 
 --
+-- The half hour of an event (count_activity() rolls events up by it)
+--
+CREATE FUNCTION user_activity.half_hour_bit(t timestamptz) RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'user_activity_half_hour_bit';
+COMMENT ON FUNCTION user_activity.half_hour_bit(timestamptz) IS
+    'the bit of the half hour of its UTC day in which t lies: bit k for the k-th half hour, k = 0 .. 47';
+REVOKE ALL ON FUNCTION user_activity.half_hour_bit(timestamptz) FROM PUBLIC;
+
+--
 -- Buckets
 --
 CREATE FUNCTION user_activity.activity_range("from" timestamptz, "to" timestamptz, bucket text, tz text,
