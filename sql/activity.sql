@@ -154,12 +154,24 @@ SELECT * FROM pg_temp.try($$SELECT user_activity.active_users_json('2026-10-24T0
 SELECT * FROM pg_temp.try($$SELECT user_activity.active_users_json('2026-10-24T00:00:00Z', 'tomorrow', NULL, NULL, NULL)$$);
 SELECT * FROM pg_temp.try($$SELECT user_activity.active_users_json('2026-10-24T00:00:00Z', '2026-10-25T00:00:00Z', NULL, NULL, 'Europe/Nowhere')$$);
 
+-- the half hour of its UTC day in which an event lies, as a bit of the
+-- rollup's masks: at both ends of a half hour and of the day, before 2000
+-- (where PostgreSQL's time count is negative) and before 1970
+SELECT t, user_activity.half_hour_bit(t) AS bit,
+       user_activity.half_hour_bit(t) = 1::bigint << ((floor(date_part('epoch', t) / 1800)::bigint % 48 + 48) % 48)::integer AS as_epoch
+FROM (VALUES (timestamptz '2025-10-01 00:00:00Z'), ('2025-10-01 00:29:59.999999Z'), ('2025-10-01 00:30:00Z'),
+             ('2025-10-01 23:59:59.999999Z'), ('1999-12-31 23:45:00Z'), ('2000-01-01 00:00:00Z'),
+             ('1969-07-20 20:17:40Z'), ('2025-10-01 02:15:00+02:00')) v(t)
+ORDER BY t;
+-- invalid: not a time of day
+SELECT * FROM pg_temp.try($$SELECT user_activity.half_hour_bit('infinity')$$);
+
 -- the reader may ask; PUBLIC may not
 SELECT p.proname, has_function_privilege('user_activity_reader', p.oid, 'EXECUTE') AS reader,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public
 FROM pg_proc p WHERE p.pronamespace = 'user_activity'::regnamespace
   AND p.proname IN ('activity', 'active_users', 'activity_json', 'active_users_json',
-                    'activity_range', 'activity_series', 'half_hour_span')
+                    'activity_range', 'activity_series', 'half_hour_span', 'half_hour_bit')
 ORDER BY 1;
 SELECT has_table_privilege('user_activity_reader', 'user_activity.user_day_activity', 'SELECT') AS rollup,
        has_table_privilege('user_activity_reader', 'user_activity.daily_active_users', 'SELECT') AS daily;

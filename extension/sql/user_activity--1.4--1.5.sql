@@ -144,6 +144,16 @@ SELECT pg_catalog.pg_extension_config_dump('user_activity.user_day_activity', ''
 SELECT pg_catalog.pg_extension_config_dump('user_activity.daily_active_users', '');
 
 --
+-- The half hour of an event (count_activity() rolls events up by it)
+--
+CREATE FUNCTION user_activity.half_hour_bit(t timestamptz) RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'user_activity_half_hour_bit';
+COMMENT ON FUNCTION user_activity.half_hour_bit(timestamptz) IS
+    'the bit of the half hour of its UTC day in which t lies: bit k for the k-th half hour, k = 0 .. 47';
+REVOKE ALL ON FUNCTION user_activity.half_hour_bit(timestamptz) FROM PUBLIC;
+
+--
 -- Buckets
 --
 CREATE FUNCTION user_activity.activity_range("from" timestamptz, "to" timestamptz, bucket text, tz text,
@@ -263,6 +273,9 @@ COMMENT ON FUNCTION user_activity.activity_rfc3339(timestamptz, text) IS
 --
 -- A user's activity
 --
+-- A generic plan: the partitions outside the range are left out when it
+-- runs, so a call is not planned anew over every partition of the range
+-- (a custom plan would be, its cost being lower on paper).
 CREATE FUNCTION user_activity.activity(user_id bigint, "from" timestamptz, "to" timestamptz,
                                        bucket text DEFAULT 'day', by text DEFAULT 'acted',
                                        tz text DEFAULT 'UTC')
@@ -270,6 +283,7 @@ CREATE FUNCTION user_activity.activity(user_id bigint, "from" timestamptz, "to" 
                    viewed bigint, total bigint)
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
     AS $$
 DECLARE
     v_first timestamptz;
@@ -544,14 +558,15 @@ SELECT e.user_id,
        pg_catalog.count(*) FILTER (WHERE e.action = 'updated'),
        pg_catalog.count(*) FILTER (WHERE e.action = 'deleted'),
        pg_catalog.count(*) FILTER (WHERE e.action = 'viewed'),
-       COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'created'), 0),
-       COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'updated'), 0),
-       COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'deleted'), 0),
-       COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'viewed'), 0)
+       COALESCE(pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp))
+                    FILTER (WHERE e.action = 'created'), 0),
+       COALESCE(pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp))
+                    FILTER (WHERE e.action = 'updated'), 0),
+       COALESCE(pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp))
+                    FILTER (WHERE e.action = 'deleted'), 0),
+       COALESCE(pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp))
+                    FILTER (WHERE e.action = 'viewed'), 0)
 FROM user_activity.events e
-CROSS JOIN LATERAL (
-    SELECT 1::bigint OPERATOR(pg_catalog.<<) ((pg_catalog.floor(pg_catalog.date_part('epoch', e.event_action_timestamp) / 1800)::bigint
-                                               % 48 + 48) % 48)::integer AS bit) h
 WHERE e.id <= (SELECT s.last_id FROM user_activity.counting_state s)
 GROUP BY 1, 2;
 INSERT INTO user_activity.daily_active_users
@@ -564,9 +579,13 @@ SELECT r.day, pg_catalog.count(*),
 FROM user_activity.user_day_activity r
 GROUP BY r.day;
 
+-- No JIT: the planner cannot tell how many users and days a window holds,
+-- so it takes the count's plan for a large one and would compile its two
+-- hundred expressions, which costs more than it saves.
 CREATE OR REPLACE FUNCTION user_activity.count_activity() RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
     AS $$
 DECLARE
     v_started timestamptz := pg_catalog.clock_timestamp();
@@ -631,30 +650,41 @@ BEGIN
 
         -- The statement's snapshot is taken after the wait: it sees every
         -- event with an id in the window that will ever be committed.  The
-        -- events are read once, per user and UTC day of their action, for
-        -- the counts and the rollup (55_activity.sql);
+        -- events are read once and grouped once, per user, UTC day of
+        -- their action and action (three aggregates, so the groups of a
+        -- large window stay in memory); the rollup's rows (55_activity.sql)
+        -- and the counts are summed from those groups;
         -- each day's active users grow by the users whose row of that day
         -- this run adds (or whose count of an action it raises from zero).
         -- days_counted runs although the query does not read it, as every
         -- data-modifying part of a WITH does.
-        WITH new_days AS (
+        WITH per_action AS MATERIALIZED (
             SELECT e.user_id,
                    (e.event_action_timestamp AT TIME ZONE 'UTC')::date AS day,
-                   pg_catalog.count(*) FILTER (WHERE e.action = 'created') AS created_count,
-                   pg_catalog.count(*) FILTER (WHERE e.action = 'updated') AS updated_count,
-                   pg_catalog.count(*) FILTER (WHERE e.action = 'deleted') AS deleted_count,
-                   pg_catalog.count(*) FILTER (WHERE e.action = 'viewed') AS viewed_count,
-                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'created'), 0) AS created_half_hours,
-                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'updated'), 0) AS updated_half_hours,
-                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'deleted'), 0) AS deleted_half_hours,
-                   COALESCE(pg_catalog.bit_or(h.bit) FILTER (WHERE e.action = 'viewed'), 0) AS viewed_half_hours,
+                   e.action,
+                   pg_catalog.count(*) AS events,
+                   pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp)) AS half_hours,
                    pg_catalog.min(e.recorded_at) AS first_recorded_at
             FROM user_activity.events e
-            CROSS JOIN LATERAL (
-                SELECT 1::bigint << ((pg_catalog.floor(pg_catalog.date_part('epoch', e.event_action_timestamp) / 1800)::bigint
-                                      % 48 + 48) % 48)::integer AS bit) h
             WHERE e.id > v_last_id AND e.id <= v_window_end
-            GROUP BY e.user_id, 2
+            GROUP BY e.user_id, 2, e.action
+        ), new_days AS (
+            -- One row per user, day and action above: max() picks it.
+            -- Sorted, so that the days are grouped, and the counts summed
+            -- per user, as the rows come, and both tables take their rows
+            -- in index order.
+            SELECT a.user_id, a.day,
+                   COALESCE(pg_catalog.max(a.events) FILTER (WHERE a.action = 'created'), 0) AS created_count,
+                   COALESCE(pg_catalog.max(a.events) FILTER (WHERE a.action = 'updated'), 0) AS updated_count,
+                   COALESCE(pg_catalog.max(a.events) FILTER (WHERE a.action = 'deleted'), 0) AS deleted_count,
+                   COALESCE(pg_catalog.max(a.events) FILTER (WHERE a.action = 'viewed'), 0) AS viewed_count,
+                   COALESCE(pg_catalog.max(a.half_hours) FILTER (WHERE a.action = 'created'), 0) AS created_half_hours,
+                   COALESCE(pg_catalog.max(a.half_hours) FILTER (WHERE a.action = 'updated'), 0) AS updated_half_hours,
+                   COALESCE(pg_catalog.max(a.half_hours) FILTER (WHERE a.action = 'deleted'), 0) AS deleted_half_hours,
+                   COALESCE(pg_catalog.max(a.half_hours) FILTER (WHERE a.action = 'viewed'), 0) AS viewed_half_hours,
+                   pg_catalog.min(a.first_recorded_at) AS first_recorded_at
+            FROM (SELECT * FROM per_action p ORDER BY p.user_id, p.day) a
+            GROUP BY a.user_id, a.day
         ), new_counts AS (
             SELECT d.user_id,
                    pg_catalog.sum(d.created_count + d.updated_count + d.deleted_count + d.viewed_count)::bigint AS event_count,
@@ -663,7 +693,7 @@ BEGIN
                    pg_catalog.sum(d.deleted_count)::bigint AS deleted_count,
                    pg_catalog.sum(d.viewed_count)::bigint AS viewed_count,
                    pg_catalog.min(d.first_recorded_at) AS first_recorded_at
-            FROM new_days d
+            FROM (SELECT * FROM new_days n ORDER BY n.user_id) d
             GROUP BY d.user_id
         ), period AS (
             SELECT COALESCE(v_start,
