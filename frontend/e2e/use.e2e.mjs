@@ -634,6 +634,9 @@ describe('the page as people use it (#20)', () => {
     assert.equal(await overTime.locator('.recharts-label-list text').count(), await rows.count(), 'a total on every bar');
     await overTime.locator('.recharts-bar-rectangle').first().hover();
     await overTime.locator('.chart-readout-box').getByText(/\(Europe\/Berlin\)/).waitFor();
+    // The readout lists the actions as the legend does.
+    const named = await overTime.locator('.chart-readout-box .recharts-tooltip-item-name').allTextContents();
+    assert.deepEqual(named, ['created', 'updated', 'deleted', 'viewed']);
 
     const active = page.getByRole('region', { name: 'Active users per day' });
     await active.waitFor();
