@@ -270,19 +270,22 @@ describe('the page, against the real API', () => {
     await counting.getByText("(pg_cron's zone: GMT), at most 366 days between runs").waitFor();
     await A().getByLabel('User id').fill(String(PAGING_USER));
     await A().getByRole('button', { name: 'Show activity' }).click();
-    await page.getByRole('heading', { name: `User ${PAGING_USER}: events per counting period` }).waitFor();
-    await A().getByText(`${PAGING_EVENTS} events: 65 created, 65 updated, 65 deleted, 65 viewed`).waitFor();
-    // Recharts drew the stacked bars.
-    await page.locator('.recharts-bar-rectangle').first().waitFor();
-    assert.equal(await page.locator('.recharts-bar').count(), 4);
+    // The counts' own card: where the API has them, the charts over time
+    // are drawn beside it.
+    const perPeriod = page.getByRole('region', { name: `User ${PAGING_USER}: events per counting period` });
+    await perPeriod.waitFor();
+    await perPeriod.getByText(`${PAGING_EVENTS} events: 65 created, 65 updated, 65 deleted, 65 viewed`).waitFor();
+    // Recharts drew the stacked bars, one series per action.
+    await perPeriod.locator('.recharts-bar-rectangle').first().waitFor();
+    assert.equal(await perPeriod.locator('.recharts-bar').count(), 4);
     // One bar per count: four periods, 40 + 90 + 60 + 70 events.
-    await A().getByText('Counts as a table').click();
-    const periods = A().locator('figcaption tbody tr');
+    await perPeriod.getByText('Counts as a table').click();
+    const periods = perPeriod.locator('figcaption tbody tr');
     assert.equal(await periods.count(), 4);
     const totals = [];
     for (let i = 0; i < 4; i++) totals.push((await periods.nth(i).locator('td').allTextContents())[1]);
     assert.deepEqual(totals, ['40', '90', '60', '70']);
-    await A().getByText('Counts as a table').click();
+    await perPeriod.getByText('Counts as a table').click();
     const top = page.getByRole('region', { name: 'Top users' });
     const firstRow = await top.locator('tbody tr').first().locator('td').allTextContents();
     assert.deepEqual(firstRow.slice(1, 3), [`User ${PAGING_USER}`, String(PAGING_EVENTS)]);

@@ -409,17 +409,19 @@ describe('the page as people use it (#20)', () => {
     await page.goto(`${base}/#activity`);
     await A().getByLabel('User id').fill(String(user));
     await A().getByRole('button', { name: 'Show activity' }).click();
-    await page.getByRole('heading', { name: `User ${user}: events per counting period` }).waitFor();
-    await A().locator('.recharts-bar-rectangle').first().waitFor();
-    const labels = await A().locator('.recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value').count();
-    const periods = await A().locator('figcaption tbody tr').count();
+    // The counts' own card (the charts over time may be drawn beside it).
+    const perPeriod = page.getByRole('region', { name: `User ${user}: events per counting period` });
+    await perPeriod.waitFor();
+    await perPeriod.locator('.recharts-bar-rectangle').first().waitFor();
+    const labels = await perPeriod.locator('.recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value').count();
+    const periods = await perPeriod.locator('figcaption tbody tr').count();
     assert.ok(periods >= 5);
     assert.equal(labels, periods, 'every period has its label');
     // The numbers of the bar pointed at appear below the chart, not over it.
-    await A().locator('.recharts-bar-rectangle').nth(2).hover();
-    const readout = A().locator('.chart-readout-box');
+    await perPeriod.locator('.recharts-bar-rectangle').nth(2).hover();
+    const readout = perPeriod.locator('.chart-readout-box');
     await readout.getByText(/Period ending/).waitFor();
-    const chartBox = await A().locator('.recharts-wrapper').first().boundingBox();
+    const chartBox = await perPeriod.locator('.recharts-wrapper').first().boundingBox();
     const readBox = await readout.boundingBox();
     assert.ok(readBox.y >= chartBox.y + chartBox.height - 1, 'the readout is below the bars');
     await page.setViewportSize(DESKTOP);
@@ -632,6 +634,9 @@ describe('the page as people use it (#20)', () => {
     assert.equal(await overTime.locator('.recharts-label-list text').count(), await rows.count(), 'a total on every bar');
     await overTime.locator('.recharts-bar-rectangle').first().hover();
     await overTime.locator('.chart-readout-box').getByText(/\(Europe\/Berlin\)/).waitFor();
+    // The readout lists the actions as the legend does.
+    const named = await overTime.locator('.chart-readout-box .recharts-tooltip-item-name').allTextContents();
+    assert.deepEqual(named, ['created', 'updated', 'deleted', 'viewed']);
 
     const active = page.getByRole('region', { name: 'Active users per day' });
     await active.waitFor();

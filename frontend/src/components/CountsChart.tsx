@@ -2,7 +2,7 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { ACTIONS, type CountPeriod } from '../api';
 import { formatTime } from '../time';
 import { Time, useZone } from '../zone';
-import { ACTION_COLOURS, axisProps, ChartReadout, useReadout } from './chartKit';
+import { ACTION_COLOURS, axisProps, byAction, ChartReadout, useReadout } from './chartKit';
 
 /** Stacked bars: one bar per counting period, one colour per action.  The
  * chart can be explored with the arrow keys (Recharts' accessibility layer);
@@ -33,7 +33,7 @@ export function CountsChart({ periods }: { periods: CountPeriod[] }) {
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" {...axisProps(data.length)} />
             <YAxis allowDecimals={false} tick={{ fontSize: 12 }} width={40} />
-            <Tooltip portal={readout.node} labelFormatter={(_, p) => p?.[0]?.payload?.title ?? ''} />
+            <Tooltip portal={readout.node} itemSorter={byAction} labelFormatter={(_, p) => p?.[0]?.payload?.title ?? ''} />
             <Legend itemSorter={null} />
             {ACTIONS.map((a) => (
               <Bar key={a} dataKey={a} name={a} stackId="actions" fill={ACTION_COLOURS[a]} maxBarSize={72} isAnimationActive={false} />

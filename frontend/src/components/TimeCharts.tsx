@@ -4,7 +4,7 @@
 // per bucket (DAU, WAU, MAU).  Each has its numbers in a table too.
 import { Bar, BarChart, CartesianGrid, LabelList, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { ACTIONS, type ActiveUsers, type Bucket, type UserActivity } from '../api';
-import { ACTION_COLOURS, axisProps, ChartReadout, useReadout } from './chartKit';
+import { ACTION_COLOURS, axisProps, byAction, ChartReadout, useReadout } from './chartKit';
 
 /** A bucket's start as its label, read from the start as the API gives it
  * (in the zone asked for, with its offset): "2026-11-01" for a day,
@@ -88,7 +88,7 @@ export function ActivityChart({ data }: { data: UserActivity }) {
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" {...axisProps(rows.length)} />
             <YAxis allowDecimals={false} tick={{ fontSize: 12 }} width={40} />
-            <Tooltip portal={readout.node} labelFormatter={(_, p) => p?.[0]?.payload?.title ?? ''} />
+            <Tooltip portal={readout.node} itemSorter={byAction} labelFormatter={(_, p) => p?.[0]?.payload?.title ?? ''} />
             <Legend itemSorter={null} />
             {ACTIONS.map((a) => (
               <Bar key={a} dataKey={a} name={a} stackId="actions" fill={ACTION_COLOURS[a]} maxBarSize={56} isAnimationActive={false} />

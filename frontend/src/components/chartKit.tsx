@@ -26,6 +26,12 @@ export function axisProps(n: number) {
   };
 }
 
+/** The readout lists the actions in the legend's order (Recharts' tooltip
+ * sorts by name unless told). */
+export function byAction(item: { dataKey?: unknown }) {
+  return ACTIONS.indexOf(item.dataKey as (typeof ACTIONS)[number]);
+}
+
 export interface Readout {
   node: HTMLElement | null;
   ref: (el: HTMLDivElement | null) => void;
