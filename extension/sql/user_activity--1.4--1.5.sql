@@ -273,9 +273,6 @@ COMMENT ON FUNCTION user_activity.activity_rfc3339(timestamptz, text) IS
 --
 -- A user's activity
 --
--- A generic plan: the partitions outside the range are left out when it
--- runs, so a call is not planned anew over every partition of the range
--- (a custom plan would be, its cost being lower on paper).
 CREATE FUNCTION user_activity.activity(user_id bigint, "from" timestamptz, "to" timestamptz,
                                        bucket text DEFAULT 'day', by text DEFAULT 'acted',
                                        tz text DEFAULT 'UTC')
@@ -283,7 +280,6 @@ CREATE FUNCTION user_activity.activity(user_id bigint, "from" timestamptz, "to" 
                    viewed bigint, total bigint)
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan
     AS $$
 DECLARE
     v_first timestamptz;
@@ -467,12 +463,9 @@ CREATE FUNCTION user_activity.activity_json(user_id text, "from" text, "to" text
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_user bigint := user_activity.counting_param(pg_catalog.jsonb_build_object('user_id', activity_json.user_id),
-                                                  'user_id', 'user_id', true)::bigint;
-    v_from timestamptz := user_activity.counting_param(pg_catalog.jsonb_build_object('from', activity_json."from"),
-                                                       'from', 'time', true)::timestamptz;
-    v_to timestamptz := user_activity.counting_param(pg_catalog.jsonb_build_object('to', activity_json."to"),
-                                                     'to', 'time', true)::timestamptz;
+    v_user bigint := user_activity.counting_value(activity_json.user_id, 'user_id', 'user_id', true)::bigint;
+    v_from timestamptz := user_activity.counting_value(activity_json."from", 'from', 'time', true)::timestamptz;
+    v_to timestamptz := user_activity.counting_value(activity_json."to", 'to', 'time', true)::timestamptz;
     v_bucket text := COALESCE(activity_json.bucket, 'day');
     v_by text := COALESCE(activity_json.by, 'acted');
     v_tz text := COALESCE(activity_json.tz, 'UTC');
@@ -501,10 +494,8 @@ CREATE FUNCTION user_activity.active_users_json("from" text, "to" text, bucket t
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_from timestamptz := user_activity.counting_param(pg_catalog.jsonb_build_object('from', active_users_json."from"),
-                                                       'from', 'time', true)::timestamptz;
-    v_to timestamptz := user_activity.counting_param(pg_catalog.jsonb_build_object('to', active_users_json."to"),
-                                                     'to', 'time', true)::timestamptz;
+    v_from timestamptz := user_activity.counting_value(active_users_json."from", 'from', 'time', true)::timestamptz;
+    v_to timestamptz := user_activity.counting_value(active_users_json."to", 'to', 'time', true)::timestamptz;
     v_bucket text := COALESCE(active_users_json.bucket, 'day');
     v_tz text := COALESCE(active_users_json.tz, 'UTC');
     v_buckets json;
@@ -548,36 +539,53 @@ GRANT EXECUTE ON FUNCTION
 
 -- The events counted so far, rolled up as count_activity() would have;
 -- a count waits for this transaction.
-SELECT pg_catalog.pg_advisory_xact_lock('user_activity.counting_state'::pg_catalog.regclass::pg_catalog.oid::bigint);
-INSERT INTO user_activity.user_day_activity
-    (user_id, day, created_count, updated_count, deleted_count, viewed_count,
-     created_half_hours, updated_half_hours, deleted_half_hours, viewed_half_hours)
-SELECT e.user_id,
-       (e.event_action_timestamp AT TIME ZONE 'UTC')::date,
-       pg_catalog.count(*) FILTER (WHERE e.action = 'created'),
-       pg_catalog.count(*) FILTER (WHERE e.action = 'updated'),
-       pg_catalog.count(*) FILTER (WHERE e.action = 'deleted'),
-       pg_catalog.count(*) FILTER (WHERE e.action = 'viewed'),
-       COALESCE(pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp))
-                    FILTER (WHERE e.action = 'created'), 0),
-       COALESCE(pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp))
-                    FILTER (WHERE e.action = 'updated'), 0),
-       COALESCE(pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp))
-                    FILTER (WHERE e.action = 'deleted'), 0),
-       COALESCE(pg_catalog.bit_or(user_activity.half_hour_bit(e.event_action_timestamp))
-                    FILTER (WHERE e.action = 'viewed'), 0)
-FROM user_activity.events e
-WHERE e.id <= (SELECT s.last_id FROM user_activity.counting_state s)
-GROUP BY 1, 2;
-INSERT INTO user_activity.daily_active_users
-    (day, users, created_users, updated_users, deleted_users, viewed_users)
-SELECT r.day, pg_catalog.count(*),
-       pg_catalog.count(*) FILTER (WHERE r.created_count > 0),
-       pg_catalog.count(*) FILTER (WHERE r.updated_count > 0),
-       pg_catalog.count(*) FILTER (WHERE r.deleted_count > 0),
-       pg_catalog.count(*) FILTER (WHERE r.viewed_count > 0)
-FROM user_activity.user_day_activity r
-GROUP BY r.day;
+-- On a Citus worker the coordinator's update has done this (the events are
+-- read through the coordinator); a worker reading the distributed table
+-- from inside its own update would nest a distributed query.
+DO $$
+DECLARE
+    v_group integer := 0;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_local_group') IS NOT NULL THEN
+        EXECUTE 'SELECT groupid FROM pg_catalog.pg_dist_local_group' INTO v_group;
+    END IF;
+    IF v_group <> 0 THEN
+        RETURN;
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock('user_activity.counting_state'::pg_catalog.regclass::pg_catalog.oid::bigint);
+    -- half_hour_bit() spelled out: under Citus the workers read the
+    -- events, and they may not have the new C function yet.
+    INSERT INTO user_activity.user_day_activity
+        (user_id, day, created_count, updated_count, deleted_count, viewed_count,
+         created_half_hours, updated_half_hours, deleted_half_hours, viewed_half_hours)
+    SELECT e.user_id,
+           (e.event_action_timestamp AT TIME ZONE 'UTC')::date,
+           pg_catalog.count(*) FILTER (WHERE e.action = 'created'),
+           pg_catalog.count(*) FILTER (WHERE e.action = 'updated'),
+           pg_catalog.count(*) FILTER (WHERE e.action = 'deleted'),
+           pg_catalog.count(*) FILTER (WHERE e.action = 'viewed'),
+           COALESCE(pg_catalog.bit_or(1::bigint OPERATOR(pg_catalog.<<) ((pg_catalog.floor(pg_catalog.date_part('epoch', e.event_action_timestamp) / 1800)::bigint % 48 + 48) % 48)::integer)
+                        FILTER (WHERE e.action = 'created'), 0),
+           COALESCE(pg_catalog.bit_or(1::bigint OPERATOR(pg_catalog.<<) ((pg_catalog.floor(pg_catalog.date_part('epoch', e.event_action_timestamp) / 1800)::bigint % 48 + 48) % 48)::integer)
+                        FILTER (WHERE e.action = 'updated'), 0),
+           COALESCE(pg_catalog.bit_or(1::bigint OPERATOR(pg_catalog.<<) ((pg_catalog.floor(pg_catalog.date_part('epoch', e.event_action_timestamp) / 1800)::bigint % 48 + 48) % 48)::integer)
+                        FILTER (WHERE e.action = 'deleted'), 0),
+           COALESCE(pg_catalog.bit_or(1::bigint OPERATOR(pg_catalog.<<) ((pg_catalog.floor(pg_catalog.date_part('epoch', e.event_action_timestamp) / 1800)::bigint % 48 + 48) % 48)::integer)
+                        FILTER (WHERE e.action = 'viewed'), 0)
+    FROM user_activity.events e
+    WHERE e.id <= (SELECT s.last_id FROM user_activity.counting_state s)
+    GROUP BY 1, 2;
+    INSERT INTO user_activity.daily_active_users
+        (day, users, created_users, updated_users, deleted_users, viewed_users)
+    SELECT r.day, pg_catalog.count(*),
+           pg_catalog.count(*) FILTER (WHERE r.created_count > 0),
+           pg_catalog.count(*) FILTER (WHERE r.updated_count > 0),
+           pg_catalog.count(*) FILTER (WHERE r.deleted_count > 0),
+           pg_catalog.count(*) FILTER (WHERE r.viewed_count > 0)
+    FROM user_activity.user_day_activity r
+    GROUP BY r.day;
+END;
+$$;
 
 -- No JIT: the planner cannot tell how many users and days a window holds,
 -- so it takes the count's plan for a large one and would compile its two
@@ -886,6 +894,7 @@ CREATE OR REPLACE FUNCTION user_activity.delete_user_events(user_id bigint) RETU
 DECLARE
     v_events bigint;
     v_counts bigint;
+    v_day record;
 BEGIN
     IF delete_user_events.user_id IS NULL THEN
         RAISE EXCEPTION 'missing parameter "user_id"'
@@ -909,19 +918,22 @@ BEGIN
     GET DIAGNOSTICS v_events = ROW_COUNT;
     DELETE FROM user_activity.user_event_counts c WHERE c.user_id = delete_user_events.user_id;
     GET DIAGNOSTICS v_counts = ROW_COUNT;
-    -- The user's rolled-up days, and the user from each day's active users.
-    WITH gone AS (
+    -- The user's rolled-up days, and the user from each day's active users:
+    -- a day at a time, because on Citus the rolled-up days are distributed
+    -- and the active users a reference table, which one statement cannot
+    -- both delete from and update.
+    FOR v_day IN
         DELETE FROM user_activity.user_day_activity r WHERE r.user_id = delete_user_events.user_id
         RETURNING r.day, r.created_count, r.updated_count, r.deleted_count, r.viewed_count
-    )
-    UPDATE user_activity.daily_active_users d
-    SET users = d.users - 1,
-        created_users = d.created_users - (g.created_count > 0)::integer,
-        updated_users = d.updated_users - (g.updated_count > 0)::integer,
-        deleted_users = d.deleted_users - (g.deleted_count > 0)::integer,
-        viewed_users = d.viewed_users - (g.viewed_count > 0)::integer
-    FROM gone g
-    WHERE d.day = g.day;
+    LOOP
+        UPDATE user_activity.daily_active_users d
+        SET users = d.users - 1,
+            created_users = d.created_users - (v_day.created_count > 0)::integer,
+            updated_users = d.updated_users - (v_day.updated_count > 0)::integer,
+            deleted_users = d.deleted_users - (v_day.deleted_count > 0)::integer,
+            viewed_users = d.viewed_users - (v_day.viewed_count > 0)::integer
+        WHERE d.day = v_day.day;
+    END LOOP;
     RETURN pg_catalog.jsonb_build_object('user_id', delete_user_events.user_id,
                                          'events_deleted', v_events, 'counts_deleted', v_counts);
 END;

@@ -214,9 +214,6 @@ COMMENT ON FUNCTION user_activity.activity_rfc3339(timestamptz, text) IS
 --
 -- A user's activity
 --
--- A generic plan: the partitions outside the range are left out when it
--- runs, so a call is not planned anew over every partition of the range
--- (a custom plan would be, its cost being lower on paper).
 CREATE FUNCTION user_activity.activity(user_id bigint, "from" timestamptz, "to" timestamptz,
                                        bucket text DEFAULT 'day', by text DEFAULT 'acted',
                                        tz text DEFAULT 'UTC')
@@ -224,7 +221,6 @@ CREATE FUNCTION user_activity.activity(user_id bigint, "from" timestamptz, "to" 
                    viewed bigint, total bigint)
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan
     AS $$
 DECLARE
     v_first timestamptz;
@@ -408,12 +404,9 @@ CREATE FUNCTION user_activity.activity_json(user_id text, "from" text, "to" text
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_user bigint := user_activity.counting_param(pg_catalog.jsonb_build_object('user_id', activity_json.user_id),
-                                                  'user_id', 'user_id', true)::bigint;
-    v_from timestamptz := user_activity.counting_param(pg_catalog.jsonb_build_object('from', activity_json."from"),
-                                                       'from', 'time', true)::timestamptz;
-    v_to timestamptz := user_activity.counting_param(pg_catalog.jsonb_build_object('to', activity_json."to"),
-                                                     'to', 'time', true)::timestamptz;
+    v_user bigint := user_activity.counting_value(activity_json.user_id, 'user_id', 'user_id', true)::bigint;
+    v_from timestamptz := user_activity.counting_value(activity_json."from", 'from', 'time', true)::timestamptz;
+    v_to timestamptz := user_activity.counting_value(activity_json."to", 'to', 'time', true)::timestamptz;
     v_bucket text := COALESCE(activity_json.bucket, 'day');
     v_by text := COALESCE(activity_json.by, 'acted');
     v_tz text := COALESCE(activity_json.tz, 'UTC');
@@ -442,10 +435,8 @@ CREATE FUNCTION user_activity.active_users_json("from" text, "to" text, bucket t
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    v_from timestamptz := user_activity.counting_param(pg_catalog.jsonb_build_object('from', active_users_json."from"),
-                                                       'from', 'time', true)::timestamptz;
-    v_to timestamptz := user_activity.counting_param(pg_catalog.jsonb_build_object('to', active_users_json."to"),
-                                                     'to', 'time', true)::timestamptz;
+    v_from timestamptz := user_activity.counting_value(active_users_json."from", 'from', 'time', true)::timestamptz;
+    v_to timestamptz := user_activity.counting_value(active_users_json."to", 'to', 'time', true)::timestamptz;
     v_bucket text := COALESCE(active_users_json.bucket, 'day');
     v_tz text := COALESCE(active_users_json.tz, 'UTC');
     v_buckets json;

@@ -16,6 +16,7 @@ CREATE FUNCTION user_activity.delete_user_events(user_id bigint) RETURNS jsonb
 DECLARE
     v_events bigint;
     v_counts bigint;
+    v_day record;
 BEGIN
     IF delete_user_events.user_id IS NULL THEN
         RAISE EXCEPTION 'missing parameter "user_id"'
@@ -39,19 +40,22 @@ BEGIN
     GET DIAGNOSTICS v_events = ROW_COUNT;
     DELETE FROM user_activity.user_event_counts c WHERE c.user_id = delete_user_events.user_id;
     GET DIAGNOSTICS v_counts = ROW_COUNT;
-    -- The user's rolled-up days, and the user from each day's active users.
-    WITH gone AS (
+    -- The user's rolled-up days, and the user from each day's active users:
+    -- a day at a time, because on Citus the rolled-up days are distributed
+    -- and the active users a reference table, which one statement cannot
+    -- both delete from and update.
+    FOR v_day IN
         DELETE FROM user_activity.user_day_activity r WHERE r.user_id = delete_user_events.user_id
         RETURNING r.day, r.created_count, r.updated_count, r.deleted_count, r.viewed_count
-    )
-    UPDATE user_activity.daily_active_users d
-    SET users = d.users - 1,
-        created_users = d.created_users - (g.created_count > 0)::integer,
-        updated_users = d.updated_users - (g.updated_count > 0)::integer,
-        deleted_users = d.deleted_users - (g.deleted_count > 0)::integer,
-        viewed_users = d.viewed_users - (g.viewed_count > 0)::integer
-    FROM gone g
-    WHERE d.day = g.day;
+    LOOP
+        UPDATE user_activity.daily_active_users d
+        SET users = d.users - 1,
+            created_users = d.created_users - (v_day.created_count > 0)::integer,
+            updated_users = d.updated_users - (v_day.updated_count > 0)::integer,
+            deleted_users = d.deleted_users - (v_day.deleted_count > 0)::integer,
+            viewed_users = d.viewed_users - (v_day.viewed_count > 0)::integer
+        WHERE d.day = v_day.day;
+    END LOOP;
     RETURN pg_catalog.jsonb_build_object('user_id', delete_user_events.user_id,
                                          'events_deleted', v_events, 'counts_deleted', v_counts);
 END;
