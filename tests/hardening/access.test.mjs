@@ -385,8 +385,10 @@ describe('nothing read or held before it is allowed', () => {
             const answered = lines.filter((l) => l.startsWith(`HTTP/1.1 ${status} `)).length;
             const other = lines.filter((l) => l && !l.startsWith(`HTTP/1.1 ${status} `));
             assert.deepEqual(other, [], what);
+            // without it, how many replies survive the resets depends on the
+            // client's timing alone (from 0 to 150 under load), so only the
+            // 100-continue run counts them
             if (expect) assert.equal(answered, 150, `${what}: every reply came before the body`);
-            else assert.ok(answered > 0, `${what}: no reply`);
             // 150 MB were sent; a shim that buffered them would grow by as much
             assert.ok(grew < 24 * 1024 * 1024, `${what}: RSS grew ${(grew / 1048576).toFixed(1)} MB`);
             console.log(`# ${what}${expect ? ' (Expect: 100-continue)' : ''}: 150 x 1 MB, ${answered} answered ${status}, `
