@@ -10,8 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { createRequire } from 'node:module';
-import { launch } from './browser.mjs';
+import { axeViolations, berlinWall, launch } from './browser.mjs';
 
 const base = process.env.E2E_BASE_URL;
 assert.ok(base, 'E2E_BASE_URL must name the shim');
@@ -26,18 +25,7 @@ let page;
 let seeded = []; // the paging user's events as sent
 
 /** A date as a datetime-local value in the browser's zone (Europe/Berlin). */
-function berlinInput(date) {
-  const f = new Intl.DateTimeFormat('sv-SE', {
-    timeZone: 'Europe/Berlin',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
-  return f.format(date).replace(' ', 'T');
-}
+const berlinInput = (date) => berlinWall(date).replace(' ', 'T');
 
 async function api(path, init) {
   const res = await fetch(base + path, init);
@@ -52,18 +40,6 @@ function sql(query) {
 const R = () => page.locator('#view-record');
 const S = () => page.locator('#view-search');
 const A = () => page.locator('#view-activity');
-
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** axe-core's WCAG 2 A/AA rules on the page as it is; the violations. */
-async function accessibilityViolations() {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
-  );
-  return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-}
 
 /** The ids of the events in the results table, top to bottom. */
 async function shownIds() {
@@ -245,7 +221,7 @@ describe('the page, against the real API', () => {
     const acted = await S().locator('tbody tr td:nth-child(2)').allTextContents();
     assert.deepEqual(
       acted.map((x) => x.slice(0, 19)),
-      seeded.slice(100, 110).map((e) => berlinInput(new Date(e.event_action_timestamp)).replace('T', ' ')),
+      seeded.slice(100, 110).map((e) => berlinWall(new Date(e.event_action_timestamp))),
     );
     assert.equal(await S().getByRole('button', { name: 'Next →' }).first().isEnabled(), false);
   });
@@ -301,7 +277,7 @@ describe('the page, against the real API', () => {
     for (const view of ['record', 'search', 'activity']) {
       await page.goto(`${base}/#${view}`);
       await page.locator(`#title-${view}`).waitFor();
-      assert.deepEqual(await accessibilityViolations(), [], view);
+      assert.deepEqual(await axeViolations(page), [], view);
     }
   });
 

@@ -11,11 +11,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { launch } from './browser.mjs';
+import { axeViolations, berlinWall, launch } from './browser.mjs';
 
 const base = process.env.E2E_BASE_URL;
 assert.ok(base, 'E2E_BASE_URL must name the shim');
@@ -33,7 +32,6 @@ let page;
 const R = () => page.locator('#view-record');
 const S = () => page.locator('#view-search');
 const A = () => page.locator('#view-activity');
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 function sql(query) {
   return execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-tAc', query], { encoding: 'utf8' }).trim();
@@ -48,16 +46,6 @@ function lcg(seed) {
   };
 }
 
-/** axe-core's WCAG 2 A/AA violations on the page as it is. */
-async function violations() {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
-  );
-  return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-}
-
 /**
  * The state the test reached, at both sizes: no axe violation, nothing
  * wider than a phone's screen, and with SCREENSHOTS=1 a picture of each
@@ -70,7 +58,7 @@ async function checkBothSizes(name, { shoot = false } = {}) {
   ]) {
     await page.setViewportSize(viewport);
     await page.waitForTimeout(150); // layout and the results' layout switch
-    assert.deepEqual(await violations(), [], `${name} at ${size}`);
+    assert.deepEqual(await axeViolations(page), [], `${name} at ${size}`);
     if (size === 'phone') {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${name}: ${overflow}px wider than a phone's screen`);
@@ -87,16 +75,7 @@ async function checkBothSizes(name, { shoot = false } = {}) {
  * zone) as milliseconds since the epoch. */
 function berlinMs(wall) {
   const guess = Date.parse(`${wall.replace(' ', 'T')}Z`);
-  const f = new Intl.DateTimeFormat('sv-SE', {
-    timeZone: 'Europe/Berlin',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
-  return guess - (Date.parse(`${f.format(new Date(guess)).replace(' ', 'T')}Z`) - guess);
+  return guess - (Date.parse(`${berlinWall(new Date(guess)).replace(' ', 'T')}Z`) - guess);
 }
 
 const activeId = () => page.evaluate(() => document.activeElement?.id ?? '');

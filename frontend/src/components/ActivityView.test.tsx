@@ -1,7 +1,7 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { mockFetch, problem } from '../test/fetch';
+import { ACTIVE_USERS, mockFetch, problem, USER_ACTIVITY } from '../test/fetch';
 import { ZoneProvider } from '../zone';
 import { ActivityView } from './ActivityView';
 
@@ -210,29 +210,9 @@ describe('ActivityView', () => {
         '/api/events': { get: { parameters: [{ name: 'metadata' }] } },
       },
     };
-    const overTime = {
-      userId: 6,
-      from: '2025-10-09T00:00:00+02:00',
-      to: '2025-10-11T00:00:00+02:00',
-      bucket: 'day',
-      by: 'recorded',
-      tz: 'Europe/Berlin',
-      buckets: [
-        { start: '2025-10-09T00:00:00+02:00', created: 1, updated: 0, deleted: 0, viewed: 3, total: 4 },
-        { start: '2025-10-10T00:00:00+02:00', created: 0, updated: 0, deleted: 0, viewed: 0, total: 0 },
-      ],
-    };
-    const dau = {
-      from: '2025-10-09T00:00:00+02:00',
-      to: '2025-10-11T00:00:00+02:00',
-      bucket: 'day',
-      action: 'viewed',
-      tz: 'Europe/Berlin',
-      buckets: [
-        { start: '2025-10-09T00:00:00+02:00', users: 12 },
-        { start: '2025-10-10T00:00:00+02:00', users: 7 },
-      ],
-    };
+    // What the API answers, by recorded time and in the zone asked for.
+    const overTime = { ...USER_ACTIVITY, by: 'recorded' };
+    const dau = { ...ACTIVE_USERS, tz: 'Europe/Berlin' };
 
     it("charts a user's activity per bucket and the active users, in the zone times are shown in", async () => {
       const calls = mockFetch([
@@ -252,9 +232,9 @@ describe('ActivityView', () => {
       await user.click(screen.getByRole('button', { name: 'Show activity' }));
       expect(await screen.findByRole('heading', { name: 'User 6: activity per day' })).toBeInTheDocument();
       expect(await screen.findByRole('heading', { name: 'Active users per day' })).toBeInTheDocument();
-      expect(await screen.findByText(/^4 events by the time users were recorded, per day in Europe\/Berlin/)).toBeInTheDocument();
+      expect(await screen.findByText(/^8 events by the time users were recorded, per day in Europe\/Berlin/)).toBeInTheDocument();
       expect(
-        await screen.findByText('Daily active users (DAU), users with a "viewed" event, in Europe/Berlin: at most 12 in one day.'),
+        await screen.findByText('Daily active users (DAU), users with a "viewed" event, in Europe/Berlin: at most 123 in one day.'),
       ).toBeInTheDocument();
       const a = calls.find((c) => c.url.pathname === '/api/users/6/activity')!.url.searchParams;
       expect(a.get('bucket')).toBe('day');

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import {
   ACTIONS,
   activeUsers,
@@ -20,16 +20,23 @@ import {
 import { hashFor, writeRoute } from '../route';
 import { browserZoneName, endOfThisMinute, hoursBefore, parseInputValue, timeZoneLabel, toInputValue, toRfc3339, type ZoneMode } from '../time';
 import { rangeErrors, userIdError } from '../validate';
-import { useZone, useZoneSwitch } from '../zone';
+import { useZone } from '../zone';
 import { CountingSummary } from './CountingSummary';
-import { describedBy, ErrorBanner, Field, TIME_INPUT } from './Field';
+import { Announcement, ErrorBanner, Field, FieldError, fieldAria, Options, RangeTimeField, SubmitButton, UserIdField } from './Field';
+import { ResultsCard } from './ResultsCard';
 import { useCapabilities } from './useCapabilities';
+import { useRangeView } from './useRangeView';
 
 // The charting library is most of the page's weight: load it when a chart
 // is first shown.
 const CountsChart = lazy(() => import('./CountsChart').then((m) => ({ default: m.CountsChart })));
 const ActivityChart = lazy(() => import('./TimeCharts').then((m) => ({ default: m.ActivityChart })));
 const ActiveUsersChart = lazy(() => import('./TimeCharts').then((m) => ({ default: m.ActiveUsersChart })));
+
+/** A chart, said to be loading while its module is fetched. */
+function LazyChart({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<p className="loading">Loading the chart…</p>}>{children}</Suspense>;
+}
 
 type FieldName = 'user_id' | 'from' | 'to' | 'limit' | 'bucket' | 'by' | 'action';
 type Errors = Partial<Record<FieldName, string | null>>;
@@ -53,11 +60,6 @@ interface Charting {
 }
 const TOP_SIZES = ['5', '10', '25', '50'];
 
-function defaultRange(zone: ZoneMode) {
-  const to = endOfThisMinute();
-  return { from: toInputValue(hoursBefore(to, 24 * 7), zone), to: toInputValue(to, zone) };
-}
-
 const errorText = (err: unknown) => (err instanceof ApiError ? err.summary : (err as Error).message);
 const utc = (d: Date) => d.toISOString().replace('.000Z', 'Z');
 
@@ -72,11 +74,7 @@ interface Props {
  * address. */
 export function ActivityView({ active, params }: Props) {
   const zone = useZone();
-  const initial = useRef(defaultRange(zone));
   const [userId, setUserId] = useState('');
-  const [from, setFrom] = useState(initial.current.from);
-  const [to, setTo] = useState(initial.current.to);
-  const [rangeTouched, setRangeTouched] = useState(false);
   const [limit, setLimit] = useState('10');
   const [bucket, setBucket] = useState<Bucket>('day');
   const [by, setBy] = useState<TimeBasis>('acted');
@@ -99,7 +97,6 @@ export function ActivityView({ active, params }: Props) {
   const [statusLoading, setStatusLoading] = useState(false);
   const [statusAt, setStatusAt] = useState<Date | null>(null);
   const [announce, setAnnounce] = useState('');
-  const lastHash = useRef<string | null>(null);
   const run = useRef(0);
   // Bumped when answers arrive: once they are drawn, focus goes to the
   // first one's heading (which also scrolls it into view on a phone).
@@ -107,11 +104,6 @@ export function ActivityView({ active, params }: Props) {
   useEffect(() => {
     if (focusSeq) document.querySelector<HTMLElement>('#view-activity .results-first')?.focus();
   }, [focusSeq]);
-
-  useZoneSwitch(zone, [
-    [from, setFrom],
-    [to, setTo],
-  ]);
 
   const loadStatus = useCallback(async () => {
     setStatusLoading(true);
@@ -127,17 +119,10 @@ export function ActivityView({ active, params }: Props) {
     }
   }, []);
 
-  useEffect(() => {
-    if (!active) return;
-    if (!rangeTouched) {
-      const r = defaultRange(zone);
-      setFrom(r.from);
-      setTo(r.to);
-    }
-    if (lastHash.current && window.location.hash === '#activity') writeRoute(lastHash.current, 'replace');
-    void loadStatus();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [active, rangeTouched, loadStatus]);
+  // The range: an untouched one is the last week each time the view is
+  // shown, and the counting status is asked for again.
+  const range = useRangeView('activity', active, zone, 24 * 7, loadStatus);
+  const { from, to } = range;
 
   // The first time the view is shown without settings in the address, list
   // the top users of the last week.
@@ -192,76 +177,52 @@ export function ActivityView({ active, params }: Props) {
       by: c.by === 'acted' ? undefined : c.by,
       active_action: c.action || undefined,
     });
-    lastHash.current = hash;
+    range.lastHash.current = hash;
     if (history) writeRoute(hash, history);
     const said: string[] = [];
-    const jobs: Promise<void>[] = [
-      topUsers(f, t, lim).then(
-        (rows) => {
+    /** One request of this run: its answer, or its error, is shown unless
+     * a newer run has started. */
+    const job = <T,>(request: Promise<T>, show: (r: T | null) => void, showError: (e: string | null) => void, say?: (r: T) => void) =>
+      request.then(
+        (r) => {
           if (run.current !== mine) return;
-          setTop({ rows, from: f, to: t });
-          setTopError(null);
-          said.push(rows.length ? `${rows.length} top users.` : 'No counted activity in this range.');
+          show(r);
+          showError(null);
+          say?.(r);
         },
         (err) => {
           if (run.current !== mine) return;
-          setTop(null);
-          applyError(err, setTopError);
+          show(null);
+          applyError(err, showError);
         },
+      );
+    const jobs: Promise<void>[] = [
+      job(
+        topUsers(f, t, lim),
+        (rows) => setTop(rows && { rows, from: f, to: t }),
+        setTopError,
+        (rows) => said.push(rows.length ? `${rows.length} top users.` : 'No counted activity in this range.'),
       ),
     ];
     const can = await apiCapabilities();
     const tz = bucketZone(zone);
     if (can.activity && u.trim()) {
-      jobs.push(
-        userActivity(u.trim(), { from: f, to: t, bucket: c.bucket, by: c.by, tz }).then(
-          (r) => {
-            if (run.current !== mine) return;
-            setOverTime(r);
-            setOverTimeError(null);
-          },
-          (err) => {
-            if (run.current !== mine) return;
-            setOverTime(null);
-            applyError(err, setOverTimeError);
-          },
-        ),
-      );
+      jobs.push(job(userActivity(u.trim(), { from: f, to: t, bucket: c.bucket, by: c.by, tz }), setOverTime, setOverTimeError));
     } else {
       setOverTime(null);
       setOverTimeError(null);
     }
     if (can.activeUsers) {
       jobs.push(
-        activeUsers({ from: f, to: t, bucket: c.bucket, action: c.action || undefined, tz }).then(
-          (r) => {
-            if (run.current !== mine) return;
-            setActiveUsersData(r);
-            setActiveError(null);
-            said.push(`Active users per ${r.bucket}: at most ${r.buckets.reduce((m, b) => Math.max(m, b.users), 0)}.`);
-          },
-          (err) => {
-            if (run.current !== mine) return;
-            setActiveUsersData(null);
-            applyError(err, setActiveError);
-          },
+        job(activeUsers({ from: f, to: t, bucket: c.bucket, action: c.action || undefined, tz }), setActiveUsersData, setActiveError, (r) =>
+          said.push(`Active users per ${r.bucket}: at most ${r.buckets.reduce((m, b) => Math.max(m, b.users), 0)}.`),
         ),
       );
     }
     if (u.trim()) {
       jobs.push(
-        userCounts(u.trim(), f, t).then(
-          (r) => {
-            if (run.current !== mine) return;
-            setCounts(r);
-            setCountsError(null);
-            said.unshift(`User ${r.user_id}: ${r.total.event_count} events in ${r.periods.length} counting periods.`);
-          },
-          (err) => {
-            if (run.current !== mine) return;
-            setCounts(null);
-            applyError(err, setCountsError);
-          },
+        job(userCounts(u.trim(), f, t), setCounts, setCountsError, (r) =>
+          said.unshift(`User ${r.user_id}: ${r.total.event_count} events in ${r.periods.length} counting periods.`),
         ),
       );
     } else {
@@ -299,8 +260,7 @@ export function ActivityView({ active, params }: Props) {
   const paramsKey = params?.toString() ?? '';
   useEffect(() => {
     if (!params || !params.get('from') || !params.get('to')) return;
-    const current = lastHash.current ? lastHash.current.slice(lastHash.current.indexOf('?') + 1) : null;
-    if (current !== null && new URLSearchParams(current).toString() === paramsKey) return;
+    if (range.showsAlready(params)) return;
     const f = new Date(params.get('from')!);
     const t = new Date(params.get('to')!);
     if (Number.isNaN(f.getTime()) || Number.isNaN(t.getTime())) return;
@@ -315,10 +275,10 @@ export function ActivityView({ active, params }: Props) {
     setBy(c.by);
     setActiveAction(c.action);
     setUserId(u);
-    setFrom(toInputValue(f, zone));
-    setTo(toInputValue(t, zone));
+    range.setFrom(toInputValue(f, zone));
+    range.setTo(toInputValue(t, zone));
     setLimit(lim);
-    setRangeTouched(true);
+    range.setTouched(true);
     setSubmitted(false);
     void fetchAll(u, toRfc3339(f, 'utc'), toRfc3339(t, 'utc'), lim, c, null);
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -336,21 +296,19 @@ export function ActivityView({ active, params }: Props) {
 
   const rangeChange = (set: (v: string) => void, f: FieldName) => (v: string) => {
     set(v);
-    setRangeTouched(true);
+    range.setTouched(true);
     if (serverErrors[f]) setServerErrors((e) => ({ ...e, [f]: null }));
   };
 
-  const timeField = (id: string, label: string, f: FieldName, value: string, set: (v: string) => void) => (
-    <Field id={id} label={label} error={shown(f)}>
-      <input
-        id={id}
-        {...TIME_INPUT}
-        value={value}
-        aria-invalid={shown(f) ? true : undefined}
-        aria-describedby={['activity-time-format', shown(f) ? `${id}-error` : ''].filter(Boolean).join(' ')}
-        onChange={(e) => rangeChange(set, f)(e.target.value)}
-      />
-    </Field>
+  const timeField = (f: FieldName, label: string, value: string, set: (v: string) => void) => (
+    <RangeTimeField
+      id={INPUT_ID[f]}
+      label={label}
+      formatId="activity-time-format"
+      error={shown(f)}
+      value={value}
+      onChange={rangeChange(set, f)}
+    />
   );
 
   return (
@@ -373,29 +331,21 @@ export function ActivityView({ active, params }: Props) {
 
       <form className="card form" onSubmit={onSubmit} noValidate aria-busy={loading}>
         <div className="grid-search">
-          <Field id="activity-user" label="User id" hint="Empty: top users only" error={shown('user_id')}>
-            <input
-              id="activity-user"
-              inputMode="numeric"
-              autoComplete="off"
-              value={userId}
-              aria-invalid={shown('user_id') ? true : undefined}
-              aria-describedby={describedBy('activity-user', true, shown('user_id'))}
-              onChange={(e) => {
-                setUserId(e.target.value);
-                if (serverErrors.user_id) setServerErrors((x) => ({ ...x, user_id: null }));
-              }}
-            />
-          </Field>
-          {timeField('activity-from', 'Periods from', 'from', from, setFrom)}
-          {timeField('activity-to', 'Periods to', 'to', to, setTo)}
+          <UserIdField
+            id="activity-user"
+            hint="Empty: top users only"
+            error={shown('user_id')}
+            value={userId}
+            onChange={(v) => {
+              setUserId(v);
+              if (serverErrors.user_id) setServerErrors((x) => ({ ...x, user_id: null }));
+            }}
+          />
+          {timeField('from', 'Periods from', from, range.setFrom)}
+          {timeField('to', 'Periods to', to, range.setTo)}
           <Field id="activity-top" label="Top users" error={shown('limit')}>
             <select id="activity-top" value={limit} onChange={(e) => setLimit(e.target.value)}>
-              {TOP_SIZES.map((n) => (
-                <option key={n} value={n}>
-                  {n}
-                </option>
-              ))}
+              <Options values={TOP_SIZES} />
             </select>
           </Field>
         </div>
@@ -407,8 +357,7 @@ export function ActivityView({ active, params }: Props) {
                 <select
                   id="activity-bucket"
                   value={bucket}
-                  aria-invalid={shown('bucket') ? true : undefined}
-                  aria-describedby={describedBy('activity-bucket', undefined, shown('bucket'))}
+                  {...fieldAria('activity-bucket', undefined, shown('bucket'))}
                   onChange={(e) => {
                     setBucket(e.target.value as Bucket);
                     if (serverErrors.bucket) setServerErrors((x) => ({ ...x, bucket: null }));
@@ -438,11 +387,7 @@ export function ActivityView({ active, params }: Props) {
                     <input type="radio" name="activity-by" checked={by === 'recorded'} onChange={() => setBy('recorded')} />
                     they were recorded
                   </label>
-                  {shown('by') ? (
-                    <p id="activity-by-error" className="field-error">
-                      {shown('by')}
-                    </p>
-                  ) : null}
+                  <FieldError id="activity-by" error={shown('by')} />
                 </fieldset>
               ) : null}
               {caps?.activeUsers ? (
@@ -450,19 +395,14 @@ export function ActivityView({ active, params }: Props) {
                   <select
                     id="activity-active-action"
                     value={activeAction}
-                    aria-invalid={shown('action') ? true : undefined}
-                    aria-describedby={describedBy('activity-active-action', undefined, shown('action'))}
+                    {...fieldAria('activity-active-action', undefined, shown('action'))}
                     onChange={(e) => {
                       setActiveAction(e.target.value);
                       if (serverErrors.action) setServerErrors((x) => ({ ...x, action: null }));
                     }}
                   >
                     <option value="">any action</option>
-                    {ACTIONS.map((a) => (
-                      <option key={a} value={a}>
-                        {a}
-                      </option>
-                    ))}
+                    <Options values={ACTIONS} />
                   </select>
                 </Field>
               ) : null}
@@ -477,34 +417,27 @@ export function ActivityView({ active, params }: Props) {
           Times as YYYY-MM-DD HH:MM[:SS], 24-hour, in {timeZoneLabel(new Date(), zone)}. Counts are kept per counting
           period: the range takes the periods that end inside it.
         </p>
-        <div className="actions">
-          <button type="submit" aria-disabled={loading || undefined}>
-            {loading ? 'Loading…' : 'Show activity'}
-          </button>
-        </div>
+        <SubmitButton busy={loading} label="Show activity" busyLabel="Loading…" />
       </form>
 
-      <p className="visually-hidden" role="status">
-        {announce}
-      </p>
+      <Announcement text={announce} />
       {countsError ? <ErrorBanner>Could not load the user's counts: {countsError}</ErrorBanner> : null}
       {counts ? (
-        <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="chart-title" aria-busy={loading}>
-          <div className="results-head">
-            <h3 id="chart-title" className="results-first" tabIndex={-1}>
-              User {counts.user_id}: events per counting period
-            </h3>
-            {loading ? <span className="stale-note">Updating…</span> : null}
-          </div>
+        <ResultsCard
+          titleId="chart-title"
+          title={<>User {counts.user_id}: events per counting period</>}
+          loading={loading}
+          headingClass="results-first"
+        >
           {counts.periods.length ? (
             <>
               <p className="totals">
                 {counts.total.event_count} events: {counts.total.created} created, {counts.total.updated} updated,{' '}
                 {counts.total.deleted} deleted, {counts.total.viewed} viewed
               </p>
-              <Suspense fallback={<p className="loading">Loading the chart…</p>}>
+              <LazyChart>
                 <CountsChart periods={counts.periods} />
-              </Suspense>
+              </LazyChart>
             </>
           ) : (
             <p className="empty">
@@ -512,48 +445,44 @@ export function ActivityView({ active, params }: Props) {
               runs; those recorded since its last run appear after the next one.
             </p>
           )}
-        </section>
+        </ResultsCard>
       ) : null}
 
       {overTimeError ? <ErrorBanner>Could not load the user's activity over time: {overTimeError}</ErrorBanner> : null}
       {overTime ? (
-        <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="over-time-title" aria-busy={loading}>
-          <div className="results-head">
-            <h3 id="over-time-title" tabIndex={-1}>
-              User {overTime.userId}: activity per {overTime.bucket}
-            </h3>
-            {loading ? <span className="stale-note">Updating…</span> : null}
-          </div>
-          <Suspense fallback={<p className="loading">Loading the chart…</p>}>
+        <ResultsCard
+          titleId="over-time-title"
+          title={<>User {overTime.userId}: activity per {overTime.bucket}</>}
+          loading={loading}
+        >
+          <LazyChart>
             <ActivityChart data={overTime} />
-          </Suspense>
-        </section>
+          </LazyChart>
+        </ResultsCard>
       ) : null}
 
       {activeError ? <ErrorBanner>Could not load the active users: {activeError}</ErrorBanner> : null}
       {activeUsersData ? (
-        <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="active-title" aria-busy={loading}>
-          <div className="results-head">
-            <h3 id="active-title" className={counts ? undefined : 'results-first'} tabIndex={-1}>
-              Active users per {activeUsersData.bucket}
-            </h3>
-            {loading ? <span className="stale-note">Updating…</span> : null}
-          </div>
-          <Suspense fallback={<p className="loading">Loading the chart…</p>}>
+        <ResultsCard
+          titleId="active-title"
+          title={<>Active users per {activeUsersData.bucket}</>}
+          loading={loading}
+          headingClass={counts ? undefined : 'results-first'}
+        >
+          <LazyChart>
             <ActiveUsersChart data={activeUsersData} />
-          </Suspense>
-        </section>
+          </LazyChart>
+        </ResultsCard>
       ) : null}
 
       {topError ? <ErrorBanner>Could not load the top users: {topError}</ErrorBanner> : null}
       {top ? (
-        <section className={`card${loading ? ' stale' : ''}`} aria-labelledby="top-title" aria-busy={loading}>
-          <div className="results-head">
-            <h3 id="top-title" className={counts || activeUsersData ? undefined : 'results-first'} tabIndex={-1}>
-              Top users
-            </h3>
-            {loading ? <span className="stale-note">Updating…</span> : null}
-          </div>
+        <ResultsCard
+          titleId="top-title"
+          title="Top users"
+          loading={loading}
+          headingClass={counts || activeUsersData ? undefined : 'results-first'}
+        >
           {top.rows.length ? (
             <div className="table-wrap">
               <table>
@@ -564,18 +493,11 @@ export function ActivityView({ active, params }: Props) {
                     <th scope="col" className="num">
                       Events
                     </th>
-                    <th scope="col" className="num">
-                      Created
-                    </th>
-                    <th scope="col" className="num">
-                      Updated
-                    </th>
-                    <th scope="col" className="num">
-                      Deleted
-                    </th>
-                    <th scope="col" className="num">
-                      Viewed
-                    </th>
+                    {ACTIONS.map((a) => (
+                      <th key={a} scope="col" className="num">
+                        {a[0].toUpperCase() + a.slice(1)}
+                      </th>
+                    ))}
                     <th scope="col">Search</th>
                   </tr>
                 </thead>
@@ -589,10 +511,11 @@ export function ActivityView({ active, params }: Props) {
                         </button>
                       </td>
                       <td className="num">{u.event_count}</td>
-                      <td className="num">{u.created}</td>
-                      <td className="num">{u.updated}</td>
-                      <td className="num">{u.deleted}</td>
-                      <td className="num">{u.viewed}</td>
+                      {ACTIONS.map((a) => (
+                        <td key={a} className="num">
+                          {u[a]}
+                        </td>
+                      ))}
                       <td>
                         <a
                           href={hashFor('search', {
@@ -613,7 +536,7 @@ export function ActivityView({ active, params }: Props) {
             <p className="empty">No counted activity in this range.</p>
           )}
           <p className="hint">"User N" charts that user here; "Events" lists the user's events recorded in this range.</p>
-        </section>
+        </ResultsCard>
       ) : null}
     </div>
   );

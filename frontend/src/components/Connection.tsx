@@ -17,6 +17,7 @@ import {
   type ConnectionReport,
 } from '../api';
 import type { ViewId } from '../route';
+import { FieldError } from './Field';
 
 /** The header's "Connection" panel: where the API is, its keys, where they
  * are kept, and a test.  It closes on Escape, on a click outside it and when
@@ -56,7 +57,23 @@ export function Connection({ view }: { view: ViewId }) {
     };
   }, [open]);
 
-  const given = (kind: 'read' | 'write') => (configuredApiKey(kind) ? 'given by the server' : undefined);
+  /** A key's field: kept (api.ts) as it is typed. */
+  const keyField = (kind: 'read' | 'write', label: string, value: string, set: (v: string) => void) => (
+    <>
+      <label htmlFor={`${panelId}-${kind}`}>{label}</label>
+      <input
+        id={`${panelId}-${kind}`}
+        type="password"
+        autoComplete="off"
+        placeholder={configuredApiKey(kind) ? 'given by the server' : undefined}
+        value={value}
+        onChange={(e) => {
+          set(e.target.value);
+          setApiKey(kind, e.target.value);
+        }}
+      />
+    </>
+  );
 
   function applyBase(e: FormEvent) {
     e.preventDefault();
@@ -134,40 +151,14 @@ export function Connection({ view }: { view: ViewId }) {
               </button>
             ) : null}
           </p>
-          {baseError ? (
-            <p id={`${panelId}-base-error`} className="field-error">
-              {baseError}
-            </p>
-          ) : null}
+          <FieldError id={`${panelId}-base`} error={baseError} />
         </form>
         <p className="hint">
           Keys are needed only when the API asks for them; the admin key works for both. A key entered here replaces
           the one the server gives the page.
         </p>
-        <label htmlFor={`${panelId}-read`}>Read key (search, activity)</label>
-        <input
-          id={`${panelId}-read`}
-          type="password"
-          autoComplete="off"
-          placeholder={given('read')}
-          value={read}
-          onChange={(e) => {
-            setRead(e.target.value);
-            setApiKey('read', e.target.value);
-          }}
-        />
-        <label htmlFor={`${panelId}-write`}>Write key (record)</label>
-        <input
-          id={`${panelId}-write`}
-          type="password"
-          autoComplete="off"
-          placeholder={given('write')}
-          value={write}
-          onChange={(e) => {
-            setWrite(e.target.value);
-            setApiKey('write', e.target.value);
-          }}
-        />
+        {keyField('read', 'Read key (search, activity)', read, setRead)}
+        {keyField('write', 'Write key (record)', write, setWrite)}
         <label className="check">
           <input
             type="checkbox"

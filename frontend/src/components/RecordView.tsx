@@ -4,7 +4,7 @@ import { checkMetadata, sameJson } from '../json';
 import { parseInputValue, timeZoneLabel, toInputValue, toRfc3339 } from '../time';
 import { eventIdError, newUuid, userIdError } from '../validate';
 import { Time, useZone, useZoneSwitch } from '../zone';
-import { describedBy, ErrorBanner, Field, TIME_INPUT } from './Field';
+import { Announcement, ErrorBanner, Field, fieldAria, Options, SubmitButton, TIME_INPUT, UserIdField } from './Field';
 import { EventDetails } from './EventDetails';
 import { JsonEditor } from './JsonEditor';
 
@@ -171,31 +171,16 @@ export function RecordView({ onShowUser }: Props) {
     <div className="view-body">
       <form className="card form" onSubmit={submit} noValidate aria-busy={busy}>
         <div className="grid-2">
-          <Field id="record-user" label="User id" error={shown('user_id')}>
-            <input
-              id="record-user"
-              inputMode="numeric"
-              autoComplete="off"
-              value={userId}
-              aria-invalid={shown('user_id') ? true : undefined}
-              aria-describedby={describedBy('record-user', undefined, shown('user_id'))}
-              onChange={(e) => edit(setUserId, 'user_id')(e.target.value)}
-            />
-          </Field>
+          <UserIdField id="record-user" error={shown('user_id')} value={userId} onChange={edit(setUserId, 'user_id')} />
           <Field id="record-action" label="Action" error={shown('action')}>
             <select
               id="record-action"
               value={action}
-              aria-invalid={shown('action') ? true : undefined}
-              aria-describedby={describedBy('record-action', undefined, shown('action'))}
+              {...fieldAria('record-action', undefined, shown('action'))}
               onChange={(e) => edit(setAction, 'action')(e.target.value)}
             >
               <option value="">Choose an action</option>
-              {ACTIONS.map((a) => (
-                <option key={a} value={a}>
-                  {a}
-                </option>
-              ))}
+              <Options values={ACTIONS} />
             </select>
           </Field>
         </div>
@@ -205,8 +190,7 @@ export function RecordView({ onShowUser }: Props) {
               id="record-time"
               {...TIME_INPUT}
               value={when}
-              aria-invalid={shown('event_action_timestamp') ? true : undefined}
-              aria-describedby={describedBy('record-time', timeHint, shown('event_action_timestamp'))}
+              {...fieldAria('record-time', timeHint, shown('event_action_timestamp'))}
               onChange={(e) => edit(setWhen, 'event_action_timestamp')(e.target.value)}
             />
             <button type="button" className="secondary" onClick={() => edit(setWhen, 'event_action_timestamp')(toInputValue(new Date(), zone))}>
@@ -238,8 +222,7 @@ export function RecordView({ onShowUser }: Props) {
               autoComplete="off"
               spellCheck={false}
               value={eventId}
-              aria-invalid={shown('event_id') ? true : undefined}
-              aria-describedby={describedBy('record-event-id', true, shown('event_id'))}
+              {...fieldAria('record-event-id', true, shown('event_id'))}
               onChange={(e) => {
                 setNewId(false);
                 edit(setEventId, 'event_id')(e.target.value);
@@ -258,15 +241,9 @@ export function RecordView({ onShowUser }: Props) {
           </div>
         </Field>
         <ErrorBanner>{banner}</ErrorBanner>
-        <div className="actions">
-          <button type="submit" aria-disabled={busy || undefined}>
-            {busy ? 'Recording…' : 'Record event'}
-          </button>
-        </div>
+        <SubmitButton busy={busy} label="Record event" busyLabel="Recording…" />
       </form>
-      <p className="visually-hidden" role="status">
-        {announce}
-      </p>
+      <Announcement text={announce} />
       <div className="result-area">
         {stored ? (
           <section

@@ -13,11 +13,13 @@ import {
 } from '../api';
 import { checkMetadata } from '../json';
 import { hashFor, writeRoute } from '../route';
-import { endOfThisMinute, hoursBefore, parseInputValue, timeZoneLabel, toInputValue, toRfc3339, type ZoneMode } from '../time';
+import { parseInputValue, timeZoneLabel, toInputValue, toRfc3339, type ZoneMode } from '../time';
 import { optionalRangeErrors, userIdError } from '../validate';
 import { Time, useZone, useZoneSwitch } from '../zone';
-import { describedBy, ErrorBanner, Field, TIME_INPUT } from './Field';
+import { Announcement, ErrorBanner, Field, FieldError, fieldAria, Options, RangeTimeField, SubmitButton, UserIdField } from './Field';
+import { ResultsCard } from './ResultsCard';
 import { useMediaQuery } from './useMediaQuery';
+import { lastHours, useRangeView } from './useRangeView';
 
 type FieldName = 'user_id' | 'from' | 'to' | 'action' | 'limit' | 'action_from' | 'action_to' | 'metadata';
 type Errors = Partial<Record<FieldName, string | null>>;
@@ -50,11 +52,6 @@ export type Order = (typeof ORDERS)[number]['id'];
 /** An unbounded recorded range: the API asks for one, so the widest. */
 const EVER_FROM = '1970-01-01T00:00:00Z';
 const EVER_TO = '9999-12-31T23:59:59Z';
-
-function defaultRange(zone: ZoneMode) {
-  const to = endOfThisMinute();
-  return { from: toInputValue(hoursBefore(to, 24), zone), to: toInputValue(to, zone) };
-}
 
 /** A field's value as RFC 3339, undefined when empty (or not a time). */
 function instant(value: string, zone: ZoneMode): string | undefined {
@@ -106,11 +103,11 @@ function formatBytes(n: number): string {
  * NDJSON.  The settings and the page are in the address. */
 export function SearchView({ active, params }: Props) {
   const zone = useZone();
-  const initial = useRef(defaultRange(zone));
+  // The recorded range: an untouched one is "the last 24 hours" each time
+  // the view is shown.
+  const range = useRangeView('search', active, zone, 24);
+  const { from, to } = range;
   const [userId, setUserId] = useState('');
-  const [from, setFrom] = useState(initial.current.from);
-  const [to, setTo] = useState(initial.current.to);
-  const [rangeTouched, setRangeTouched] = useState(false);
   const [actions, setActions] = useState<Action[]>([]);
   const [limit, setLimit] = useState('25');
   const [order, setOrder] = useState<Order>('recorded');
@@ -132,7 +129,6 @@ export function SearchView({ active, params }: Props) {
   const abort = useRef<AbortController | null>(null);
   const exportAbort = useRef<AbortController | null>(null);
   const resultsRef = useRef<HTMLHeadingElement>(null);
-  const lastHash = useRef<string | null>(null);
   // Set when an answer arrives: once it is drawn, focus goes to its heading
   // (which also scrolls it into view on a phone).
   const focusResults = useRef(false);
@@ -146,24 +142,9 @@ export function SearchView({ active, params }: Props) {
   }, [page]);
 
   useZoneSwitch(zone, [
-    [from, setFrom],
-    [to, setTo],
     [actedFrom, setActedFrom],
     [actedTo, setActedTo],
   ]);
-
-  // An untouched range follows the clock: "the last 24 hours" each time the
-  // view is shown.  Coming back to the view, the address gets its settings.
-  useEffect(() => {
-    if (!active) return;
-    if (!rangeTouched) {
-      const r = defaultRange(zone);
-      setFrom(r.from);
-      setTo(r.to);
-    }
-    if (lastHash.current && window.location.hash === '#search') writeRoute(lastHash.current, 'replace');
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [active, rangeTouched]);
 
   const recorded = optionalRangeErrors(from, to, zone);
   const acted = optionalRangeErrors(actedFrom, actedTo, zone);
@@ -235,7 +216,7 @@ export function SearchView({ active, params }: Props) {
       setQuery(q);
       setServerErrors({});
       const hash = routeOf(q, o, kept);
-      lastHash.current = hash;
+      range.lastHash.current = hash;
       if (history) writeRoute(hash, history);
       const size = Number(q.limit);
       const first = index * size + 1;
@@ -290,8 +271,7 @@ export function SearchView({ active, params }: Props) {
   const paramsKey = params?.toString() ?? '';
   useEffect(() => {
     if (!params || !params.get('user')) return;
-    const current = lastHash.current ? lastHash.current.slice(lastHash.current.indexOf('?') + 1) : null;
-    if (current !== null && new URLSearchParams(current).toString() === paramsKey) return;
+    if (range.showsAlready(params)) return;
     const get = (k: string) => params.get(k) ?? '';
     const f = fieldValue(params.get('from'), zone);
     const t = fieldValue(params.get('to'), zone);
@@ -302,15 +282,15 @@ export function SearchView({ active, params }: Props) {
     const o = (ORDERS.find((x) => x.id === get('order'))?.id ?? 'recorded') as Order;
     const m = get('metadata');
     setUserId(get('user'));
-    setFrom(f);
-    setTo(t);
+    range.setFrom(f);
+    range.setTo(t);
     setActedFrom(af);
     setActedTo(at);
     setActions(acts);
     setLimit(lim);
     setOrder(o);
     setMetadata(m);
-    setRangeTouched(true);
+    range.setTouched(true);
     setServerErrors({});
     setSubmitted(false);
     const stack = ['', ...get('cursor').split(',').filter(Boolean)];
@@ -325,7 +305,7 @@ export function SearchView({ active, params }: Props) {
       limit: lim,
     };
     void load(q, stack, stack.length - 1, o, null);
-    lastHash.current = `#search?${paramsKey}`;
+    range.lastHash.current = `#search?${paramsKey}`;
     // Runs when the address changes, with the state of that moment.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [paramsKey]);
@@ -342,7 +322,7 @@ export function SearchView({ active, params }: Props) {
     setOrder(o);
     if (query) {
       const hash = routeOf(query, o, cursors.slice(0, pageIndex + 1));
-      lastHash.current = hash;
+      range.lastHash.current = hash;
       writeRoute(hash, 'replace');
     }
   }
@@ -377,21 +357,21 @@ export function SearchView({ active, params }: Props) {
     setActions((cur) => (cur.includes(a) ? cur.filter((x) => x !== a) : [...cur, a]));
     if (serverErrors.action) setServerErrors((e) => ({ ...e, action: null }));
   };
-  const edit = (set: (v: string) => void, field: FieldName, range = false) => (v: string) => {
+  const edit = (set: (v: string) => void, field: FieldName, recorded = false) => (v: string) => {
     set(v);
-    if (range) setRangeTouched(true);
+    if (recorded) range.setTouched(true);
     if (serverErrors[field]) setServerErrors((e) => ({ ...e, [field]: null }));
   };
   const lastDay = (setF: (v: string) => void, setT: (v: string) => void) => () => {
-    const r = defaultRange(zone);
+    const r = lastHours(24, zone);
     setF(r.from);
     setT(r.to);
-    setRangeTouched(true);
+    range.setTouched(true);
   };
   const clear = (setF: (v: string) => void, setT: (v: string) => void) => () => {
     setF('');
     setT('');
-    setRangeTouched(true);
+    range.setTouched(true);
   };
 
   const events = sorted(page?.events ?? [], order);
@@ -400,17 +380,39 @@ export function SearchView({ active, params }: Props) {
   const lastRow = firstRow + events.length - 1;
   const zoneText = timeZoneLabel(new Date(), zone);
 
-  const timeField = (id: string, label: string, field: FieldName, value: string, set: (v: string) => void, range: boolean) => (
-    <Field id={id} label={label} error={shown(field)}>
-      <input
-        id={id}
-        {...TIME_INPUT}
-        value={value}
-        aria-invalid={shown(field) ? true : undefined}
-        aria-describedby={['search-time-format', shown(field) ? `${id}-error` : ''].filter(Boolean).join(' ')}
-        onChange={(e) => edit(set, field, range)(e.target.value)}
-      />
-    </Field>
+  /** A range's fieldset: its bounds ("<word> from", "<word> before") and
+   * two shortcuts.  Editing the recorded range stops it following the
+   * clock. */
+  const rangeFields = (r: {
+    legend: string;
+    word: string;
+    fields: [FieldName, FieldName];
+    values: [string, string];
+    sets: [(v: string) => void, (v: string) => void];
+    recorded: boolean;
+  }) => (
+    <fieldset className="range">
+      <legend>{r.legend}</legend>
+      {r.fields.map((f, i) => (
+        <RangeTimeField
+          key={f}
+          id={INPUT_ID[f]}
+          label={`${r.word} ${i ? 'before' : 'from'}`}
+          formatId="search-time-format"
+          error={shown(f)}
+          value={r.values[i]}
+          onChange={edit(r.sets[i], f, r.recorded)}
+        />
+      ))}
+      <p className="range-tools">
+        <button type="button" className="link-button" onClick={lastDay(...r.sets)}>
+          Last 24 hours
+        </button>
+        <button type="button" className="link-button" onClick={clear(...r.sets)}>
+          Any time
+        </button>
+      </p>
+    </fieldset>
   );
 
   const pager = (where: 'top' | 'bottom') =>
@@ -445,24 +447,10 @@ export function SearchView({ active, params }: Props) {
     <div className="view-body">
       <form className="card form" onSubmit={onSubmit} noValidate aria-busy={loading}>
         <div className="grid-search-top">
-          <Field id="search-user" label="User id" error={shown('user_id')}>
-            <input
-              id="search-user"
-              inputMode="numeric"
-              autoComplete="off"
-              value={userId}
-              aria-invalid={shown('user_id') ? true : undefined}
-              aria-describedby={describedBy('search-user', undefined, shown('user_id'))}
-              onChange={(e) => edit(setUserId, 'user_id')(e.target.value)}
-            />
-          </Field>
+          <UserIdField id="search-user" error={shown('user_id')} value={userId} onChange={edit(setUserId, 'user_id')} />
           <Field id="search-limit" label="Per page" error={shown('limit')}>
             <select id="search-limit" value={limit} onChange={(e) => setLimit(e.target.value)}>
-              {PAGE_SIZES.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
+              <Options values={PAGE_SIZES} />
             </select>
           </Field>
         </div>
@@ -470,32 +458,22 @@ export function SearchView({ active, params }: Props) {
           Times as YYYY-MM-DD HH:MM[:SS], 24-hour, in {zoneText}. An empty bound is open: a range may be left empty.
         </p>
         <div className="grid-2 ranges">
-          <fieldset className="range">
-            <legend>When the events were recorded</legend>
-            {timeField('search-from', 'Recorded from', 'from', from, setFrom, true)}
-            {timeField('search-to', 'Recorded before', 'to', to, setTo, true)}
-            <p className="range-tools">
-              <button type="button" className="link-button" onClick={lastDay(setFrom, setTo)}>
-                Last 24 hours
-              </button>
-              <button type="button" className="link-button" onClick={clear(setFrom, setTo)}>
-                Any time
-              </button>
-            </p>
-          </fieldset>
-          <fieldset className="range">
-            <legend>When the users acted</legend>
-            {timeField('search-acted-from', 'Acted from', 'action_from', actedFrom, setActedFrom, false)}
-            {timeField('search-acted-to', 'Acted before', 'action_to', actedTo, setActedTo, false)}
-            <p className="range-tools">
-              <button type="button" className="link-button" onClick={lastDay(setActedFrom, setActedTo)}>
-                Last 24 hours
-              </button>
-              <button type="button" className="link-button" onClick={clear(setActedFrom, setActedTo)}>
-                Any time
-              </button>
-            </p>
-          </fieldset>
+          {rangeFields({
+            legend: 'When the events were recorded',
+            word: 'Recorded',
+            fields: ['from', 'to'],
+            values: [from, to],
+            sets: [range.setFrom, range.setTo],
+            recorded: true,
+          })}
+          {rangeFields({
+            legend: 'When the users acted',
+            word: 'Acted',
+            fields: ['action_from', 'action_to'],
+            values: [actedFrom, actedTo],
+            sets: [setActedFrom, setActedTo],
+            recorded: false,
+          })}
         </div>
         <fieldset className={`checks${shown('action') ? ' invalid' : ''}`} aria-describedby={shown('action') ? 'search-action-error' : undefined}>
           <legend>Actions (none ticked: all)</legend>
@@ -505,11 +483,7 @@ export function SearchView({ active, params }: Props) {
               <span className={`badge badge-${a}`}>{a}</span>
             </label>
           ))}
-          {shown('action') ? (
-            <p id="search-action-error" className="field-error">
-              {shown('action')}
-            </p>
-          ) : null}
+          <FieldError id="search-action" error={shown('action')} />
         </fieldset>
         <Field
           id="search-metadata"
@@ -523,37 +497,29 @@ export function SearchView({ active, params }: Props) {
             autoComplete="off"
             spellCheck={false}
             value={metadata}
-            aria-invalid={shown('metadata') ? true : undefined}
-            aria-describedby={describedBy('search-metadata', true, shown('metadata'))}
+            {...fieldAria('search-metadata', true, shown('metadata'))}
             onChange={(e) => edit(setMetadata, 'metadata')(e.target.value)}
           />
         </Field>
         <ErrorBanner>{banner}</ErrorBanner>
-        <div className="actions">
-          <button type="submit" aria-disabled={loading || undefined}>
-            {loading ? 'Searching…' : 'Search'}
-          </button>
-        </div>
+        <SubmitButton busy={loading} label="Search" busyLabel="Searching…" />
       </form>
 
-      <p className="visually-hidden" role="status">
-        {announce}
-      </p>
+      <Announcement text={announce} />
       {page ? (
-        <section
-          className={`card results${loading ? ' stale' : ''}`}
-          aria-labelledby="search-results-title"
-          aria-busy={loading}
-        >
-          <div className="results-head">
-            <h3 id="search-results-title" tabIndex={-1} ref={resultsRef}>
-              {events.length
-                ? `Page ${pageIndex + 1} · events ${firstRow}–${lastRow}`
-                : pageIndex === 0
-                  ? 'No events'
-                  : `Page ${pageIndex + 1} · no more events`}
-            </h3>
-            {loading ? <span className="stale-note">Updating…</span> : null}
+        <ResultsCard
+          titleId="search-results-title"
+          title={
+            events.length
+              ? `Page ${pageIndex + 1} · events ${firstRow}–${lastRow}`
+              : pageIndex === 0
+                ? 'No events'
+                : `Page ${pageIndex + 1} · no more events`
+          }
+          loading={loading}
+          className="results"
+          headingRef={resultsRef}
+          tools={
             <div className="downloads">
               {download ? (
                 <>
@@ -575,7 +541,8 @@ export function SearchView({ active, params }: Props) {
                 </>
               )}
             </div>
-          </div>
+          }
+        >
           {count ? <p className="count">{count}</p> : null}
           {events.length ? (
             <>
@@ -672,7 +639,7 @@ export function SearchView({ active, params }: Props) {
             </p>
           ) : null}
           {pager('bottom')}
-        </section>
+        </ResultsCard>
       ) : loading ? (
         <p className="loading">Searching…</p>
       ) : null}

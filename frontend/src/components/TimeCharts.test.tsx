@@ -1,36 +1,7 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import type { ActiveUsers, UserActivity } from '../api';
+import { ACTIVE_USERS, USER_ACTIVITY } from '../test/fetch';
 import { ActiveUsersChart, ActivityChart, bucketLabel, bucketTitle } from './TimeCharts';
-
-// GET /api/users/6/activity?bucket=day&by=acted&tz=Europe/Berlin over three
-// days around the end of summer time (the 25-hour day of 2026-10-25).
-const activity: UserActivity = {
-  userId: 6,
-  from: '2026-10-24T00:00:00+02:00',
-  to: '2026-10-27T00:00:00+01:00',
-  bucket: 'day',
-  by: 'acted',
-  tz: 'Europe/Berlin',
-  buckets: [
-    { start: '2026-10-24T00:00:00+02:00', created: 1, updated: 0, deleted: 0, viewed: 3, total: 4 },
-    { start: '2026-10-25T00:00:00+02:00', created: 0, updated: 0, deleted: 0, viewed: 0, total: 0 },
-    { start: '2026-10-26T00:00:00+01:00', created: 2, updated: 1, deleted: 1, viewed: 0, total: 4 },
-  ],
-};
-
-const active: ActiveUsers = {
-  from: '2026-11-01T00:00:00Z',
-  to: '2026-11-04T00:00:00Z',
-  bucket: 'day',
-  action: 'viewed',
-  tz: 'UTC',
-  buckets: [
-    { start: '2026-11-01T00:00:00+00:00', users: 120 },
-    { start: '2026-11-02T00:00:00+00:00', users: 0 },
-    { start: '2026-11-03T00:00:00+00:00', users: 123 },
-  ],
-};
 
 describe('bucket labels', () => {
   it('reads the bucket from its start as given, in the zone asked for', () => {
@@ -45,7 +16,7 @@ describe('bucket labels', () => {
 
 describe('ActivityChart', () => {
   it('stacks the actions per bucket, totals on top, every bucket kept, the numbers in a table', async () => {
-    const { container } = render(<ActivityChart data={activity} />);
+    const { container } = render(<ActivityChart data={USER_ACTIVITY} />);
     expect(screen.getByText('8 events by the time users acted, per day in Europe/Berlin: 3 created, 1 updated, 1 deleted, 3 viewed')).toBeInTheDocument();
     await waitFor(() => expect(container.querySelector('.recharts-wrapper svg')).not.toBeNull());
     expect(container.querySelectorAll('.recharts-legend-item').length).toBe(4);
@@ -60,19 +31,19 @@ describe('ActivityChart', () => {
   });
 
   it('says when the buckets are by recorded time', () => {
-    render(<ActivityChart data={{ ...activity, by: 'recorded', bucket: 'week', buckets: activity.buckets.slice(0, 1) }} />);
+    render(<ActivityChart data={{ ...USER_ACTIVITY, by: 'recorded', bucket: 'week', buckets: USER_ACTIVITY.buckets.slice(0, 1) }} />);
     expect(screen.getByText(/^4 events by the time users were recorded, per week in Europe\/Berlin/)).toBeInTheDocument();
   });
 });
 
 describe('ActiveUsersChart', () => {
   it('shows distinct users per bucket, named DAU/WAU/MAU, with the action', async () => {
-    const { container, rerender } = render(<ActiveUsersChart data={active} />);
+    const { container, rerender } = render(<ActiveUsersChart data={ACTIVE_USERS} />);
     expect(screen.getByText('Daily active users (DAU), users with a "viewed" event, in UTC: at most 123 in one day.')).toBeInTheDocument();
     await waitFor(() => expect(container.querySelectorAll('.recharts-label-list text').length).toBe(3));
     const table = screen.getByText('Active users as a table').closest('details')!.querySelector('table')!;
     expect(within(table).getAllByRole('row')[3]).toHaveTextContent('2026-11-03 (UTC)123');
-    rerender(<ActiveUsersChart data={{ ...active, bucket: 'month', action: null, buckets: [{ start: '2026-11-01T00:00:00+00:00', users: 9 }] }} />);
+    rerender(<ActiveUsersChart data={{ ...ACTIVE_USERS, bucket: 'month', action: null, buckets: [{ start: '2026-11-01T00:00:00+00:00', users: 9 }] }} />);
     expect(screen.getByText('Monthly active users (MAU), in UTC: at most 9 in one month.')).toBeInTheDocument();
   });
 });

@@ -1,7 +1,9 @@
 // A scripted fetch for component tests: each route answers what the test
-// says, and every request is kept for assertions.  (The end-to-end tests
-// run the page against the real API instead.)
+// says, and every request is kept for assertions; and the API's answers
+// that several tests reply with.  (The end-to-end tests run the page
+// against the real API instead.)
 import { vi } from 'vitest';
+import type { ActiveUsers, UserActivity } from '../api';
 
 export interface Call {
   url: URL;
@@ -60,3 +62,33 @@ export function event(id: number, extra: Record<string, unknown> = {}) {
     ...extra,
   };
 }
+
+// GET /api/users/6/activity?bucket=day&by=acted&tz=Europe/Berlin over three
+// days around the end of summer time (the 25-hour day of 2026-10-25).
+export const USER_ACTIVITY: UserActivity = {
+  userId: 6,
+  from: '2026-10-24T00:00:00+02:00',
+  to: '2026-10-27T00:00:00+01:00',
+  bucket: 'day',
+  by: 'acted',
+  tz: 'Europe/Berlin',
+  buckets: [
+    { start: '2026-10-24T00:00:00+02:00', created: 1, updated: 0, deleted: 0, viewed: 3, total: 4 },
+    { start: '2026-10-25T00:00:00+02:00', created: 0, updated: 0, deleted: 0, viewed: 0, total: 0 },
+    { start: '2026-10-26T00:00:00+01:00', created: 2, updated: 1, deleted: 1, viewed: 0, total: 4 },
+  ],
+};
+
+// GET /api/active-users?bucket=day&action=viewed&tz=UTC over three days.
+export const ACTIVE_USERS: ActiveUsers = {
+  from: '2026-11-01T00:00:00Z',
+  to: '2026-11-04T00:00:00Z',
+  bucket: 'day',
+  action: 'viewed',
+  tz: 'UTC',
+  buckets: [
+    { start: '2026-11-01T00:00:00+00:00', users: 120 },
+    { start: '2026-11-02T00:00:00+00:00', users: 0 },
+    { start: '2026-11-03T00:00:00+00:00', users: 123 },
+  ],
+};
