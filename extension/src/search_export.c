@@ -3,7 +3,7 @@
  * search_export.c
  *	  export_events(): every event of a search as ndjson or CSV lines,
  *	  streamed in constant memory: one line a row, or (the REST layer's
- *	  variant) runs of whole lines of up to EXPORT_CHUNK bytes a row.
+ *	  variant) runs of whole lines of about EXPORT_CHUNK bytes a row.
  *
  *-------------------------------------------------------------------------
  */
@@ -70,6 +70,14 @@ typedef struct ExportState
  * several at a time.
  */
 #define EXPORT_CHUNK (64 * 1024)
+
+/*
+ * A batch fetches no more rows than fit in this much of out, the rows'
+ * metadata as large as user_activity.max_metadata_bytes allows (twice that
+ * in CSV, its quotes doubled): out, a StringInfo, holds at most 1 GB.
+ */
+#define EXPORT_BATCH_BYTES (64 * 1024 * 1024)
+#define EXPORT_ROW_BYTES (2 * (long) ua_max_metadata_bytes + 256)
 
 #define EXPORT_CSV_HEADER "id,user_id,event_action_timestamp,action,metadata,event_id,recorded_at"
 
@@ -139,9 +147,10 @@ ExportShutdown(Datum arg)
 }
 
 /*
- * ReadBatch reads up to EXPORT_FETCH more rows into out, as the values to
- * return next: a line each, or runs of lines, of which the last one, if
- * not yet EXPORT_CHUNK bytes long, goes on in the next batch.
+ * ReadBatch reads up to EXPORT_FETCH more rows (and EXPORT_BATCH_BYTES)
+ * into out, as the values to return next: a line each, or runs of lines,
+ * of which the last one, if not yet EXPORT_CHUNK bytes long, goes on in
+ * the next batch.
  */
 static void
 ReadBatch(ExportState *st)
@@ -168,10 +177,12 @@ ReadBatch(ExportState *st)
 		st->header_pending = false;
 	}
 	SPI_connect();
-	while (nrows < EXPORT_FETCH && !st->done)
+	while (nrows < EXPORT_FETCH && st->out.len < EXPORT_BATCH_BYTES &&
+		   !st->done)
 	{
 		Portal		portal = NULL;
-		long		wanted = EXPORT_FETCH - nrows;
+		long		wanted = Max(1, Min(EXPORT_FETCH - nrows,
+										(EXPORT_BATCH_BYTES - st->out.len) / EXPORT_ROW_BYTES));
 
 		if (st->portal_name != NULL)
 		{
