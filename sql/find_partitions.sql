@@ -195,6 +195,16 @@ SELECT pg_temp.exported('{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": 
 SELECT count(*) AS lines, min(l) FILTER (WHERE n = 1) AS header
 FROM user_activity.export_events('{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}', 'csv')
      WITH ORDINALITY x(l, n);
+-- the REST layer's variant: the same lines, each ended by a newline, in
+-- runs of whole lines that end once they reach 64 kB, but the last
+SELECT count(*) AS runs, bool_and(right(r, 1) = E'\n') AS whole_lines,
+       count(*) FILTER (WHERE octet_length(r) < 65536) AS short_runs,
+       string_agg(r, '' ORDER BY n) =
+       (SELECT string_agg(l || E'\n', '' ORDER BY m) FROM user_activity.export_events(
+           '{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}', 'csv')
+           WITH ORDINALITY y(l, m)) AS same_lines
+FROM user_activity.export_events('8', '2025-09-01T00:00:00Z', '2025-12-01T00:00:00Z',
+                                 NULL, NULL, NULL, NULL, 'csv') WITH ORDINALITY x(r, n);
 -- an export read in part, beside a complete one in the same statement
 SELECT count(*) FROM (SELECT user_activity.export_events('{"user_id": "8", "from": "2025-09-01T00:00:00Z", "to": "2025-12-01T00:00:00Z"}', 'ndjson') LIMIT 1500) x;
 SELECT count(a) AS a, count(b) AS b

@@ -44,12 +44,15 @@ SELECT body FROM user_activity.search_events('6', '2025-10-12T00:00:00Z', '2025-
            '2025-10-13T00:00:00Z', '2', NULL, NULL, NULL, NULL, NULL, NULL)),
     'viewed,updated', NULL, NULL, NULL, NULL);
 
--- the export: the same lines as the jsonb variant
-SELECT array_agg(l) = (SELECT array_agg(m) FROM user_activity.export_events(
-           '{"user_id": "6", "from": "2025-10-12T00:00:00Z", "to": "2025-10-13T00:00:00Z"}', 'csv') m)
+-- the export: the same lines as the jsonb variant, each ended by a newline,
+-- in runs of whole lines (find_partitions.sql has several)
+SELECT string_agg(r, '' ORDER BY n) =
+       (SELECT string_agg(l || E'\n', '' ORDER BY m) FROM user_activity.export_events(
+           '{"user_id": "6", "from": "2025-10-12T00:00:00Z", "to": "2025-10-13T00:00:00Z"}', 'csv')
+           WITH ORDINALITY y(l, m))
        AS same_lines
 FROM user_activity.export_events('6', '2025-10-12T00:00:00Z', '2025-10-13T00:00:00Z',
-                                 NULL, NULL, NULL, NULL, 'csv') l;
+                                 NULL, NULL, NULL, NULL, 'csv') WITH ORDINALITY x(r, n);
 
 -- each error names its parameter (invalid cases)
 SELECT pg_temp.err($$SELECT user_activity.search_events(NULL, '2025-10-12T00:00:00Z', '2025-10-13T00:00:00Z', NULL, NULL, NULL, NULL, NULL, NULL, NULL)$$);

@@ -88,17 +88,20 @@ ExportEnd(Shim *shim)
 	__atomic_sub_fetch(&shim->exports, 1, __ATOMIC_ACQ_REL);
 }
 
-/* Appends a row of the export, and a newline unless it ends with one. */
+/*
+ * Appends a row of the export: a run of whole lines, each ended by a
+ * newline (export_events), counted as they go by.
+ */
 static void
 AppendRow(ShimStream *st, const PGresult *res)
 {
-	const char *line = PQgetvalue(res, 0, 0);
-	int			len = PQgetlength(res, 0, 0);
+	const char *run = PQgetvalue(res, 0, 0);
+	const char *end = run + PQgetlength(res, 0, 0);
+	const char *p;
 
-	shim_buf_append(&st->buf, line, len);
-	if (len == 0 || line[len - 1] != '\n')
-		shim_buf_append(&st->buf, "\n", 1);
-	st->rows++;
+	shim_buf_append(&st->buf, run, end - run);
+	for (p = run; (p = memchr(p, '\n', end - p)) != NULL; p++)
+		st->rows++;
 }
 
 /* Bytes buffered and not yet taken.  Caller holds mu. */

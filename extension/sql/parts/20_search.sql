@@ -87,7 +87,7 @@ SET search_path = pg_catalog, pg_temp
 ROWS 10000
 AS 'MODULE_PATHNAME', 'user_activity_export_events_args';
 COMMENT ON FUNCTION user_activity.export_events(text, text, text, text, text, text, text, text) IS
-'every matching event, one ndjson or csv line per row, each query parameter as received; call it in the select list and read in single-row mode to stream';
+'every matching event as ndjson or csv lines, each ended by a newline, in runs of whole lines of 64 kB or more a row (the last may be shorter), each query parameter as received; call it in the select list and read in single-row mode to stream';
 
 -- Nothing is executable by PUBLIC; the reader and the writer (the HTTP
 -- shim) search and export.
