@@ -14,6 +14,15 @@
 #         the load of a shared machine disturbs less than throughput;
 #   pgbench  the same calls made directly: SELECT record_event($json) and
 #         SELECT body FROM search_events($params), prepared.
+#   COPY  (copy_events) BENCH_COPY_EVENTS of the same event (another user)
+#         through psql's \copy into user_activity.events, one transaction:
+#         the floor of what ingest can cost; each POST run's rate is also
+#         given as a ratio to it, round by round (target: POST at 64
+#         clients >= 0.3x COPY's rows/s).
+#   older (old_post, only with BENCH_OLD_SHIM) POST /api/event against
+#         another build of the standalone shim (say main's, built from
+#         git archive) on the same cluster, settings and extension: its
+#         ratio is this build's standalone POST over it, round by round.
 #
 # Printed: requests/s and p99 latency of each (medians of the rounds), and
 # the ratio of each HTTP figure to its direct baseline at the same client
@@ -34,6 +43,9 @@
 #   BENCH_GROUP_COMMIT on/off: group concurrent POSTs in one transaction
 #                      (default on, as the shim's default); the extra
 #                      shim (port +2) always has it off
+#   BENCH_COPY_EVENTS  rows of each COPY run (default 200000)
+#   BENCH_OLD_SHIM     path of another build's user-activity-shim, run
+#                      on port +4 for old_post
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -44,6 +56,8 @@ rounds=${BENCH_ROUNDS:-3}
 clients=${BENCH_CLIENTS:-1 16 64}
 threads=${BENCH_HTTP_THREADS:-16}
 group=${BENCH_GROUP_COMMIT:-on}
+copy_events=${BENCH_COPY_EVENTS:-200000}
+old_shim=${BENCH_OLD_SHIM:-}
 tmp=${UA_BENCH_TMP:-/tmp/user_activity_bench}/http
 data=$tmp/data
 mkdir -p "$tmp"
@@ -64,10 +78,12 @@ user_activity.http_log_level = 'warn'" tests/lib/cluster.sh start "$data" "$port
 shim_pid=
 solo_pid=
 keyed_pid=
+old_pid=
 cleanup() {
 	[ -n "$shim_pid" ] && kill "$shim_pid" 2>/dev/null
 	[ -n "$solo_pid" ] && kill "$solo_pid" 2>/dev/null
 	[ -n "$keyed_pid" ] && kill "$keyed_pid" 2>/dev/null
+	[ -n "$old_pid" ] && kill "$old_pid" 2>/dev/null
 	tests/lib/cluster.sh stop "$data"
 }
 trap cleanup EXIT
@@ -99,7 +115,15 @@ DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTT
 HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/keyed.log" 2>&1 &
 keyed_pid=$!
-for p in $http $((http + 1)) $((http + 2)) $((http + 3)); do
+ports="$http $((http + 1)) $((http + 2)) $((http + 3))"
+if [ -n "$old_shim" ]; then
+	DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTTP_PORT=$((http + 4)) \
+	HTTP_ALLOW_UNAUTHENTICATED=on HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
+		"$old_shim" >"$tmp/old.log" 2>&1 &
+	old_pid=$!
+	ports="$ports $((http + 4))"
+fi
+for p in $ports; do
 	i=0
 	until curl -sf "http://127.0.0.1:$p/readyz" >/dev/null; do
 		i=$((i + 1))
@@ -124,6 +148,8 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $key"
 LUA
 echo "SELECT user_activity.record_event('$body'::jsonb);" >"$tmp/record.sql"
+# the same event for COPY, as many times as a run copies, for user 3
+$psql -c "\\copy (SELECT 3, 'viewed', '2025-10-10T18:30:00Z', '{\"ip\": \"192.168.1.10\", \"device\": \"iPhone 14\"}' FROM generate_series(1, $copy_events)) TO '$tmp/events.csv' WITH (FORMAT csv)"
 echo "SELECT body FROM user_activity.search_events('$params'::jsonb);" >"$tmp/search.sql"
 
 # wrk URL CLIENTS [script] -> "req/s p99_ms"
@@ -149,6 +175,14 @@ run_pgbench() {
 	p99=$(cat "$tmp"/pgbench_log.* | awk '{print $3}' | sort -n |
 		awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.2f", v[i] / 1000 }')
 	echo "$tps $p99"
+}
+
+# run_copy -> "rows/s -": the CSV into the events table, one transaction
+run_copy() {
+	t0=$(date +%s%N)
+	$psql -c "\\copy user_activity.events (user_id, action, event_action_timestamp, metadata) FROM '$tmp/events.csv' WITH (FORMAT csv)"
+	t1=$(date +%s%N)
+	awk -v n="$copy_events" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f -\n", n * 1e9 / ns }'
 }
 
 # the values on stdin, one per line -> their median
@@ -192,6 +226,8 @@ measure_run() {
 	worker_healthz) run_wrk "http://127.0.0.1:$((http + 1))/healthz" "$2" ;;
 	solo_post) run_wrk "http://127.0.0.1:$((http + 2))/api/event" "$2" "$tmp/post.lua" ;;
 	keyed_post) run_wrk "http://127.0.0.1:$((http + 3))/api/event" "$2" "$tmp/post-key.lua" ;;
+	old_post) run_wrk "http://127.0.0.1:$((http + 4))/api/event" "$2" "$tmp/post.lua" ;;
+	copy_events) run_copy ;;
 	esac
 }
 
@@ -209,12 +245,15 @@ label() {
 	worker_healthz) echo "worker GET /healthz (ceiling)" ;;
 	solo_post) echo "standalone POST, group commit off" ;;
 	keyed_post) echo "standalone POST, key checked (vs keys off)" ;;
+	old_post) echo "standalone POST, older build (this / it)" ;;
+	copy_events) echo "COPY of the same event (rows/s)" ;;
 	esac
 }
 
 baseline() {
 	case $1 in
 	keyed_post) echo standalone_post ;;
+	old_post) echo standalone_post ;;
 	*_post) echo direct_record ;;
 	*_get) echo direct_search ;;
 	esac
@@ -245,7 +284,13 @@ for c in $clients; do
 		ratios=
 		med=
 		if [ -n "$base" ]; then
-			ratios=$(paste -d' ' "$tmp/res.$name" "$tmp/res.$base" |
+			# this build over the older one: its baseline is the numerator
+			if [ "$name" = old_post ]; then
+				pair="$tmp/res.$base $tmp/res.$name"
+			else
+				pair="$tmp/res.$name $tmp/res.$base"
+			fi
+			ratios=$(paste -d' ' $pair |
 				awk '{ if ($3 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $3 }')
 			med=$(echo "$ratios" | tr ' ' '\n' | median)
 			med=$(printf '%.2fx' "$med")
@@ -253,6 +298,17 @@ for c in $clients; do
 		fi
 		printf '%-38s %7s %10.0f %9s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$med" "$ratios"
 	done
+	# each POST run's rows/s against COPY's, round by round
+	case " $names " in *" copy_events "*)
+		for name in $names; do
+			case $name in *_post) ;; *) continue ;; esac
+			ratios=$(paste -d' ' "$tmp/res.$name" "$tmp/res.copy_events" |
+				awk '{ if ($3 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $3 }')
+			printf '%-38s %7s %30s  (%s)\n' "$(label "$name") vs COPY" "$c" \
+				"$(printf '%.2fx' "$(echo "$ratios" | tr ' ' '\n' | median)")" "$ratios"
+		done
+		;;
+	esac
 	off=$(median <"$tmp/cpu.standalone_post")
 	on=$(median <"$tmp/cpu.keyed_post")
 	printf 'shim CPU per POST at %s clients: keys off %s us (%s), key checked %s us (%s); ratio %s (%s)\n' "$c" \
