@@ -283,7 +283,7 @@ for c in $clients; do
 		base=$(baseline "$name")
 		ratios=
 		med=
-		if [ -n "$base" ]; then
+		if [ -n "$base" ] && [ -f "$tmp/res.$base" ]; then
 			# this build over the older one: its baseline is the numerator
 			if [ "$name" = old_post ]; then
 				pair="$tmp/res.$base $tmp/res.$name"
@@ -320,3 +320,11 @@ for c in $clients; do
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "events stored by the POST runs: $($psql -At -c "SELECT count(*) FROM user_activity.events WHERE user_id = 2")"
+# the groups of the standalone shim (and of the older build's), over the whole run
+for p in $http $([ -n "$old_shim" ] && echo $((http + 4))); do
+	curl -s "http://127.0.0.1:$p/metrics" | awk -v p="$p" '
+		/^user_activity_tracking_db_group_commit_events_total / { e = $2 }
+		/^user_activity_tracking_db_group_commit_transactions_total / { t = $2 }
+		/^user_activity_tracking_db_group_commit_retries_total / { r = $2 }
+		END { if (t > 0) printf "group commit on port %s: %d events in %d transactions (mean group %.1f), %d written again\n", p, e, t, e / t, r }'
+done
