@@ -24,7 +24,9 @@
 #         git archive) on the same cluster, settings and extension: its
 #         ratio is this build's standalone POST over it, round by round.
 #
-# Printed: requests/s and p99 latency of each (medians of the rounds), and
+# Printed: requests/s, p99 latency and the server's CPU per request (all
+# the cluster's processes; per row for COPY) of each, medians of the
+# rounds, the shims' own CPU per POST, and
 # the ratio of each HTTP figure to its direct baseline at the same client
 # count, round by round, and their median (target: POST >= 0.8x direct at
 # 16 clients).  Everything shares this machine's cores, so
@@ -38,8 +40,9 @@
 #   BENCH_ROUNDS       rounds of every run per client count (default 3)
 #   BENCH_CLIENTS      client counts (default "1 16 64")
 #   BENCH_HTTP_THREADS shim threads, both modes (default 16)
-#   BENCH_RUNS         the runs to make (default all), e.g. "standalone_post
-#                      keyed_post" for the cost of the key check alone
+#   BENCH_RUNS         the runs to make (default all; old_post only with
+#                      BENCH_OLD_SHIM), e.g. "standalone_post keyed_post"
+#                      for the cost of the key check alone
 #   BENCH_GROUP_COMMIT on/off: group concurrent POSTs in one transaction
 #                      (default on, as the shim's default); the extra
 #                      shim (port +2) always has it off
@@ -195,23 +198,45 @@ cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
-# measure NAME CLIENTS -> "req/s p99_ms"; for the two POST runs that differ
-# in the key check only, also the shim's CPU microseconds per request, in
-# $tmp/cpu.NAME
+# CPU time of every process of the cluster so far, in clock ticks: the
+# server's children alive (their own) and reaped (the postmaster's
+# cutime and cstime)
+server_ticks() {
+	pm=$(head -n 1 "$data/postmaster.pid")
+	{
+		awk '{ print $16 + $17 }' "/proc/$pm/stat"
+		for child in $(pgrep -P "$pm"); do
+			awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || true
+		done
+	} | awk '{ s += $1 } END { print s }'
+}
+
+# measure NAME CLIENTS -> "req/s p99_ms"; also the server's CPU
+# microseconds per request (per row for COPY) in $tmp/srv.NAME, and for
+# the POST runs against a standalone shim, that shim's, in $tmp/cpu.NAME:
+# CPU time per unit of work is what the load of a shared machine disturbs
+# least
 measure() {
 	case $1 in
-	standalone_post | keyed_post)
-		pid=$shim_pid
-		[ "$1" = keyed_post ] && pid=$keyed_pid
-		t0=$(cpu_ticks "$pid")
-		res=$(measure_run "$1" "$2")
-		t1=$(cpu_ticks "$pid")
-		echo "$res" | awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$secs" \
-			'{ if ($1 > 0) printf "%.1f\n", d / hz * 1e6 / ($1 * s) }' >>"$tmp/cpu.$1"
-		echo "$res"
-		;;
-	*) measure_run "$1" "$2" ;;
+	standalone_post) pid=$shim_pid ;;
+	keyed_post) pid=$keyed_pid ;;
+	old_post) pid=$old_pid ;;
+	*) pid= ;;
 	esac
+	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+	s0=$(server_ticks)
+	res=$(measure_run "$1" "$2")
+	s1=$(server_ticks)
+	units=$(echo "$res" | awk -v s="$secs" '{ print $1 * s }')
+	[ "$1" = copy_events ] && units=$copy_events
+	awk -v d=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" -v n="$units" \
+		'BEGIN { if (n > 0) printf "%.1f\n", d / hz * 1e6 / n }' >>"$tmp/srv.$1"
+	if [ -n "$pid" ]; then
+		t1=$(cpu_ticks "$pid")
+		awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$units" \
+			'BEGIN { if (n > 0) printf "%.1f\n", d / hz * 1e6 / n }' >>"$tmp/cpu.$1"
+	fi
+	echo "$res"
 }
 
 measure_run() {
@@ -231,7 +256,10 @@ measure_run() {
 	esac
 }
 
-names=${BENCH_RUNS:-direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post}
+names=${BENCH_RUNS:-direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post copy_events${old_shim:+ old_post}}
+case " $names " in *" old_post "*)
+	[ -n "$old_shim" ] || { echo "old_post needs BENCH_OLD_SHIM, another build's user-activity-shim" >&2; exit 1; } ;;
+esac
 
 label() {
 	case $1 in
@@ -263,13 +291,13 @@ baseline() {
 # that load from elsewhere hits each alike; medians of the rounds, and the
 # ratio to direct is each round's ratio, median of them (rounds listed).
 echo "rounds: $rounds of ${secs} s each; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-38s %7s %10s %9s %9s  %s\n' "run" clients "req/s" "p99 ms" "vs direct" "(rounds)"
+printf '%-38s %7s %10s %9s %10s %9s  %s\n' "run" clients "req/s" "p99 ms" "server us" "vs direct" "(rounds)"
 for c in $clients; do
 	for name in $names; do
 		: >"$tmp/res.$name"
+		: >"$tmp/srv.$name"
+		: >"$tmp/cpu.$name"
 	done
-	: >"$tmp/cpu.standalone_post"
-	: >"$tmp/cpu.keyed_post"
 	r=0
 	while [ $r -lt "$rounds" ]; do
 		r=$((r + 1))
@@ -296,7 +324,8 @@ for c in $clients; do
 			med=$(printf '%.2fx' "$med")
 			ratios="($ratios)"
 		fi
-		printf '%-38s %7s %10.0f %9s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$med" "$ratios"
+		srv=$(median <"$tmp/srv.$name")
+		printf '%-38s %7s %10.0f %9s %10s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$srv" "$med" "$ratios"
 	done
 	# each POST run's rows/s against COPY's, round by round
 	case " $names " in *" copy_events "*)
@@ -304,19 +333,24 @@ for c in $clients; do
 			case $name in *_post) ;; *) continue ;; esac
 			ratios=$(paste -d' ' "$tmp/res.$name" "$tmp/res.copy_events" |
 				awk '{ if ($3 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $3 }')
-			printf '%-38s %7s %30s  (%s)\n' "$(label "$name") vs COPY" "$c" \
+			printf '%-38s %7s %41s  (%s)\n' "$(label "$name" | sed 's/ (.*//') vs COPY" "$c" \
 				"$(printf '%.2fx' "$(echo "$ratios" | tr ' ' '\n' | median)")" "$ratios"
 		done
 		;;
 	esac
-	off=$(median <"$tmp/cpu.standalone_post")
-	on=$(median <"$tmp/cpu.keyed_post")
-	printf 'shim CPU per POST at %s clients: keys off %s us (%s), key checked %s us (%s); ratio %s (%s)\n' "$c" \
-		"$off" "$(tr '\n' ' ' <"$tmp/cpu.standalone_post" | sed 's/ $//')" \
-		"$on" "$(tr '\n' ' ' <"$tmp/cpu.keyed_post" | sed 's/ $//')" \
-		"$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.2f", a / b }')" \
-		"$(paste -d' ' "$tmp/cpu.keyed_post" "$tmp/cpu.standalone_post" |
-			awk '{ if ($2 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')"
+	# the shims' own CPU per POST, and the key check's cost as a ratio
+	line=
+	for name in standalone_post keyed_post old_post; do
+		[ -s "$tmp/cpu.$name" ] || continue
+		line="$line${line:+, }$(label "$name" | sed 's/ (.*//') $(median <"$tmp/cpu.$name") us ($(tr '\n' ' ' <"$tmp/cpu.$name" | sed 's/ $//'))"
+	done
+	[ -z "$line" ] || echo "shim CPU per POST at $c clients: $line"
+	if [ -s "$tmp/cpu.keyed_post" ] && [ -s "$tmp/cpu.standalone_post" ]; then
+		printf 'key checked / keys off: %s (%s)\n' \
+			"$(awk -v a="$(median <"$tmp/cpu.keyed_post")" -v b="$(median <"$tmp/cpu.standalone_post")" 'BEGIN { if (b > 0) printf "%.2f", a / b }')" \
+			"$(paste -d' ' "$tmp/cpu.keyed_post" "$tmp/cpu.standalone_post" |
+				awk '{ if ($2 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')"
+	fi
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "events stored by the POST runs: $($psql -At -c "SELECT count(*) FROM user_activity.events WHERE user_id = 2")"
