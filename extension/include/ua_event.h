@@ -81,7 +81,7 @@ extern void UaPushKey(JsonbParseState **st, const char *key);
 extern void UaPushString(JsonbParseState **st, const char *s);
 extern void UaPushInt64(JsonbParseState **st, int64 n);
 extern void UaPushTimestamp(JsonbParseState **st, TimestampTz ts);
-extern void UaPushError(JsonbParseState **st, const UaError *err);
+extern JsonbValue *UaPushError(JsonbParseState **st, const UaError *err);
 extern Jsonb *UaEventJsonb(int64 id, int64 user_id, const char *action,
 						   TimestampTz action_time, Jsonb *metadata,
 						   const pg_uuid_t *event_id, TimestampTz recorded_at,

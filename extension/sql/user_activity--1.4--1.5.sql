@@ -43,6 +43,32 @@ GRANT EXECUTE ON FUNCTION user_activity.counting_cron_runs(text, timestamptz, te
 
 
 -- ----------------------------------------------------------------------
+-- Ingest: many single events in one statement (parts/10_ingest.sql)
+-- ----------------------------------------------------------------------
+--
+-- record_event_each(events text[]): each text an event as record_event
+-- takes it, stored in one statement as record_events stores a batch, each
+-- answered with the event record_event would have returned for it or the
+-- error it would have raised.  The HTTP shim's group commit runs a group
+-- of POST /api/event requests as one call of it.
+--
+
+CREATE FUNCTION user_activity.record_event_each(events text[])
+RETURNS TABLE (event jsonb, error jsonb)
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+ROWS 64
+AS 'MODULE_PATHNAME', 'user_activity_record_event_each';
+COMMENT ON FUNCTION user_activity.record_event_each(text[]) IS
+'validate and store each event of an array of texts (each as record_event takes it) in one statement; one row per item in input order: the event record_event would return for it, or the error it would raise (sqlstate, field, message, detail)';
+
+REVOKE ALL ON FUNCTION user_activity.record_event_each(text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION user_activity.record_event_each(text[]) TO user_activity_writer;
+
+-- end of ingest's many single events
+
+
+-- ----------------------------------------------------------------------
 -- Analytics: activity over time, active users, metadata filters
 -- ----------------------------------------------------------------------
 --

@@ -70,8 +70,11 @@ UaPushTimestamp(JsonbParseState **st, TimestampTz ts)
 	UaPushString(st, buf.data);
 }
 
-/* UaPushError pushes {"sqlstate", "field", "message", "detail"[, "hint"]}. */
-void
+/*
+ * UaPushError pushes {"sqlstate", "field", "message", "detail"[, "hint"]};
+ * returns the object when it is the whole value built (pushJsonbValue).
+ */
+JsonbValue *
 UaPushError(JsonbParseState **st, const UaError *err)
 {
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
@@ -88,7 +91,7 @@ UaPushError(JsonbParseState **st, const UaError *err)
 		UaPushKey(st, "hint");
 		UaPushString(st, err->hint);
 	}
-	pushJsonbValue(st, WJB_END_OBJECT, NULL);
+	return pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
 /*

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * ingest_batch.c
- *	  record_events(): a JSON array of events, stored per item.
+ *	  record_events(): a JSON array of events, stored per item; and
+ *	  record_event_each(): events given as text, each answered as
+ *	  record_event() would have answered it alone.
  *
  * Each item is validated as record_event() validates one event, and the
  * valid ones are stored by one multi-row INSERT over unnest() of arrays.
@@ -11,14 +13,24 @@
  * before, is said at the top of ingest.c; the two versions share the
  * look-up of the events stored under taken keys (MarkTaken).
  *
+ * record_event_each() is what the HTTP shim's group commit runs: the
+ * bodies of many POST /api/event requests in one statement and one
+ * transaction, each answered with the event (stored or duplicate) or the
+ * error record_event() would have raised for it, so that one bad request
+ * fails none of the others.  Its items are texts, cast to jsonb one by
+ * one, so that a body that is not JSON is rejected as an item too.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "common/jsonapi.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -30,6 +42,7 @@
 
 PG_FUNCTION_INFO_V1(user_activity_record_events);
 PG_FUNCTION_INFO_V1(user_activity_record_events_1_4);
+PG_FUNCTION_INFO_V1(user_activity_record_event_each);
 
 /* the batch's statements, prepared once per backend */
 static SPIPlanPtr next_ids_plan = NULL;
@@ -175,8 +188,10 @@ AllocateIds(BatchItem *items, int n, int npending, TimestampTz recorded_at)
 /*
  * MarkStoredDuplicates looks up the events stored under the nlookup given
  * (user_id, event_id) and marks each pending item with such a key as a
- * duplicate of that event.  An item left pending has no visible event under
- * its key: the event was deleted since its key was seen taken.
+ * duplicate of that event, which its ev then describes (in the caller's
+ * memory): record_event_each() answers with it.  An item left pending has
+ * no visible event under its key: the event was deleted since its key was
+ * seen taken.  The caller is connected to SPI.
  */
 static void
 MarkStoredDuplicates(BatchItem *items, int n, Datum *user_ids, Datum *uuids,
@@ -187,7 +202,8 @@ MarkStoredDuplicates(BatchItem *items, int n, Datum *user_ids, Datum *uuids,
 	int			rc;
 
 	UaKeepPlan(&find_many_plan,
-			 "SELECT e.user_id, e.event_id, e.id, e.recorded_at "
+			 "SELECT e.user_id, e.event_id, e.id, e.recorded_at, "
+			 "e.action::pg_catalog.text, e.event_action_timestamp, e.metadata "
 			 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS k(user_id, event_id) "
 			 "JOIN " UA_EVENTS_QUALIFIED " e "
 			 "ON e.user_id = k.user_id AND e.event_id = k.event_id",
@@ -204,6 +220,8 @@ MarkStoredDuplicates(BatchItem *items, int n, Datum *user_ids, Datum *uuids,
 		bool		isnull;
 		int64		user_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		pg_uuid_t  *uuid = DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull));
+		Jsonb	   *metadata = NULL;
+		int			action = -1;
 
 		for (int i = 0; i < n; i++)
 		{
@@ -212,10 +230,23 @@ MarkStoredDuplicates(BatchItem *items, int n, Datum *user_ids, Datum *uuids,
 			if (it->status == ITEM_PENDING && it->ev.user_id == user_id &&
 				memcmp(it->ev.event_id.data, uuid->data, UUID_LEN) == 0)
 			{
+				if (metadata == NULL)
+				{
+					Jsonb	   *m = DatumGetJsonbP(SPI_getbinval(tup, desc, 7, &isnull));
+					char	   *a = SPI_getvalue(tup, desc, 5);
+
+					/* out of SPI's memory, which SPI_finish frees */
+					metadata = SPI_palloc(VARSIZE(m));
+					memcpy(metadata, m, VARSIZE(m));
+					action = UaActionIndex(a, strlen(a));
+				}
 				it->status = ITEM_DUPLICATE;
 				it->first = -1;
 				it->id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 				it->recorded_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+				it->ev.action = action;
+				it->ev.action_time = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+				it->ev.metadata = metadata;
 			}
 		}
 	}
@@ -601,6 +632,51 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 }
 
 /*
+ * StoreItems stores the pending items of a batch (claim: 1.4's way, see
+ * InsertBatchClaiming) and marks each stored or duplicate; an item that
+ * repeats the key of an earlier one of the batch reports that one's event.
+ */
+static void
+StoreItems(BatchItem *items, int n, bool claim)
+{
+	int			npending = 0;
+
+	MarkBatchDuplicates(items, n);
+	for (int i = 0; i < n; i++)
+		if (items[i].status == ITEM_PENDING)
+			npending++;
+	if (npending > 0 && claim)
+		InsertBatchClaiming(items, n, npending);
+	else if (npending > 0)
+		InsertBatch(items, n, npending);
+
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+
+		if (it->status == ITEM_DUPLICATE && it->first >= 0)
+		{
+			it->id = items[it->first].id;
+			it->recorded_at = items[it->first].recorded_at;
+			it->ev = items[it->first].ev;
+		}
+	}
+}
+
+/* Refuses a batch of more items than user_activity.max_batch_size. */
+static void
+CheckBatchSize(int n)
+{
+	if (n > ua_max_batch_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many events in one batch"),
+				 errdetail("The batch has %d events; the limit is %d (user_activity.max_batch_size).",
+						   n, ua_max_batch_size),
+				 errhint("Split the batch.")));
+}
+
+/*
  * RecordEvents stores a JSON array of events with per-item
  * acceptance: valid items are stored, invalid ones rejected, re-sent ones
  * reported as duplicates, and the result says which, item by item, in input
@@ -617,7 +693,6 @@ RecordEvents(FunctionCallInfo fcinfo, bool claim)
 	JsonbIteratorToken tok;
 	JsonbValue	v;
 	int			i = 0;
-	int			npending = 0;
 	int			nstored = 0,
 				ndup = 0,
 				nrejected = 0;
@@ -639,13 +714,7 @@ RecordEvents(FunctionCallInfo fcinfo, bool claim)
 				 errdetail("A batch is a JSON array of event objects, not %s.",
 						   JB_ROOT_IS_OBJECT(batch) ? "an object" : "a scalar")));
 	n = JB_ROOT_COUNT(batch);
-	if (n > ua_max_batch_size)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many events in one batch"),
-				 errdetail("The batch has %d events; the limit is %d (user_activity.max_batch_size).",
-						   n, ua_max_batch_size),
-				 errhint("Split the batch.")));
+	CheckBatchSize(n);
 
 	items = palloc0(sizeof(BatchItem) * Max(n, 1));
 	it = JsonbIteratorInit(&batch->root);
@@ -673,24 +742,7 @@ RecordEvents(FunctionCallInfo fcinfo, bool claim)
 	}
 	Assert(i == n);
 
-	MarkBatchDuplicates(items, n);
-	for (i = 0; i < n; i++)
-		if (items[i].status == ITEM_PENDING)
-			npending++;
-	if (npending > 0 && claim)
-		InsertBatchClaiming(items, n, npending);
-	else if (npending > 0)
-		InsertBatch(items, n, npending);
-
-	/* in-batch duplicates report the event their first occurrence names */
-	for (i = 0; i < n; i++)
-	{
-		if (items[i].status == ITEM_DUPLICATE && items[i].first >= 0)
-		{
-			items[i].id = items[items[i].first].id;
-			items[i].recorded_at = items[items[i].first].recorded_at;
-		}
-	}
+	StoreItems(items, n, claim);
 
 	for (i = 0; i < n; i++)
 	{
@@ -766,4 +818,125 @@ Datum
 user_activity_record_events_1_4(PG_FUNCTION_ARGS)
 {
 	return RecordEvents(fcinfo, true);
+}
+
+/*
+ * ItemFromText reads an item of record_event_each() as record_event()
+ * reads its argument: the text cast to jsonb, then validated.  A text that
+ * is not JSON is rejected with the error the cast raises (its SQLSTATE,
+ * message and detail), found by parsing it first without building
+ * anything, so that no subtransaction is needed.  What the cast can still
+ * fail on once the text parsed (a number beyond numeric's range, nesting
+ * deeper than the stack allows) raises, for the whole call.
+ */
+static void
+ItemFromText(text *t, BatchItem *item)
+{
+	char	   *s = text_to_cstring(t);
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+	Jsonb	   *jb;
+
+	lex = makeJsonLexContextCstringLen(s, strlen(s), GetDatabaseEncoding(), true);
+	rc = pg_parse_json(lex, &nullSemAction);
+	if (rc != JSON_SUCCESS)
+	{
+		bool		escape = rc == JSON_UNICODE_CODE_POINT_ZERO ||
+			rc == JSON_UNICODE_HIGH_ESCAPE;
+
+		item->status = ITEM_REJECTED;
+		UaSetError(&item->err,
+				   escape ? ERRCODE_UNTRANSLATABLE_CHARACTER : ERRCODE_INVALID_TEXT_REPRESENTATION,
+				   NULL,
+				   escape ? pstrdup(_("unsupported Unicode escape sequence")) :
+				   psprintf(_("invalid input syntax for type %s"), "json"),
+				   json_errdetail(rc, lex));
+		return;
+	}
+	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
+	if (UaEventFromJsonb(&jb->root, &item->ev, &item->err))
+		item->status = ITEM_PENDING;
+	else
+		item->status = ITEM_REJECTED;
+}
+
+/*
+ * record_event_each(events text[]) stores each event as record_event()
+ * stores one, all in the caller's transaction, and returns one row per
+ * item in input order: (event, null) with the event record_event() would
+ * have returned for it, "status" stored or duplicate, or (null, error)
+ * with the error it would have raised ({"sqlstate", "field", "message",
+ * "detail"}).  Items are validated and stored as record_events() stores a
+ * batch (1.4's way, claiming their keys); a repeated event_id is answered
+ * with the event first stored, earlier in the same call or before it.
+ * Only what concerns the call as a whole raises: more items than
+ * user_activity.max_batch_size, and failures of the database itself.
+ */
+Datum
+user_activity_record_event_each(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *arr;
+	Datum	   *texts;
+	bool	   *nulls;
+	int			n;
+	BatchItem  *items;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("events must not be null"),
+				 errdetail("The events are an array of texts, each an event as record_event() takes it.")));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("events must be a one-dimensional array"),
+				 errdetail("The events are an array of texts, each an event as record_event() takes it.")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &texts, &nulls, &n);
+	CheckBatchSize(n);
+
+	items = palloc0(sizeof(BatchItem) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+		{
+			items[i].status = ITEM_REJECTED;
+			UaSetError(&items[i].err, ERRCODE_NOT_NULL_VIOLATION, NULL,
+					   pstrdup("event must not be null"),
+					   pstrdup("An event is a JSON object with the fields user_id, event_action_timestamp, action, metadata, event_id."));
+		}
+		else
+			ItemFromText(DatumGetTextPP(texts[i]), &items[i]);
+	}
+	StoreItems(items, n, true);
+
+	for (int i = 0; i < n; i++)
+	{
+		BatchItem  *it = &items[i];
+		Datum		values[2] = {0, 0};
+		bool		isnull[2] = {true, true};
+
+		if (it->status == ITEM_REJECTED)
+		{
+			JsonbParseState *st = NULL;
+
+			values[1] = JsonbPGetDatum(JsonbValueToJsonb(UaPushError(&st, &it->err)));
+			isnull[1] = false;
+		}
+		else
+		{
+			values[0] = JsonbPGetDatum(UaEventJsonb(it->id, it->ev.user_id,
+													ua_action_names[it->ev.action],
+													it->ev.action_time,
+													it->ev.metadata,
+													it->ev.has_event_id ? &it->ev.event_id : NULL,
+													it->recorded_at,
+													it->status == ITEM_STORED ? "stored" : "duplicate"));
+			isnull[0] = false;
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	return (Datum) 0;
 }

@@ -19,21 +19,26 @@
  *	  HTTP connection resumed.  Under load one wakeup of this thread collects
  *	  many results.
  *
- *	  With group commit, POST /api/event requests also share transactions.
- *	  One pooled connection writes events at a time; a request that comes
- *	  while it does waits in a queue, and the connection, when its
- *	  transaction is done, takes what queued meanwhile (up to group_max
- *	  events) as its next group and sends it as one pipeline (pipeline.c):
+ *	  With group commit, POST /api/event requests also share statements
+ *	  and transactions.  One pooled connection writes events at a time; a
+ *	  request that comes while it does waits in a queue, and the
+ *	  connection, when its transaction is done, takes what queued meanwhile
+ *	  (up to group_max events) as its next group and sends it as one
+ *	  statement, the route's group statement, in one pipeline (pipeline.c):
  *
- *		  BEGIN; record_event($1); ... record_event($n); COMMIT; Sync
+ *		  record_event_each({$1, ..., $n}); Sync
  *
- *	  A request is answered only once the COMMIT has succeeded, so a 201
- *	  still means committed, and each gets what record_event returned for
- *	  it.  If any statement of the group fails, the transaction is rolled
- *	  back and every event of the group is sent again, each in a transaction
- *	  of its own ("record_event; Sync" per event, still one pipeline), so
- *	  that each gets exactly the outcome it would have had alone; a
- *	  validation error therefore costs its group one more round trip.
+ *	  which answers each request's event with the row its own record_event
+ *	  would have returned, or with the error it would have raised, so an
+ *	  invalid event fails no other.  A request is answered only once that
+ *	  transaction has committed, so a 201 still means committed.  If the
+ *	  statement fails as a whole (a serialization failure or deadlock, a
+ *	  timeout), its transaction is rolled back and every event of the group
+ *	  is sent again, each in a transaction of its own ("record_event; Sync"
+ *	  per event, still one pipeline), so that each gets exactly the outcome
+ *	  it would have had alone.  The statement counts once in the metrics of
+ *	  statements (db_query_duration_seconds, record_event_each), each
+ *	  request's reply in those of its route.
  *
  *	  A request that finds no group in flight is sent at once, on an idle
  *	  connection, as a group of one: grouping adds no wait when the shim is
@@ -190,7 +195,7 @@ GiveUp(ShimAsync *a)
  * the next group on the same connection, or gives the connection back.
  */
 static void
-Next(ShimAsync *a, ShimConn *conn, ShimQuery q)
+Next(ShimAsync *a, ShimConn *conn, ShimQuery q, ShimQuery gq)
 {
 	ShimRequest **batch = malloc(a->group_max * sizeof(ShimRequest *));
 	Flight	   *f;
@@ -215,7 +220,7 @@ Next(ShimAsync *a, ShimConn *conn, ShimQuery q)
 		shim_pool_release(a->pool, conn);
 		conn = shim_pool_try_acquire(a->pool, q);
 	}
-	f = conn ? shim_flight_new(conn, q, true, batch, n) : NULL;
+	f = conn ? shim_flight_new(conn, q, gq, true, batch, n) : NULL;
 	if (f && shim_flight_transmit(f, true))
 	{
 		f->start = shim_now();
@@ -256,6 +261,11 @@ Finish(ShimAsync *a, Flight *f)
 	/* a group of more than one that is not together was written again */
 	if (f->grouped)
 		shim_metrics_group(f->n, f->n > 1 && !f->together);
+	if (f->together && f->committed[0])
+	{
+		shim_metrics_db_query(f->gq, shim_now() - f->start);
+		shim_metrics_db_up(true);
+	}
 	for (i = 0; i < f->n; i++)
 	{
 		ShimRequest *req = f->items[i];
@@ -263,8 +273,17 @@ Finish(ShimAsync *a, Flight *f)
 		ShimDbError err;
 
 		f->res[i] = NULL;
-		if ((f->committed[i] && res) ||
-			(res && PQresultStatus(res) == PGRES_FATAL_ERROR))
+		if (f->together && f->committed[i])
+		{
+			/* its row of the group statement: its event, or its error */
+			if (shim_db_row_error(res, &err))
+			{
+				PQclear(res);
+				res = NULL;
+			}
+		}
+		else if ((f->committed[i] && res) ||
+				 (res && PQresultStatus(res) == PGRES_FATAL_ERROR))
 			res = shim_db_result(conn, f->q, res, f->start, &err);
 		else
 		{
@@ -279,7 +298,7 @@ Finish(ShimAsync *a, Flight *f)
 
 	shim_flight_end(conn);
 	if (f->grouped)
-		Next(a, conn, f->q);
+		Next(a, conn, f->q, f->gq);
 	else
 		shim_pool_release(a->pool, conn);
 	for (i = 0; i < f->n; i++)
@@ -289,7 +308,7 @@ Finish(ShimAsync *a, Flight *f)
 
 /*
  * Collect reads what arrived for f; once it is all in, it answers, or, if
- * the group's transaction failed, writes each item again on its own.
+ * the group statement failed, writes each item again on its own.
  */
 static void
 Collect(ShimAsync *a, Flight *f)
@@ -437,9 +456,10 @@ shim_async_destroy(ShimAsync *a)
  * shim_async_send sends statement q, with the request's body as its one
  * parameter, on an idle pooled connection, and suspends req's HTTP
  * connection; done will reply on this module's thread.  With group commit
- * (group, and the shim's setting) the request waits instead for the next
- * group of a connection writing one, unless none does, or a full group
- * waits (then this thread sends that group, this request last).  False,
+ * (group, the statement that runs many such requests at once, and the
+ * shim's setting) the request waits instead for the next group of a
+ * connection writing one, unless none does, or a full group waits (then
+ * this thread sends that group, this request last).  False,
  * with nothing done, when no connection is idle or the statement could not
  * be sent: the caller then hands the request to a job thread, which can
  * wait and reconnect.
@@ -448,10 +468,11 @@ shim_async_destroy(ShimAsync *a)
  * thread) and counted it as suspended.
  */
 bool
-shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q, bool group,
-				ShimAsyncDone done)
+shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
+				const ShimStatement *group, ShimAsyncDone done)
 {
-	bool		grouped = a->group_max > 1 && group;
+	bool		grouped = a->group_max > 1 && group != NULL;
+	ShimQuery	gq = group ? group->id : q;
 	ShimConn   *conn = NULL;
 	ShimRequest **batch = &req;
 	int			n = 1,
@@ -496,7 +517,7 @@ shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q, bool group,
 	if (conn == NULL)
 		return false;
 
-	f = shim_flight_new(conn, q, grouped, batch, n);
+	f = shim_flight_new(conn, q, gq, grouped, batch, n);
 	if (batch != &req)
 		free(batch);
 	f->start = shim_now();

@@ -542,6 +542,26 @@ shim_db_error_from_result(ShimConn *conn, const PGresult *res, ShimDbError *err)
 }
 
 /*
+ * shim_db_row_error tells whether row, a request's row of a group
+ * statement (db.h), reports an error: then err holds it as
+ * shim_db_error_from_result would have from the request's own statement.
+ */
+bool
+shim_db_row_error(const PGresult *row, ShimDbError *err)
+{
+	int			c = PQnfields(row) - 4;
+
+	if (PQgetisnull(row, 0, c))
+		return false;
+	memset(err, 0, sizeof(*err));
+	CopyField(err->sqlstate, sizeof(err->sqlstate), PQgetvalue(row, 0, c));
+	CopyField(err->field, sizeof(err->field), PQgetvalue(row, 0, c + 1));
+	CopyField(err->message, sizeof(err->message), PQgetvalue(row, 0, c + 2));
+	CopyField(err->detail, sizeof(err->detail), PQgetvalue(row, 0, c + 3));
+	return true;
+}
+
+/*
  * shim_db_exec runs prepared statement q and returns its result, or NULL
  * with err filled.  The caller PQclear()s the result.
  */

@@ -19,6 +19,7 @@
 typedef enum ShimQuery
 {
 	SHIM_Q_RECORD_EVENT,
+	SHIM_Q_RECORD_EVENT_EACH,
 	SHIM_Q_RECORD_EVENTS,
 	SHIM_Q_SEARCH_EVENTS,
 	SHIM_Q_EXPORT_EVENTS,
@@ -37,6 +38,12 @@ typedef enum ShimQuery
  * route parameter by name (the path's "id", or a query parameter), the
  * request body ("@body") or the export's format ("@format").  Each is
  * passed as text, as it came (NULL when absent).
+ *
+ * A group statement runs the statement of many requests at once: its one
+ * parameter is their bodies ("@bodies"), a text[] sent in binary, and it
+ * returns one row per request, in order: the columns of the request's own
+ * statement, then sqlstate, field, message and detail, which are null
+ * unless the request failed (shim_db_row_error).
  */
 #define SHIM_MAX_ARGS	10
 
@@ -92,6 +99,7 @@ extern bool shim_db_send(ShimConn *conn, ShimQuery q, int nparams,
 extern void shim_db_error_from_result(ShimConn *conn, const PGresult *res,
 									  ShimDbError *err);
 extern void shim_db_connection_error(ShimDbError *err, const char *msg);
+extern bool shim_db_row_error(const PGresult *row, ShimDbError *err);
 extern bool shim_db_prepare(ShimConn *conn, ShimQuery q, ShimDbError *err);
 
 /*

@@ -46,12 +46,14 @@ Authorize(ShimRequest *req, ShimAuth level, enum MHD_Result *ret)
 
 /*
  * SendAsync sends the request's statement (its parameters bound) from
- * this thread when a pooled connection is idle, and suspends the request
- * until async.c has the result; see there why.  False when the request
- * must go to a job thread instead.
+ * this thread when a pooled connection is idle, or with group, the
+ * route's group statement, queues it for a group commit, and suspends the
+ * request until async.c has the result; see there why.  False when the
+ * request must go to a job thread instead.
  */
 static bool
-SendAsync(ShimRequest *req, ShimQuery q, bool grouped, ShimAsyncDone done)
+SendAsync(ShimRequest *req, ShimQuery q, const ShimStatement *group,
+		  ShimAsyncDone done)
 {
 	Shim	   *shim = req->shim;
 
@@ -67,7 +69,7 @@ SendAsync(ShimRequest *req, ShimQuery q, bool grouped, ShimAsyncDone done)
 	req->deferred = true;
 	__atomic_add_fetch(&shim->suspended, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&shim->async_closed, __ATOMIC_SEQ_CST) &&
-		shim_async_send(shim->async, req, q, grouped, done))
+		shim_async_send(shim->async, req, q, group, done))
 		return true;
 	__atomic_sub_fetch(&shim->suspended, 1, __ATOMIC_SEQ_CST);
 	req->deferred = false;
@@ -246,7 +248,8 @@ shim_dispatch(ShimRequest *req)
 				req->handler = shim_exec_export;
 				break;
 			}
-			if (SendAsync(req, route->stmt.id, route->run == SHIM_RUN_GROUP,
+			if (SendAsync(req, route->stmt.id,
+						  route->run == SHIM_RUN_GROUP ? &route->group : NULL,
 						  route->done))
 				return MHD_YES;
 			break;

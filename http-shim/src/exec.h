@@ -93,7 +93,7 @@ extern ShimAsync *shim_async_create(Shim *shim, ShimPool *pool,
 								   int group_max);
 extern void shim_async_destroy(ShimAsync *a);
 extern bool shim_async_send(ShimAsync *a, ShimRequest *req, ShimQuery q,
-							bool group, ShimAsyncDone done);
+							const ShimStatement *group, ShimAsyncDone done);
 
 /*
  * shim_async_watch has the executor thread look at w when fd is readable

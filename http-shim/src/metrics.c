@@ -370,7 +370,7 @@ shim_metrics_render(ShimBuf *out, const ShimMetricsExtra *extra)
 		   "Events those transactions wrote or tried to; over the transactions, the mean group size.",
 		   COUNTER(group_events));
 	Scalar(out, "db_group_commit_retries_total", "counter",
-		   "Groups rolled back because one of their events failed, then written one event per transaction.",
+		   "Groups whose statement failed as a whole, then written one event per transaction.",
 		   COUNTER(group_retries));
 
 	Header(out, "db_pool_connections", "gauge",

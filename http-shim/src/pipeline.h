@@ -14,14 +14,13 @@
 /* What a pipeline sends, in order; its results come back in that order. */
 typedef enum StepKind
 {
-	STEP_BEGIN,
 	STEP_ITEM,					/* the statement of one request */
-	STEP_COMMIT,
+	STEP_GROUP,					/* the group statement of all of them */
 	STEP_ROLLBACK,
 	STEP_SYNC					/* ends an implicit transaction */
 } StepKind;
 
-/* A sync point's "item": the whole group's transaction, or the rollback */
+/* A sync point's "item": the group statement's transaction, or the rollback */
 #define SYNC_GROUP		(-1)
 #define SYNC_ROLLBACK	(-2)
 
@@ -36,16 +35,18 @@ typedef struct Flight
 {
 	ShimWaiter	w;				/* SHIM_WAIT_FLIGHT */
 	ShimConn   *conn;
-	ShimQuery	q;
+	ShimQuery	q;				/* each request's statement */
+	ShimQuery	gq;				/* all of them at once (grouped only) */
 	bool		grouped;		/* counted in groups; takes the queue when done */
-	bool		together;		/* every item in one transaction */
-	bool		failed;			/* a statement of that transaction failed */
+	bool		together;		/* every item in the group statement */
+	bool		failed;			/* the group statement failed */
 	bool		broken;			/* the connection was lost */
 	bool		sync_error;		/* the sync point being read reported one */
 	bool		unsent;			/* libpq still holds some of the pipeline */
 	int			n;
 	ShimRequest **items;
-	PGresult  **res;			/* each item's result */
+	PGresult  **res;			/* each item's result (together: its row) */
+	int			nrows;			/* together: the rows come in so far */
 	bool	   *committed;		/* each item's transaction committed */
 	Step	   *steps;
 	int			nsteps;
@@ -53,14 +54,14 @@ typedef struct Flight
 	double		start;
 } Flight;
 
-extern Flight *shim_flight_new(ShimConn *conn, ShimQuery q, bool grouped,
-							   ShimRequest **items, int n);
+extern Flight *shim_flight_new(ShimConn *conn, ShimQuery q, ShimQuery gq,
+							   bool grouped, ShimRequest **items, int n);
 extern void shim_flight_free(Flight *f);
 
 /*
  * shim_flight_transmit hands f's items to libpq as one pipeline, without
- * blocking: all in one transaction when together, else each in its own.
- * False when the connection failed.
+ * blocking: all in the group statement when together, else each in its
+ * own transaction.  False when the connection failed.
  */
 extern bool shim_flight_transmit(Flight *f, bool together);
 

@@ -162,6 +162,13 @@ const ShimRoute shim_routes[] = {
 			"SELECT r::pg_catalog.text, r OPERATOR(pg_catalog.->>) 'status', "
 			"r OPERATOR(pg_catalog.->>) 'action' "
 		"FROM user_activity.record_event($1::pg_catalog.jsonb) AS r", 1, {"@body"}},
+		/* the same columns, then the error of a request whose event failed */
+		.group = {SHIM_Q_RECORD_EVENT_EACH, "record_event_each",
+			"SELECT r.event::pg_catalog.text, r.event OPERATOR(pg_catalog.->>) 'status', "
+			"r.event OPERATOR(pg_catalog.->>) 'action', "
+			"r.error OPERATOR(pg_catalog.->>) 'sqlstate', r.error OPERATOR(pg_catalog.->>) 'field', "
+			"r.error OPERATOR(pg_catalog.->>) 'message', r.error OPERATOR(pg_catalog.->>) 'detail' "
+		"FROM user_activity.record_event_each($1::pg_catalog.text[]) AS r", 1, {"@bodies"}},
 		.operation_id = "recordEvent",.summary = "Record one event",
 		.body_schema = "EventInput",.replies = record_event_replies,
 		.problems = input_problems
@@ -332,11 +339,11 @@ shim_routes_register(void)
 
 	for (i = 0; i < shim_route_count; i++)
 	{
-		const ShimStatement *st[2] = {&shim_routes[i].stmt,
-		&shim_routes[i].stream};
+		const ShimStatement *st[3] = {&shim_routes[i].stmt,
+		&shim_routes[i].stream, &shim_routes[i].group};
 		int			k;
 
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < 3; k++)
 		{
 			if (st[k]->sql == NULL)
 				continue;

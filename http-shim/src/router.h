@@ -74,6 +74,13 @@ typedef struct ShimRoute
 	ShimStatement stmt;			/* nparams 0 and no sql: none */
 
 	/*
+	 * RUN_GROUP: the statement that runs a group of requests at once, in
+	 * one transaction: the requests' bodies its one parameter ("@bodies",
+	 * a text[]), one row per request its result (see db.h).
+	 */
+	ShimStatement group;
+
+	/*
 	 * The streamed variant, if any: run on a job thread (stream.c) when
 	 * export_format names a format for the request.
 	 */

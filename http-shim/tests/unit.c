@@ -618,8 +618,10 @@ TestStatements(void)
 
 /*
  * Each statement's parameters are named once each, and each name is a
- * parameter of its route (the body only where the route takes one), so
- * that every parameter reaches the SQL call as it came.
+ * parameter of its route (the body only where the route takes one, the
+ * bodies of a group only as a group statement's one parameter), so that
+ * every parameter reaches the SQL call as it came.  A route has a group
+ * statement exactly when it runs in groups.
  */
 static void
 TestStatementArgs(void)
@@ -630,10 +632,12 @@ TestStatementArgs(void)
 	for (i = 0; i < shim_route_count; i++)
 	{
 		const ShimRoute *r = &shim_routes[i];
-		const ShimStatement *st[2] = {&r->stmt, &r->stream};
+		const ShimStatement *st[3] = {&r->stmt, &r->stream, &r->group};
 		int			k;
 
-		for (k = 0; k < 2; k++)
+		if ((r->run == SHIM_RUN_GROUP) != (r->group.sql != NULL))
+			ok = false;
+		for (k = 0; k < 3; k++)
 		{
 			int			a;
 
@@ -651,6 +655,9 @@ TestStatementArgs(void)
 					found = shim_route_has_body(r);
 				else if (strcmp(name, "@format") == 0)
 					found = k == 1;
+				else if (strcmp(name, "@bodies") == 0)
+					found = k == 2 && st[k]->nparams == 1 &&
+						shim_route_has_body(r) && r->stmt.nparams == 1;
 				else
 					for (p = r->params; p && p->name; p++)
 						found = found || strcmp(p->name, name) == 0;
@@ -661,7 +668,7 @@ TestStatementArgs(void)
 				ok = false;
 		}
 	}
-	Check(ok, "every statement parameter is one of its route's, the body or the format");
+	Check(ok, "every statement parameter is one of its route's, the body, the format or a group's bodies; only group routes have a group statement");
 }
 
 static void

@@ -14,8 +14,19 @@
 #         the load of a shared machine disturbs less than throughput;
 #   pgbench  the same calls made directly: SELECT record_event($json) and
 #         SELECT body FROM search_events($params), prepared.
+#   COPY  (copy_events) BENCH_COPY_EVENTS of the same event (another user)
+#         through psql's \copy into user_activity.events, one transaction:
+#         the floor of what ingest can cost; each POST run's rate is also
+#         given as a ratio to it, round by round (target: POST at 64
+#         clients >= 0.3x COPY's rows/s).
+#   older (old_post, only with BENCH_OLD_SHIM) POST /api/event against
+#         another build of the standalone shim (say main's, built from
+#         git archive) on the same cluster, settings and extension: its
+#         ratio is this build's standalone POST over it, round by round.
 #
-# Printed: requests/s and p99 latency of each (medians of the rounds), and
+# Printed: requests/s, p99 latency and the server's CPU per request (all
+# the cluster's processes; per row for COPY) of each, medians of the
+# rounds, the shims' own CPU per POST, and
 # the ratio of each HTTP figure to its direct baseline at the same client
 # count, round by round, and their median (target: POST >= 0.8x direct at
 # 16 clients).  Everything shares this machine's cores, so
@@ -29,11 +40,15 @@
 #   BENCH_ROUNDS       rounds of every run per client count (default 3)
 #   BENCH_CLIENTS      client counts (default "1 16 64")
 #   BENCH_HTTP_THREADS shim threads, both modes (default 16)
-#   BENCH_RUNS         the runs to make (default all), e.g. "standalone_post
-#                      keyed_post" for the cost of the key check alone
+#   BENCH_RUNS         the runs to make (default all; old_post only with
+#                      BENCH_OLD_SHIM), e.g. "standalone_post keyed_post"
+#                      for the cost of the key check alone
 #   BENCH_GROUP_COMMIT on/off: group concurrent POSTs in one transaction
 #                      (default on, as the shim's default); the extra
 #                      shim (port +2) always has it off
+#   BENCH_COPY_EVENTS  rows of each COPY run (default 200000)
+#   BENCH_OLD_SHIM     path of another build's user-activity-shim, run
+#                      on port +4 for old_post
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -44,6 +59,8 @@ rounds=${BENCH_ROUNDS:-3}
 clients=${BENCH_CLIENTS:-1 16 64}
 threads=${BENCH_HTTP_THREADS:-16}
 group=${BENCH_GROUP_COMMIT:-on}
+copy_events=${BENCH_COPY_EVENTS:-200000}
+old_shim=${BENCH_OLD_SHIM:-}
 tmp=${UA_BENCH_TMP:-/tmp/user_activity_bench}/http
 data=$tmp/data
 mkdir -p "$tmp"
@@ -64,10 +81,12 @@ user_activity.http_log_level = 'warn'" tests/lib/cluster.sh start "$data" "$port
 shim_pid=
 solo_pid=
 keyed_pid=
+old_pid=
 cleanup() {
 	[ -n "$shim_pid" ] && kill "$shim_pid" 2>/dev/null
 	[ -n "$solo_pid" ] && kill "$solo_pid" 2>/dev/null
 	[ -n "$keyed_pid" ] && kill "$keyed_pid" 2>/dev/null
+	[ -n "$old_pid" ] && kill "$old_pid" 2>/dev/null
 	tests/lib/cluster.sh stop "$data"
 }
 trap cleanup EXIT
@@ -99,7 +118,15 @@ DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTT
 HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
 	http-shim/user-activity-shim >"$tmp/keyed.log" 2>&1 &
 keyed_pid=$!
-for p in $http $((http + 1)) $((http + 2)) $((http + 3)); do
+ports="$http $((http + 1)) $((http + 2)) $((http + 3))"
+if [ -n "$old_shim" ]; then
+	DB_URL="host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" HTTP_PORT=$((http + 4)) \
+	HTTP_ALLOW_UNAUTHENTICATED=on HTTP_LISTEN_ADDRESS=127.0.0.1 HTTP_THREADS=$threads HTTP_GROUP_COMMIT=$group LOG_LEVEL=warn \
+		"$old_shim" >"$tmp/old.log" 2>&1 &
+	old_pid=$!
+	ports="$ports $((http + 4))"
+fi
+for p in $ports; do
 	i=0
 	until curl -sf "http://127.0.0.1:$p/readyz" >/dev/null; do
 		i=$((i + 1))
@@ -124,6 +151,8 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $key"
 LUA
 echo "SELECT user_activity.record_event('$body'::jsonb);" >"$tmp/record.sql"
+# the same event for COPY, as many times as a run copies, for user 3
+$psql -c "\\copy (SELECT 3, 'viewed', '2025-10-10T18:30:00Z', '{\"ip\": \"192.168.1.10\", \"device\": \"iPhone 14\"}' FROM generate_series(1, $copy_events)) TO '$tmp/events.csv' WITH (FORMAT csv)"
 echo "SELECT body FROM user_activity.search_events('$params'::jsonb);" >"$tmp/search.sql"
 
 # wrk URL CLIENTS [script] -> "req/s p99_ms"
@@ -151,6 +180,14 @@ run_pgbench() {
 	echo "$tps $p99"
 }
 
+# run_copy -> "rows/s -": the CSV into the events table, one transaction
+run_copy() {
+	t0=$(date +%s%N)
+	$psql -c "\\copy user_activity.events (user_id, action, event_action_timestamp, metadata) FROM '$tmp/events.csv' WITH (FORMAT csv)"
+	t1=$(date +%s%N)
+	awk -v n="$copy_events" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f -\n", n * 1e9 / ns }'
+}
+
 # the values on stdin, one per line -> their median
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -161,23 +198,45 @@ cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
-# measure NAME CLIENTS -> "req/s p99_ms"; for the two POST runs that differ
-# in the key check only, also the shim's CPU microseconds per request, in
-# $tmp/cpu.NAME
+# CPU time of every process of the cluster so far, in clock ticks: the
+# server's children alive (their own) and reaped (the postmaster's
+# cutime and cstime)
+server_ticks() {
+	pm=$(head -n 1 "$data/postmaster.pid")
+	{
+		awk '{ print $16 + $17 }' "/proc/$pm/stat"
+		for child in $(pgrep -P "$pm"); do
+			awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || true
+		done
+	} | awk '{ s += $1 } END { print s }'
+}
+
+# measure NAME CLIENTS -> "req/s p99_ms"; also the server's CPU
+# microseconds per request (per row for COPY) in $tmp/srv.NAME, and for
+# the POST runs against a standalone shim, that shim's, in $tmp/cpu.NAME:
+# CPU time per unit of work is what the load of a shared machine disturbs
+# least
 measure() {
 	case $1 in
-	standalone_post | keyed_post)
-		pid=$shim_pid
-		[ "$1" = keyed_post ] && pid=$keyed_pid
-		t0=$(cpu_ticks "$pid")
-		res=$(measure_run "$1" "$2")
-		t1=$(cpu_ticks "$pid")
-		echo "$res" | awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$secs" \
-			'{ if ($1 > 0) printf "%.1f\n", d / hz * 1e6 / ($1 * s) }' >>"$tmp/cpu.$1"
-		echo "$res"
-		;;
-	*) measure_run "$1" "$2" ;;
+	standalone_post) pid=$shim_pid ;;
+	keyed_post) pid=$keyed_pid ;;
+	old_post) pid=$old_pid ;;
+	*) pid= ;;
 	esac
+	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+	s0=$(server_ticks)
+	res=$(measure_run "$1" "$2")
+	s1=$(server_ticks)
+	units=$(echo "$res" | awk -v s="$secs" '{ print $1 * s }')
+	[ "$1" = copy_events ] && units=$copy_events
+	awk -v d=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" -v n="$units" \
+		'BEGIN { if (n > 0) printf "%.1f\n", d / hz * 1e6 / n }' >>"$tmp/srv.$1"
+	if [ -n "$pid" ]; then
+		t1=$(cpu_ticks "$pid")
+		awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$units" \
+			'BEGIN { if (n > 0) printf "%.1f\n", d / hz * 1e6 / n }' >>"$tmp/cpu.$1"
+	fi
+	echo "$res"
 }
 
 measure_run() {
@@ -192,10 +251,15 @@ measure_run() {
 	worker_healthz) run_wrk "http://127.0.0.1:$((http + 1))/healthz" "$2" ;;
 	solo_post) run_wrk "http://127.0.0.1:$((http + 2))/api/event" "$2" "$tmp/post.lua" ;;
 	keyed_post) run_wrk "http://127.0.0.1:$((http + 3))/api/event" "$2" "$tmp/post-key.lua" ;;
+	old_post) run_wrk "http://127.0.0.1:$((http + 4))/api/event" "$2" "$tmp/post.lua" ;;
+	copy_events) run_copy ;;
 	esac
 }
 
-names=${BENCH_RUNS:-direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post}
+names=${BENCH_RUNS:-direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post copy_events${old_shim:+ old_post}}
+case " $names " in *" old_post "*)
+	[ -n "$old_shim" ] || { echo "old_post needs BENCH_OLD_SHIM, another build's user-activity-shim" >&2; exit 1; } ;;
+esac
 
 label() {
 	case $1 in
@@ -209,12 +273,15 @@ label() {
 	worker_healthz) echo "worker GET /healthz (ceiling)" ;;
 	solo_post) echo "standalone POST, group commit off" ;;
 	keyed_post) echo "standalone POST, key checked (vs keys off)" ;;
+	old_post) echo "standalone POST, older build (this / it)" ;;
+	copy_events) echo "COPY of the same event (rows/s)" ;;
 	esac
 }
 
 baseline() {
 	case $1 in
 	keyed_post) echo standalone_post ;;
+	old_post) echo standalone_post ;;
 	*_post) echo direct_record ;;
 	*_get) echo direct_search ;;
 	esac
@@ -224,13 +291,13 @@ baseline() {
 # that load from elsewhere hits each alike; medians of the rounds, and the
 # ratio to direct is each round's ratio, median of them (rounds listed).
 echo "rounds: $rounds of ${secs} s each; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-38s %7s %10s %9s %9s  %s\n' "run" clients "req/s" "p99 ms" "vs direct" "(rounds)"
+printf '%-38s %7s %10s %9s %10s %9s  %s\n' "run" clients "req/s" "p99 ms" "server us" "vs direct" "(rounds)"
 for c in $clients; do
 	for name in $names; do
 		: >"$tmp/res.$name"
+		: >"$tmp/srv.$name"
+		: >"$tmp/cpu.$name"
 	done
-	: >"$tmp/cpu.standalone_post"
-	: >"$tmp/cpu.keyed_post"
 	r=0
 	while [ $r -lt "$rounds" ]; do
 		r=$((r + 1))
@@ -244,23 +311,54 @@ for c in $clients; do
 		base=$(baseline "$name")
 		ratios=
 		med=
-		if [ -n "$base" ]; then
-			ratios=$(paste -d' ' "$tmp/res.$name" "$tmp/res.$base" |
+		if [ -n "$base" ] && [ -f "$tmp/res.$base" ]; then
+			# this build over the older one: its baseline is the numerator
+			if [ "$name" = old_post ]; then
+				pair="$tmp/res.$base $tmp/res.$name"
+			else
+				pair="$tmp/res.$name $tmp/res.$base"
+			fi
+			ratios=$(paste -d' ' $pair |
 				awk '{ if ($3 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $3 }')
 			med=$(echo "$ratios" | tr ' ' '\n' | median)
 			med=$(printf '%.2fx' "$med")
 			ratios="($ratios)"
 		fi
-		printf '%-38s %7s %10.0f %9s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$med" "$ratios"
+		srv=$(median <"$tmp/srv.$name")
+		printf '%-38s %7s %10.0f %9s %10s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$srv" "$med" "$ratios"
 	done
-	off=$(median <"$tmp/cpu.standalone_post")
-	on=$(median <"$tmp/cpu.keyed_post")
-	printf 'shim CPU per POST at %s clients: keys off %s us (%s), key checked %s us (%s); ratio %s (%s)\n' "$c" \
-		"$off" "$(tr '\n' ' ' <"$tmp/cpu.standalone_post" | sed 's/ $//')" \
-		"$on" "$(tr '\n' ' ' <"$tmp/cpu.keyed_post" | sed 's/ $//')" \
-		"$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.2f", a / b }')" \
-		"$(paste -d' ' "$tmp/cpu.keyed_post" "$tmp/cpu.standalone_post" |
-			awk '{ if ($2 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')"
+	# each POST run's rows/s against COPY's, round by round
+	case " $names " in *" copy_events "*)
+		for name in $names; do
+			case $name in *_post) ;; *) continue ;; esac
+			ratios=$(paste -d' ' "$tmp/res.$name" "$tmp/res.copy_events" |
+				awk '{ if ($3 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $3 }')
+			printf '%-38s %7s %41s  (%s)\n' "$(label "$name" | sed 's/ (.*//') vs COPY" "$c" \
+				"$(printf '%.2fx' "$(echo "$ratios" | tr ' ' '\n' | median)")" "$ratios"
+		done
+		;;
+	esac
+	# the shims' own CPU per POST, and the key check's cost as a ratio
+	line=
+	for name in standalone_post keyed_post old_post; do
+		[ -s "$tmp/cpu.$name" ] || continue
+		line="$line${line:+, }$(label "$name" | sed 's/ (.*//') $(median <"$tmp/cpu.$name") us ($(tr '\n' ' ' <"$tmp/cpu.$name" | sed 's/ $//'))"
+	done
+	[ -z "$line" ] || echo "shim CPU per POST at $c clients: $line"
+	if [ -s "$tmp/cpu.keyed_post" ] && [ -s "$tmp/cpu.standalone_post" ]; then
+		printf 'key checked / keys off: %s (%s)\n' \
+			"$(awk -v a="$(median <"$tmp/cpu.keyed_post")" -v b="$(median <"$tmp/cpu.standalone_post")" 'BEGIN { if (b > 0) printf "%.2f", a / b }')" \
+			"$(paste -d' ' "$tmp/cpu.keyed_post" "$tmp/cpu.standalone_post" |
+				awk '{ if ($2 > 0) printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')"
+	fi
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "events stored by the POST runs: $($psql -At -c "SELECT count(*) FROM user_activity.events WHERE user_id = 2")"
+# the groups of the standalone shim (and of the older build's), over the whole run
+for p in $http $([ -n "$old_shim" ] && echo $((http + 4))); do
+	curl -s "http://127.0.0.1:$p/metrics" | awk -v p="$p" '
+		/^user_activity_tracking_db_group_commit_events_total / { e = $2 }
+		/^user_activity_tracking_db_group_commit_transactions_total / { t = $2 }
+		/^user_activity_tracking_db_group_commit_retries_total / { r = $2 }
+		END { if (t > 0) printf "group commit on port %s: %d events in %d transactions (mean group %.1f), %d written again\n", p, e, t, e / t, r }'
+done

@@ -114,10 +114,15 @@ for (const [mode, base] of Object.entries(env.modes)) {
     if (env.groupCommit.has(mode)) {
       // A request takes the one writing connection and waits on a lock; what
       // comes meanwhile queues in the shim and goes out as the next group.
+      // the group commit's counters, and how many times each statement ran
       const groupCounters = async () => {
         const page = (await req(base, 'GET', '/metrics')).text;
         const m = (name) => metric(page, `user_activity_tracking_db_group_commit_${name}_total`);
-        return { tx: m('transactions'), events: m('events'), retries: m('retries') };
+        const runs = (q) => metric(page, `user_activity_tracking_db_query_duration_seconds_count{query="${q}"}`);
+        return {
+          tx: m('transactions'), events: m('events'), retries: m('retries'),
+          single: runs('record_event'), each: runs('record_event_each'),
+        };
       };
       const queueBehindLock = async (u, bodies) => {
         const lock = await holdLock('LOCK TABLE ONLY user_activity.events IN SHARE MODE');
@@ -126,7 +131,7 @@ for (const [mode, base] of Object.entries(env.modes)) {
         try {
           first = [req(base, 'POST', '/api/event', { body: event(u, { metadata: { first: 0 } }) })];
           await waitForLockWaiters(1, '%record_event%');
-          rest = bodies.map((b) => req(base, 'POST', '/api/event', { body: b.body }));
+          rest = bodies.map((b) => req(base, 'POST', '/api/event', { body: b.body, raw: b.raw }));
           // all of them in flight (and the /metrics request asking)
           for (let i = 0; ; i++) {
             const page = (await req(base, 'GET', '/metrics')).text;
@@ -166,38 +171,68 @@ for (const [mode, base] of Object.entries(env.modes)) {
         assert.ok(queued[1] < queued[0], `${queued[1]} transactions for ${queued[0]} events`);
         assert.ok(after.events - before.events - (after.tx - before.tx) >= 1, 'a group of more than one');
         assert.equal(after.retries, before.retries, 'no group written again');
+        // one statement per transaction: the first request's record_event,
+        // then one record_event_each per group of the queued ones
+        assert.equal(after.single - before.single, 1, 'record_event for the first request only');
+        assert.equal(after.each - before.each, after.tx - before.tx - 1, 'one record_event_each per group');
       });
 
-      test('group commit: an invalid event rolls its group back; every event then gets its own outcome', async () => {
+      test('group commit: good, duplicate and bad events in one group, one statement; each gets the reply it gets alone', async () => {
         const u = freshUser();
         const dup = uuid();
+        const storedBefore = uuid();
+        const first = await req(base, 'POST', '/api/event', { body: event(u, { event_id: storedBefore, metadata: { before: true } }) });
+        assert.equal(first.status, 201, first.text);
         const bodies = [];
         for (let i = 0; i < 10; i++) bodies.push({ kind: 'ok', body: event(u, { event_id: uuid(), metadata: { i } }) });
         for (let i = 0; i < 3; i++) bodies.push({ kind: 'bad', body: event(u, { action: 'jumped' }) });
         bodies.push({ kind: 'ts', body: event(u, { event_action_timestamp: 'yesterday' }) });
-        bodies.push({ kind: 'dup', body: event(u, { event_id: dup }) }, { kind: 'dup', body: event(u, { event_id: dup }) });
+        bodies.push({ kind: 'json', body: '{"user_id": 6,', raw: true });
+        bodies.push({ kind: 'field', body: event(u, { colour: 'red' }) });
+        bodies.push({ kind: 'dup', body: event(u, { event_id: dup, metadata: { dup: 1 } }) },
+          { kind: 'dup', body: event(u, { event_id: dup, metadata: { dup: 2 } }) });
+        bodies.push({ kind: 'before', body: event(u, { event_id: storedBefore, action: 'created' }) });
         bodies.push({ kind: 'ok', body: event(u, { metadata: { last: true } }) });
         const before = await groupCounters();
         const rs = await queueBehindLock(u, bodies);
         const after = await groupCounters();
+        // the reply a request gets alone, without its request id
+        const alone = async (b) => {
+          const r = await req(base, 'POST', '/api/event', { body: b.body, raw: b.raw });
+          return { status: r.status, type: r.headers.get('content-type'), json: { ...r.json, request_id: undefined } };
+        };
         const dups = [];
-        rs.forEach((r, i) => {
+        for (const [i, r] of rs.entries()) {
           const { kind, body } = bodies[i];
           if (kind === 'ok') {
             assert.equal(r.status, 201, r.text);
             assert.deepEqual(r.json.metadata, body.metadata);
-          } else if (kind === 'bad') {
-            problem(r, 400, 'action', '22023');
-          } else if (kind === 'ts') {
-            problem(r, 400, 'event_action_timestamp', '22007');
-          } else {
+          } else if (kind === 'dup') {
             dups.push(r);
+          } else {
+            if (kind === 'bad') problem(r, 400, 'action', '22023');
+            if (kind === 'ts') problem(r, 400, 'event_action_timestamp', '22007');
+            if (kind === 'json') problem(r, 400, 'body', '22P02');
+            if (kind === 'field') problem(r, 400, 'colour', '42703');
+            if (kind === 'before') {
+              assert.equal(r.status, 200, r.text);
+              assert.deepEqual(r.json, { ...first.json, status: 'duplicate' }, 'the event stored before it');
+            }
+            // the same reply as the same request alone (which a duplicate is now too)
+            assert.deepEqual({ status: r.status, type: r.headers.get('content-type'), json: { ...r.json, request_id: undefined } },
+              await alone(bodies[i]), kind);
           }
-        });
+        }
         assert.deepEqual(dups.map((r) => r.status).sort(), [200, 201]);
         assert.equal(dups[0].json.id, dups[1].json.id);
-        assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), String(1 + 11 + 1));
-        assert.ok(after.retries > before.retries, 'a group was written again');
+        assert.deepEqual(dups[0].json, { ...dups[1].json, status: dups[0].json.status }, 'both answered with the one stored');
+        assert.equal(psql(`SELECT count(*) FROM user_activity.events WHERE user_id = ${u}`), String(1 + 1 + 11 + 1));
+        // the bad events failed nothing: no group written again, and each
+        // transaction was one statement (the queued requests' one record_event_each)
+        assert.equal(after.retries, before.retries, 'no group written again');
+        assert.ok(after.events - before.events - (after.tx - before.tx) >= 1, 'a group of more than one');
+        assert.equal(after.single - before.single, 1, 'record_event for the first request only');
+        assert.equal(after.each - before.each, after.tx - before.tx - 1, 'one record_event_each per group');
       });
     }
 

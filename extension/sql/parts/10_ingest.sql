@@ -47,14 +47,28 @@ AS 'MODULE_PATHNAME', 'user_activity_record_events_1_4';
 COMMENT ON FUNCTION user_activity.record_events(jsonb) IS
 'store a JSON array of events in one multi-row insert, per-item acceptance; returns counts and one result per item in input order';
 
+-- Many single events in one statement, each answered as record_event would
+-- have answered it alone: what the HTTP shim runs for a group of
+-- POST /api/event requests (1.5).
+CREATE FUNCTION user_activity.record_event_each(events text[])
+RETURNS TABLE (event jsonb, error jsonb)
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+ROWS 64
+AS 'MODULE_PATHNAME', 'user_activity_record_event_each';
+COMMENT ON FUNCTION user_activity.record_event_each(text[]) IS
+'validate and store each event of an array of texts (each as record_event takes it) in one statement; one row per item in input order: the event record_event would return for it, or the error it would raise (sqlstate, field, message, detail)';
+
 -- Nothing is executable by PUBLIC; the writer (the HTTP shim) ingests.
 REVOKE ALL ON FUNCTION
     user_activity.record_event(jsonb),
     user_activity.record_event(bigint, user_activity.action, timestamptz, jsonb, uuid),
-    user_activity.record_events(jsonb)
+    user_activity.record_events(jsonb),
+    user_activity.record_event_each(text[])
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     user_activity.record_event(jsonb),
     user_activity.record_event(bigint, user_activity.action, timestamptz, jsonb, uuid),
-    user_activity.record_events(jsonb)
+    user_activity.record_events(jsonb),
+    user_activity.record_event_each(text[])
 TO user_activity_writer;
