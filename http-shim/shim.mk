@@ -15,17 +15,19 @@ SHIM_CORE_OBJS := $(SHIM_CORE_SRCS:.c=.o)
 SHIM_WORKER_OBJ := $(SHIM_DIR)/worker/worker.o
 SHIM_BIN := $(SHIM_DIR)/user-activity-shim
 SHIM_UNIT := $(SHIM_DIR)/tests/unit
+SHIM_UNIT_OBJS := $(SHIM_DIR)/tests/unit.o $(SHIM_DIR)/tests/unit_table.o
 SHIM_LIBS := -L$(shell $(PG_CONFIG) --libdir) -lpq -lmicrohttpd -ljansson -lcrypto -lpthread
 HTTP_SHLIB := user_activity_http$(DLSUFFIX)
 
 $(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_WORKER_OBJ) \
-$(SHIM_DIR)/tests/unit.o $(SHIM_DIR)/tests/const_eq_bench.o: \
+$(SHIM_UNIT_OBJS) $(SHIM_DIR)/tests/const_eq_bench.o: \
 	override CPPFLAGS += -I$(SHIM_DIR)/include -I$(SHIM_DIR)/src \
 		-I$(shell $(PG_CONFIG) --includedir)
 
-$(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
+$(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o $(SHIM_UNIT_OBJS) \
 $(SHIM_DIR)/tests/const_eq_bench.o: \
 	$(SHIM_DIR)/include/shim.h $(wildcard $(SHIM_DIR)/src/*.h)
+$(SHIM_UNIT_OBJS): $(SHIM_DIR)/tests/unit.h
 $(SHIM_WORKER_OBJ): $(SHIM_DIR)/include/shim.h
 
 all: $(HTTP_SHLIB) $(SHIM_BIN)
@@ -47,7 +49,7 @@ $(SHIM_BIN): $(SHIM_CORE_OBJS) $(SHIM_DIR)/src/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(SHIM_LIBS)
 
 # Unit tests of routing, configuration, SQLSTATE mapping and metrics.
-$(SHIM_UNIT): $(SHIM_DIR)/tests/unit.o $(SHIM_CORE_OBJS)
+$(SHIM_UNIT): $(SHIM_UNIT_OBJS) $(SHIM_CORE_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(SHIM_LIBS)
 
 .PHONY: shim-unit
@@ -64,5 +66,5 @@ shim-const-eq-bench: $(SHIM_CONST_EQ_BENCH)
 	$(SHIM_CONST_EQ_BENCH)
 
 EXTRA_CLEAN += $(SHIM_BIN) $(SHIM_UNIT) $(HTTP_SHLIB) $(SHIM_CORE_OBJS) \
-	$(SHIM_WORKER_OBJ) $(SHIM_DIR)/src/main.o $(SHIM_DIR)/tests/unit.o \
+	$(SHIM_WORKER_OBJ) $(SHIM_DIR)/src/main.o $(SHIM_UNIT_OBJS) \
 	$(SHIM_CONST_EQ_BENCH) $(SHIM_DIR)/tests/const_eq_bench.o

@@ -31,7 +31,7 @@ extern void UaDefinePartitionGucs(void);
 /* event_keys.c: the key trigger; set by ingest while its INSERT runs */
 extern bool ua_ingest_skips_duplicates;
 
-/* ingest.c: shared by one event's ingest and the batch's (ingest_batch.c) */
+/* ingest.c: shared by one event's ingest and the batch's (batch_store.c) */
 extern SPIPlanPtr UaKeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes);
 extern int	UaExecuteSkippingDuplicates(SPIPlanPtr plan, Datum *values, const char *nulls);
 

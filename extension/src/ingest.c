@@ -27,7 +27,8 @@
  * statements are prepared once per backend (SPI_keepplan); the plan cache
  * re-plans them if the table is re-created.
  *
- * record_events(), a batch, is in ingest_batch.c.
+ * record_events(), a batch, is in ingest_batch.c, record_event_each() in
+ * ingest_each.c; both store through batch_store.c.
  *
  *-------------------------------------------------------------------------
  */
