@@ -42,7 +42,13 @@ CREATE TABLE user_activity.user_day_activity (
     deleted_half_hours bigint NOT NULL,
     viewed_half_hours bigint NOT NULL,
     CONSTRAINT user_day_activity_pkey PRIMARY KEY (user_id, day)
-);
+) WITH (fillfactor = 50);
+-- Half of each page is left free: every count adds to the rows of the days
+-- users act on, most of them today's, and an update that finds room on its
+-- row's page is a heap-only tuple (no index changes; the next update there
+-- prunes the version it replaced).  A full page would move each updated
+-- row to a new page, with a new entry in both indexes, which took the count
+-- with the rollup from 1.4x to over 2x the count without it.
 -- BRIN: the count appends the days it rolls up in about their order, and a
 -- BRIN index costs it next to nothing, where a btree on day would cost it
 -- one more insertion per row.  It serves the ranges of days that
