@@ -79,6 +79,53 @@ CompareIdRef(const void *a, const void *b)
 }
 
 /*
+ * The arrays a statement of the batch takes as parameters, one per column:
+ * the five columns every insert takes go in args[0] to args[4].
+ */
+static Datum
+Int8Array(Datum *elems, int n)
+{
+	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+UuidArray(Datum *elems, int n)
+{
+	return PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+}
+
+static void
+EventArrays(Datum *args, int n, Datum *ids, Datum *user_ids, Datum *actions,
+			Datum *times, Datum *metas)
+{
+	args[0] = Int8Array(ids, n);
+	args[1] = Int8Array(user_ids, n);
+	args[2] = PointerGetDatum(construct_array(actions, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[3] = PointerGetDatum(construct_array(times, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[4] = PointerGetDatum(construct_array(metas, n, JSONBOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * ItemOfRow is the batch item whose id the first column of SPI's row r
+ * holds, found in refs (sorted by id); what names the statement in the
+ * error raised if none has it.
+ */
+static int
+ItemOfRow(uint64 r, const IdRef *refs, int nrefs, const char *what)
+{
+	bool		isnull;
+	IdRef		key;
+	IdRef	   *found;
+
+	key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+	found = bsearch(&key, refs, nrefs, sizeof(IdRef), CompareIdRef);
+	if (found == NULL)
+		elog(ERROR, "%s " INT64_FORMAT " matches no batch item", what, key.id);
+	return found->index;
+}
+
+/*
  * MarkBatchDuplicates marks every item that repeats the (user_id, event_id)
  * of an earlier item of the same batch as a duplicate of that first one.
  */
@@ -175,8 +222,8 @@ MarkStoredDuplicates(BatchItem *items, int n, Datum *user_ids, Datum *uuids,
 			 "JOIN " UA_EVENTS_QUALIFIED " e "
 			 "ON e.user_id = k.user_id AND e.event_id = k.event_id",
 			 2, types);
-	args[0] = PointerGetDatum(construct_array(user_ids, nlookup, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[1] = PointerGetDatum(construct_array(uuids, nlookup, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	args[0] = Int8Array(user_ids, nlookup);
+	args[1] = UuidArray(uuids, nlookup);
 	rc = SPI_execute_plan(find_many_plan, args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "lookup of duplicate events failed: %s", SPI_result_code_string(rc));
@@ -329,11 +376,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 				 "pg_catalog.unnest($3) AS action, pg_catalog.unnest($4) AS t, "
 				 "pg_catalog.unnest($5) AS m) AS u",
 				 6, types);
-		args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[2] = PointerGetDatum(construct_array(actions, k, TEXTOID, -1, false, TYPALIGN_INT));
-		args[3] = PointerGetDatum(construct_array(times, k, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
+		EventArrays(args, k, ids, user_ids, actions, times, metas);
 		args[5] = TimestampTzGetDatum(recorded_at);
 		rc = SPI_execute_plan(insert_many_plain_plan, args, NULL, false, 0);
 		if (rc != SPI_OK_INSERT || SPI_processed != (uint64) k)
@@ -405,30 +448,15 @@ InsertBatch(BatchItem *items, int n, int npending)
 					 "ON CONFLICT DO NOTHING "
 					 "RETURNING e.id",
 					 7, types);
-			args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			args[2] = PointerGetDatum(construct_array(actions, k, TEXTOID, -1, false, TYPALIGN_INT));
-			args[3] = PointerGetDatum(construct_array(times, k, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
-			args[5] = PointerGetDatum(construct_array(uuids, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+			EventArrays(args, k, ids, user_ids, actions, times, metas);
+			args[5] = UuidArray(uuids, k);
 			args[6] = TimestampTzGetDatum(recorded_at);
 			rc = UaExecuteSkippingDuplicates(insert_many_plan, args, NULL);
 			if (rc != SPI_OK_INSERT_RETURNING)
 				elog(ERROR, "insert of events failed: %s", SPI_result_code_string(rc));
 
 			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				bool		isnull;
-				IdRef		key;
-				IdRef	   *found;
-
-				key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-				found = bsearch(&key, idrefs, nkeyed, sizeof(IdRef), CompareIdRef);
-				if (found == NULL)
-					elog(ERROR, "inserted event " INT64_FORMAT " matches no batch item", key.id);
-				items[found->index].status = ITEM_STORED;
-			}
+				items[ItemOfRow(r, idrefs, nkeyed, "inserted event")].status = ITEM_STORED;
 		}
 
 		/* what was not stored conflicted with an event stored earlier */
@@ -517,27 +545,16 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 					 "RETURNING k.id) "
 					 "SELECT c.id FROM claimed c",
 					 4, types);
-			args[0] = PointerGetDatum(construct_array(user_ids, nkeys, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			args[1] = PointerGetDatum(construct_array(uuids, nkeys, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-			args[2] = PointerGetDatum(construct_array(ids, nkeys, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			args[0] = Int8Array(user_ids, nkeys);
+			args[1] = UuidArray(uuids, nkeys);
+			args[2] = Int8Array(ids, nkeys);
 			args[3] = TimestampTzGetDatum(recorded_at);
 			rc = SPI_execute_plan(claim_many_plan, args, NULL, false, 0);
 			if (rc != SPI_OK_SELECT)
 				elog(ERROR, "insert into " UA_SCHEMA ".event_keys failed: %s",
 					 SPI_result_code_string(rc));
 			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				bool		isnull;
-				IdRef		key;
-				IdRef	   *found;
-
-				key.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-				found = bsearch(&key, idrefs, nkeys, sizeof(IdRef), CompareIdRef);
-				if (found == NULL)
-					elog(ERROR, "claimed event key " INT64_FORMAT " matches no batch item", key.id);
-				claimed[found->index] = true;
-			}
+				claimed[ItemOfRow(r, idrefs, nkeys, "claimed event key")] = true;
 		}
 
 		/* the events without a key and those whose key is now theirs */
@@ -573,11 +590,7 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 					 "pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), "
 					 "pg_catalog.unnest($6)) AS u(id, user_id, action, t, m, e)",
 					 7, types);
-			args[0] = PointerGetDatum(construct_array(ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			args[1] = PointerGetDatum(construct_array(user_ids, k, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			args[2] = PointerGetDatum(construct_array(actions, k, TEXTOID, -1, false, TYPALIGN_INT));
-			args[3] = PointerGetDatum(construct_array(times, k, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			args[4] = PointerGetDatum(construct_array(metas, k, JSONBOID, -1, false, TYPALIGN_INT));
+			EventArrays(args, k, ids, user_ids, actions, times, metas);
 			args[5] = PointerGetDatum(construct_md_array(uuids, uuid_nulls, 1, dims, lbs,
 														 UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 			args[6] = TimestampTzGetDatum(recorded_at);
