@@ -105,6 +105,18 @@ EventArrays(Datum *args, int n, Datum *ids, Datum *user_ids, Datum *actions,
 	args[4] = PointerGetDatum(construct_array(metas, n, JSONBOID, -1, false, TYPALIGN_INT));
 }
 
+/* Puts the item's five columns at position k of the arrays EventArrays takes. */
+static void
+EventColumns(const BatchItem *it, int k, Datum *ids, Datum *user_ids,
+			 Datum *actions, Datum *times, Datum *metas)
+{
+	ids[k] = Int64GetDatum(it->id);
+	user_ids[k] = Int64GetDatum(it->ev.user_id);
+	actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
+	times[k] = TimestampTzGetDatum(it->ev.action_time);
+	metas[k] = JsonbPGetDatum(it->ev.metadata);
+}
+
 /*
  * ItemOfRow is the batch item whose id the first column of SPI's row r
  * holds, found in refs (sorted by id); what names the statement in the
@@ -356,11 +368,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 
 		if (it->status != ITEM_PENDING || it->ev.has_event_id)
 			continue;
-		ids[k] = Int64GetDatum(it->id);
-		user_ids[k] = Int64GetDatum(it->ev.user_id);
-		actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
-		times[k] = TimestampTzGetDatum(it->ev.action_time);
-		metas[k] = JsonbPGetDatum(it->ev.metadata);
+		EventColumns(it, k, ids, user_ids, actions, times, metas);
 		k++;
 	}
 	if (k > 0)
@@ -423,11 +431,7 @@ InsertBatch(BatchItem *items, int n, int npending)
 
 			idrefs[k].id = it->id;
 			idrefs[k].index = i;
-			ids[k] = Int64GetDatum(it->id);
-			user_ids[k] = Int64GetDatum(it->ev.user_id);
-			actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
-			times[k] = TimestampTzGetDatum(it->ev.action_time);
-			metas[k] = JsonbPGetDatum(it->ev.metadata);
+			EventColumns(it, k, ids, user_ids, actions, times, metas);
 			uuids[k] = UUIDPGetDatum(&it->ev.event_id);
 			k++;
 		}
@@ -565,11 +569,7 @@ InsertBatchClaiming(BatchItem *items, int n, int npending)
 
 			if (it->status != ITEM_PENDING || (it->ev.has_event_id && !claimed[i]))
 				continue;
-			ids[k] = Int64GetDatum(it->id);
-			user_ids[k] = Int64GetDatum(it->ev.user_id);
-			actions[k] = CStringGetTextDatum(ua_action_names[it->ev.action]);
-			times[k] = TimestampTzGetDatum(it->ev.action_time);
-			metas[k] = JsonbPGetDatum(it->ev.metadata);
+			EventColumns(it, k, ids, user_ids, actions, times, metas);
 			uuids[k] = it->ev.has_event_id ? UUIDPGetDatum(&it->ev.event_id) : (Datum) 0;
 			uuid_nulls[k] = !it->ev.has_event_id;
 			k++;
