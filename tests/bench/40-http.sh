@@ -19,14 +19,19 @@
 #         the floor of what ingest can cost; each POST run's rate is also
 #         given as a ratio to it, round by round (target: POST at 64
 #         clients >= 0.3x COPY's rows/s).
+#   relay (relay_get) the same page through tests/bench/relay: one thread,
+#         one database connection per client, no routing, checks, logs or
+#         metrics; the floor of any HTTP front end of the database on this
+#         machine, with the same ratio to direct.
 #   older (old_post, only with BENCH_OLD_SHIM) POST /api/event against
 #         another build of the standalone shim (say main's, built from
 #         git archive) on the same cluster, settings and extension: its
 #         ratio is this build's standalone POST over it, round by round.
 #
-# Printed: requests/s, p99 latency and the server's CPU per request (all
-# the cluster's processes; per row for COPY) of each, medians of the
-# rounds, the shims' own CPU per POST, and
+# Printed: requests/s, p99 latency, the server's CPU per request (all
+# the cluster's processes; per row for COPY) and the load generator's
+# (wrk, pgbench or psql) of each, medians of the rounds, the standalone
+# shims' own CPU per request, and
 # the ratio of each HTTP figure to its direct baseline at the same client
 # count, round by round, and their median (target: POST >= 0.8x direct at
 # 16 clients).  Everything shares this machine's cores, so
@@ -35,7 +40,7 @@
 #   HTTP_BENCH_PGPORT  PostgreSQL port (default 55438)
 #   HTTP_BENCH_PORT    standalone shim port (default 18438; the worker uses
 #                      +1, the shim without group commit +2, the one that
-#                      requires keys +3)
+#                      requires keys +3, the older build +4, the relay +5)
 #   BENCH_SECONDS      length of each run (default 4)
 #   BENCH_ROUNDS       rounds of every run per client count (default 3)
 #   BENCH_CLIENTS      client counts (default "1 16 64")
@@ -82,11 +87,13 @@ shim_pid=
 solo_pid=
 keyed_pid=
 old_pid=
+relay_pid=
 cleanup() {
 	[ -n "$shim_pid" ] && kill "$shim_pid" 2>/dev/null
 	[ -n "$solo_pid" ] && kill "$solo_pid" 2>/dev/null
 	[ -n "$keyed_pid" ] && kill "$keyed_pid" 2>/dev/null
 	[ -n "$old_pid" ] && kill "$old_pid" 2>/dev/null
+	[ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null
 	tests/lib/cluster.sh stop "$data"
 }
 trap cleanup EXIT
@@ -126,6 +133,18 @@ if [ -n "$old_shim" ]; then
 	old_pid=$!
 	ports="$ports $((http + 4))"
 fi
+# the relay, built here, with the shim's page statement and parameters
+cc -O2 -o "$tmp/relay" tests/bench/relay/relay.c -I"$(pg_config --includedir)" -lpq
+"$tmp/relay" $((http + 5)) "host=127.0.0.1 port=$port user=user_activity_http dbname=http_bench" \
+	"SELECT body FROM user_activity.search_events('1', '2000-01-01T00:00:00Z', '2100-01-01T00:00:00Z', '100',
+	 NULL, NULL, NULL, NULL, NULL, NULL)" >"$tmp/relay.log" 2>&1 &
+relay_pid=$!
+i=0
+until curl -sf -o /dev/null "http://127.0.0.1:$((http + 5))/"; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "relay not ready" >&2; cat "$tmp/relay.log" >&2; exit 1; }
+	sleep 0.2
+done
 for p in $ports; do
 	i=0
 	until curl -sf "http://127.0.0.1:$p/readyz" >/dev/null; do
@@ -218,19 +237,23 @@ server_ticks() {
 # least
 measure() {
 	case $1 in
-	standalone_post) pid=$shim_pid ;;
+	standalone_post | standalone_get | standalone_healthz) pid=$shim_pid ;;
+	relay_get) pid=$relay_pid ;;
 	keyed_post) pid=$keyed_pid ;;
 	old_post) pid=$old_pid ;;
 	*) pid= ;;
 	esac
 	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
 	s0=$(server_ticks)
-	res=$(measure_run "$1" "$2")
+	# times: the subshell's children (wrk, pgbench or psql), second line
+	res=$(measure_run "$1" "$2"; times >"$tmp/times")
 	s1=$(server_ticks)
 	units=$(echo "$res" | awk -v s="$secs" '{ print $1 * s }')
 	[ "$1" = copy_events ] && units=$copy_events
 	awk -v d=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" -v n="$units" \
 		'BEGIN { if (n > 0) printf "%.1f\n", d / hz * 1e6 / n }' >>"$tmp/srv.$1"
+	sed -n 2p "$tmp/times" | tr 'ms' '  ' | awk -v n="$units" \
+		'{ if (n > 0) printf "%.1f\n", ($1 * 60 + $2 + $3 * 60 + $4) * 1e6 / n }' >>"$tmp/cli.$1"
 	if [ -n "$pid" ]; then
 		t1=$(cpu_ticks "$pid")
 		awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$units" \
@@ -252,11 +275,12 @@ measure_run() {
 	solo_post) run_wrk "http://127.0.0.1:$((http + 2))/api/event" "$2" "$tmp/post.lua" ;;
 	keyed_post) run_wrk "http://127.0.0.1:$((http + 3))/api/event" "$2" "$tmp/post-key.lua" ;;
 	old_post) run_wrk "http://127.0.0.1:$((http + 4))/api/event" "$2" "$tmp/post.lua" ;;
+	relay_get) run_wrk "http://127.0.0.1:$((http + 5))/" "$2" ;;
 	copy_events) run_copy ;;
 	esac
 }
 
-names=${BENCH_RUNS:-direct_record direct_search standalone_post keyed_post standalone_get standalone_healthz worker_post worker_get worker_healthz solo_post copy_events${old_shim:+ old_post}}
+names=${BENCH_RUNS:-direct_record direct_search standalone_post keyed_post standalone_get relay_get standalone_healthz worker_post worker_get worker_healthz solo_post copy_events${old_shim:+ old_post}}
 case " $names " in *" old_post "*)
 	[ -n "$old_shim" ] || { echo "old_post needs BENCH_OLD_SHIM, another build's user-activity-shim" >&2; exit 1; } ;;
 esac
@@ -274,6 +298,7 @@ label() {
 	solo_post) echo "standalone POST, group commit off" ;;
 	keyed_post) echo "standalone POST, key checked (vs keys off)" ;;
 	old_post) echo "standalone POST, older build (this / it)" ;;
+	relay_get) echo "relay GET, the same page (the floor)" ;;
 	copy_events) echo "COPY of the same event (rows/s)" ;;
 	esac
 }
@@ -291,12 +316,13 @@ baseline() {
 # that load from elsewhere hits each alike; medians of the rounds, and the
 # ratio to direct is each round's ratio, median of them (rounds listed).
 echo "rounds: $rounds of ${secs} s each; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-38s %7s %10s %9s %10s %9s  %s\n' "run" clients "req/s" "p99 ms" "server us" "vs direct" "(rounds)"
+printf '%-38s %7s %10s %9s %10s %10s %9s  %s\n' "run" clients "req/s" "p99 ms" "server us" "client us" "vs direct" "(rounds)"
 for c in $clients; do
 	for name in $names; do
 		: >"$tmp/res.$name"
 		: >"$tmp/srv.$name"
 		: >"$tmp/cpu.$name"
+		: >"$tmp/cli.$name"
 	done
 	r=0
 	while [ $r -lt "$rounds" ]; do
@@ -325,7 +351,8 @@ for c in $clients; do
 			ratios="($ratios)"
 		fi
 		srv=$(median <"$tmp/srv.$name")
-		printf '%-38s %7s %10.0f %9s %10s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$srv" "$med" "$ratios"
+		cli=$(median <"$tmp/cli.$name")
+		printf '%-38s %7s %10.0f %9s %10s %10s %9s  %s\n' "$(label "$name")" "$c" "$rps" "$p99" "$srv" "$cli" "$med" "$ratios"
 	done
 	# each POST run's rows/s against COPY's, round by round
 	case " $names " in *" copy_events "*)
@@ -338,13 +365,13 @@ for c in $clients; do
 		done
 		;;
 	esac
-	# the shims' own CPU per POST, and the key check's cost as a ratio
+	# the shims' own CPU per request, and the key check's cost as a ratio
 	line=
-	for name in standalone_post keyed_post old_post; do
+	for name in standalone_post keyed_post old_post standalone_get standalone_healthz relay_get; do
 		[ -s "$tmp/cpu.$name" ] || continue
 		line="$line${line:+, }$(label "$name" | sed 's/ (.*//') $(median <"$tmp/cpu.$name") us ($(tr '\n' ' ' <"$tmp/cpu.$name" | sed 's/ $//'))"
 	done
-	[ -z "$line" ] || echo "shim CPU per POST at $c clients: $line"
+	[ -z "$line" ] || echo "CPU of the standalone shim (and relay) per request at $c clients: $line"
 	if [ -s "$tmp/cpu.keyed_post" ] && [ -s "$tmp/cpu.standalone_post" ]; then
 		printf 'key checked / keys off: %s (%s)\n' \
 			"$(awk -v a="$(median <"$tmp/cpu.keyed_post")" -v b="$(median <"$tmp/cpu.standalone_post")" 'BEGIN { if (b > 0) printf "%.2f", a / b }')" \
