@@ -184,3 +184,15 @@ FROM user_activity.events_p20261025_000000 e
 WHERE e.user_id = 6 AND e.event_action_timestamp >= '2026-10-24Z' AND e.event_action_timestamp < '2026-10-27Z'
 GROUP BY 1;
 RESET enable_seqscan;
+
+-- one generic plan, kept for the session (parts/55_activity.sql); the
+-- caller's own plan_cache_mode is as it was after the calls
+SELECT proconfig FROM pg_proc
+WHERE oid = 'user_activity.activity(bigint, timestamptz, timestamptz, text, text, text)'::regprocedure;
+SET plan_cache_mode = force_custom_plan;
+SELECT i, sum(a.total) AS events, count(*) AS days
+FROM generate_series(1, 7) i,
+     LATERAL user_activity.activity(6, '2026-10-20Z'::timestamptz + i * interval '1 day', '2026-10-29Z', 'day', 'acted', 'Europe/Berlin') a
+GROUP BY 1 ORDER BY 1;
+SHOW plan_cache_mode;
+RESET plan_cache_mode;
