@@ -184,3 +184,38 @@ FROM user_activity.events_p20261025_000000 e
 WHERE e.user_id = 6 AND e.event_action_timestamp >= '2026-10-24Z' AND e.event_action_timestamp < '2026-10-27Z'
 GROUP BY 1;
 RESET enable_seqscan;
+
+-- activity() (C) against the query it replaces, written out here: the
+-- buckets of activity_series() joined with the user's events grouped by
+-- date_trunc; every bucket size, both times, UTC and Berlin (across the
+-- change), each called more than the five times after which a session
+-- may keep a plan
+CREATE FUNCTION pg_temp.activity_joined(uid bigint, f timestamptz, t timestamptz, bk text, by_ text, tz text)
+RETURNS TABLE (bucket_start timestamptz, created bigint, updated bigint, deleted bigint, viewed bigint, total bigint)
+LANGUAGE sql AS $$
+SELECT s.b, COALESCE(c.created, 0), COALESCE(c.updated, 0), COALESCE(c.deleted, 0), COALESCE(c.viewed, 0), COALESCE(c.total, 0)
+FROM user_activity.activity_range(f, t, bk, tz) r,
+     user_activity.activity_series(r.first_start, r.last_start, bk, tz) s(b, e)
+LEFT JOIN (SELECT date_trunc(bk, CASE by_ WHEN 'acted' THEN e.event_action_timestamp ELSE e.recorded_at END, tz) AS b,
+                  count(*) FILTER (WHERE e.action = 'created') AS created, count(*) FILTER (WHERE e.action = 'updated') AS updated,
+                  count(*) FILTER (WHERE e.action = 'deleted') AS deleted, count(*) FILTER (WHERE e.action = 'viewed') AS viewed,
+                  count(*) AS total
+           FROM user_activity.events e, user_activity.activity_range(f, t, bk, tz) r
+           WHERE e.user_id = uid
+             AND CASE by_ WHEN 'acted' THEN e.event_action_timestamp ELSE e.recorded_at END >= r.first_start
+             AND CASE by_ WHEN 'acted' THEN e.event_action_timestamp ELSE e.recorded_at END < r.range_end
+           GROUP BY 1) c ON c.b = s.b
+$$;
+SELECT v.bk, w.by_, z.tz, count(*) AS calls, sum(x.buckets) AS buckets, sum(x.events) AS events, bool_and(x.same) AS same
+FROM (VALUES ('hour'), ('day'), ('week'), ('month')) v(bk),
+     (VALUES ('acted'), ('recorded')) w(by_),
+     (VALUES ('UTC'), ('Europe/Berlin')) z(tz),
+     generate_series(0, 6) i,
+     LATERAL (SELECT '2026-10-20Z'::timestamptz + i * interval '31 hours' AS f, '2026-11-02Z'::timestamptz AS t) r,
+     LATERAL (SELECT (SELECT count(*) FROM user_activity.activity(6, r.f, r.t, v.bk, w.by_, z.tz)) AS buckets,
+                     (SELECT sum(a.total) FROM user_activity.activity(6, r.f, r.t, v.bk, w.by_, z.tz) a) AS events,
+                     NOT EXISTS (SELECT * FROM user_activity.activity(6, r.f, r.t, v.bk, w.by_, z.tz)
+                                 EXCEPT ALL SELECT * FROM pg_temp.activity_joined(6, r.f, r.t, v.bk, w.by_, z.tz))
+                     AND NOT EXISTS (SELECT * FROM pg_temp.activity_joined(6, r.f, r.t, v.bk, w.by_, z.tz)
+                                     EXCEPT ALL SELECT * FROM user_activity.activity(6, r.f, r.t, v.bk, w.by_, z.tz)) AS same) x
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;

@@ -91,6 +91,10 @@ SELECT user_activity.activity_json('3', :'base', :'until', 'day', NULL, NULL);
 SELECT user_activity.activity_json('3', :'base', :'until', 'day', 'recorded', 'Europe/Berlin');
 SELECT user_activity.active_users_json(:'base', :'until', NULL, NULL, NULL);
 SELECT user_activity.active_users_json(:'base', :'until', 'day', 'viewed', 'Europe/Berlin');
+-- activity() past the five calls after which a plan may be kept (with
+-- Citus each call is planned)
+SELECT i, sum(a.total) AS events
+FROM generate_series(1, 7) i, LATERAL user_activity.activity(1 + i, :'base', :'until') a GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS rollup_rows, sum(created_count + updated_count + deleted_count + viewed_count) AS rolled_up
 FROM user_activity.user_day_activity;
 -- metadata filters
