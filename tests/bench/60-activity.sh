@@ -17,7 +17,7 @@
 #   count         one count_activity() of COUNT_EVENTS (default
 #                 min(BENCH_EVENTS, 1 M)) new events by ACTIVITY_USERS
 #                 users, acted in the four hours before they arrive, as a
-#                 count every four hours finds them: version 1.5 (counts
+#                 count every four hours finds them: this version (counts
 #                 and rollup) against version 1.4 (counts only), each in a
 #                 database of its own holding the same events.  Median of
 #                 BENCH_ROUNDS counts each.
@@ -146,7 +146,7 @@ printf '%-48s %10s %12s %9sx\n' "  UTC days (daily_active_users)" "$a" "$r" "$(r
 printf '%-48s %10s %12s %9sx\n' "  Europe/Berlin days (half hours)" "$b" "$rb" "$(ratio "$rb" "$b")"
 echo "  (goal: >= 20x; rounds: rollup$active | raw$raw)"
 c15=$(median $count15); c14=$(median $count14)
-printf '%-48s %10s %12s %10s\n' "count of $count_events new events (median ms)" "1.5" "1.4" "ratio"
+printf '%-48s %10s %12s %10s\n' "count of $count_events new events (median ms)" "$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" user_activity.control)" "1.4" "ratio"
 printf '%-48s %10s %12s %9sx\n' "  with the rollup / without" "$c15" "$c14" "$(ratio "$c15" "$c14")"
 echo "  (goal: <= 1.5x; rounds: 1.5$count15 | 1.4$count14)"
 echo "($BENCH_EVENTS events, $users users, $((BENCH_EVENTS / users)) events per user; $BENCH_ROUNDS rounds, pgbench ${BENCH_SECONDS} s per run)"
