@@ -14,10 +14,10 @@
  * same through a join with the buckets, sorted, cost 1.4 to 1.5 times the
  * query at p50 on 10 M events (docs/benchmarks.md).
  *
- * Each statement is prepared once per session.  The query of the events
- * keeps one generic plan (the partitions outside the range are left out
- * when it runs), rather than a plan made for every call over every
- * partition.  Citus plans a query of a distributed table itself and
+ * Each statement is prepared once per session, with a generic plan: a
+ * custom plan was made anew for every call, over every partition (by
+ * recorded time, the partitions outside the range are left out when the
+ * generic plan runs).  Citus plans a query of a distributed table itself and
  * refuses a generic plan of this one (0A000), so with Citus installed that
  * query is planned for each call.
  *
