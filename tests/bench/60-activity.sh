@@ -34,6 +34,7 @@ mkdir -p "$work"
 users=${ACTIVITY_USERS:-100000}
 clients=${BENCH_ACTIVITY_CLIENTS:-4}
 count_events=${COUNT_EVENTS:-$((BENCH_EVENTS < 1000000 ? BENCH_EVENTS : 1000000))}
+version=$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" user_activity.control)
 
 # timed SQL: the milliseconds psql's \timing reports for the last statement
 timed() {
@@ -146,7 +147,7 @@ printf '%-48s %10s %12s %9sx\n' "  UTC days (daily_active_users)" "$a" "$r" "$(r
 printf '%-48s %10s %12s %9sx\n' "  Europe/Berlin days (half hours)" "$b" "$rb" "$(ratio "$rb" "$b")"
 echo "  (goal: >= 20x; rounds: rollup$active | raw$raw)"
 c15=$(median $count15); c14=$(median $count14)
-printf '%-48s %10s %12s %10s\n' "count of $count_events new events (median ms)" "$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" user_activity.control)" "1.4" "ratio"
+printf '%-48s %10s %12s %10s\n' "count of $count_events new events (median ms)" "$version" "1.4" "ratio"
 printf '%-48s %10s %12s %9sx\n' "  with the rollup / without" "$c15" "$c14" "$(ratio "$c15" "$c14")"
-echo "  (goal: <= 1.5x; rounds: 1.5$count15 | 1.4$count14)"
+echo "  (goal: <= 1.5x; rounds: $version$count15 | 1.4$count14)"
 echo "($BENCH_EVENTS events, $users users, $((BENCH_EVENTS / users)) events per user; $BENCH_ROUNDS rounds, pgbench ${BENCH_SECONDS} s per run)"
