@@ -138,6 +138,9 @@ SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-24Z
 SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-25Z', '2026-10-24Z')$$);
 SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-24Z', '2026-10-25Z', 'year')$$);
 SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-24Z', '2026-10-25Z', 'day', 'seen')$$);
+SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-24Z', '2026-10-25Z', 'day', NULL)$$);
+SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-24Z', '2026-10-25Z', NULL)$$);
+SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-24Z', '2026-10-25Z', 'day', 'acted', NULL)$$);
 SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-24Z', '2026-10-25Z', 'day', 'acted', 'Mars/Olympus')$$);
 SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-10-24Z', '2026-10-25Z', 'day', 'acted', '+02')$$);
 SELECT * FROM pg_temp.try($$SELECT * FROM user_activity.activity(6, '2026-01-01Z', '2026-03-01Z', 'hour')$$);

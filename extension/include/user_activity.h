@@ -33,6 +33,8 @@ extern bool ua_ingest_skips_duplicates;
 
 /* ingest.c: shared by one event's ingest and the batch's (batch_store.c) */
 extern SPIPlanPtr UaKeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr UaKeepPlanWith(SPIPlanPtr *slot, const char *sql, int nargs,
+								 Oid *argtypes, int cursor_options);
 extern int	UaExecuteSkippingDuplicates(SPIPlanPtr plan, Datum *values, const char *nulls);
 
 /* events_target.c: where ingest inserts; see UaLockEvents(). */

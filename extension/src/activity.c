@@ -75,27 +75,16 @@ static const Oid range_types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXT
 static const Oid counts_types[5] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 
 /*
- * A statement prepared with a generic plan and kept for the session, the
- * first time.  A custom plan would be made for every call, its cost being
- * lower on paper: over every partition for the events, and with
- * activity_series() inlined, its body parsed again, for the buckets.
+ * A statement kept for the session with a generic plan.  A custom plan
+ * would be made for every call, its cost being lower on paper: over every
+ * partition for the events, and with activity_series() inlined, its body
+ * parsed again, for the buckets.
  */
 static SPIPlanPtr
-KeepGenericPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types)
+KeepGeneric(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types)
 {
-	if (*slot == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, (Oid *) types,
-											  CURSOR_OPT_GENERIC_PLAN);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare_cursor failed: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*slot = plan;
-	}
-	return *slot;
+	return UaKeepPlanWith(slot, sql, nargs, (Oid *) types,
+						  CURSOR_OPT_GENERIC_PLAN);
 }
 
 /* Whether Citus is installed in this database: its catalog is there. */
@@ -195,7 +184,7 @@ user_activity_activity(PG_FUNCTION_ARGS)
 	args[3] = PG_GETARG_DATUM(5);
 	for (k = 0; k < 4; k++)
 		nulls[k] = PG_ARGISNULL(k == 3 ? 5 : k + 1) ? 'n' : ' ';
-	Run(KeepGenericPlan(&range_plan, range_sql, 4, range_types), args, nulls);
+	Run(KeepGeneric(&range_plan, range_sql, 4, range_types), args, nulls);
 	first_start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 													SPI_tuptable->tupdesc, 1,
 													&isnull));
@@ -216,7 +205,7 @@ user_activity_activity(PG_FUNCTION_ARGS)
 	args[0] = TimestampTzGetDatum(first_start);
 	args[1] = TimestampTzGetDatum(last_start);
 	memset(nulls, ' ', sizeof(nulls));
-	Run(KeepGenericPlan(&series_plan, series_sql, 4, range_types), args, nulls);
+	Run(KeepGeneric(&series_plan, series_sql, 4, range_types), args, nulls);
 	nbuckets = (int) SPI_processed;
 	starts = SPI_palloc(sizeof(TimestampTz) * Max(nbuckets, 1));
 	counts = SPI_palloc(sizeof(int64) * ACTIVITY_COUNTS * Max(nbuckets, 1));
@@ -243,7 +232,7 @@ user_activity_activity(PG_FUNCTION_ARGS)
 				 SPI_result_code_string(rc));
 	}
 	else
-		Run(KeepGenericPlan(&counts_plan[recorded], counts_sql[recorded], 5,
+		Run(KeepGeneric(&counts_plan[recorded], counts_sql[recorded], 5,
 							counts_types),
 			args, nulls);
 	for (i = 0; i < SPI_processed; i++)

@@ -85,9 +85,21 @@ UaExecuteSkippingDuplicates(SPIPlanPtr plan, Datum *values, const char *nulls)
 SPIPlanPtr
 UaKeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 {
+	return UaKeepPlanWith(slot, sql, nargs, argtypes, 0);
+}
+
+/*
+ * UaKeepPlanWith is UaKeepPlan with SPI_prepare_cursor's options, such as
+ * CURSOR_OPT_GENERIC_PLAN.
+ */
+SPIPlanPtr
+UaKeepPlanWith(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes,
+			   int cursor_options)
+{
 	if (*slot == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes,
+											  cursor_options);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
